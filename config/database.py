@@ -1,0 +1,103 @@
+"""Database engines and sessions for SQLite (laptop) and PostgreSQL (production).
+
+SQLite runs in WAL mode with `synchronous=FULL`, so a commit is on disk before anyone is told
+it happened; write transactions start with `BEGIN IMMEDIATE` (ask for it with
+`write_options()`), so two processes never deadlock upgrading a read lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+from config.settings import Settings
+
+IMMEDIATE = "voicehook_immediate"
+
+
+def write_options() -> dict[str, Any]:
+    """Execution options for a connection that will write (SQLite: `BEGIN IMMEDIATE`)."""
+    return {IMMEDIATE: True}
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(settings: Settings, *, pool_size: int = 5) -> Engine:
+    """Build the engine for `DATABASE_URL`, creating the SQLite file's folder when needed."""
+    url = make_url(settings.database_url)
+    timeout = settings.database_timeout_seconds
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(settings.database_url, url.database, timeout)
+    statement_ms = int(timeout * 1000)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=timeout,
+        connect_args={
+            "connect_timeout": max(1, int(timeout)),
+            "options": f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms}"
+            + _existing_options(url.query.get("options")),
+        },
+    )
+
+
+def _existing_options(options: str | tuple[str, ...] | None) -> str:
+    if options is None:
+        return ""
+    if isinstance(options, tuple):
+        options = " ".join(options)
+    return " " + options
+
+
+def _sqlite_engine(raw_url: str, database: str | None, timeout: float) -> Engine:
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        raw_url,
+        poolclass=NullPool if database in (None, "", ":memory:") else None,
+        connect_args={"timeout": timeout, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN is ours to choose.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(IMMEDIATE):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    bind = engine.execution_options(**write_options()) if write else engine
+    with Session(bind, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

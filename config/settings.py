@@ -1,0 +1,99 @@
+"""Twelve-factor settings, read from the environment once per process and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from config.errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/voicehook.db"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything a voicehook process can be told, with its environment variable name."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    database_timeout_seconds: float = Field(default=5.0, gt=0)
+    redis_url: str | None = None
+
+    vpai_api_base_url: str = "https://api.voiceproductionai.com/v1"
+    vpai_api_key: SecretStr | None = None
+    vpai_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+
+    audio_dir: Path = Path("./var/audio")
+    admin_token: SecretStr | None = None
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    webhook_tolerance_seconds: int | None = Field(default=None, gt=0)
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1"]
+    )
+
+    ingest_max_batch: int = Field(default=256, ge=1, le=5000)
+    sweeper_interval_seconds: float = Field(default=15.0, gt=0)
+    sweeper_min_age_seconds: float = Field(default=30.0, ge=0)
+    sweeper_batch_size: int = Field(default=500, ge=1)
+
+    @field_validator("vpai_webhook_secrets", "forwarded_allow_ips", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("webhook_tolerance_seconds", mode="before")
+    @classmethod
+    def _zero_means_off(cls, value: object) -> object:
+        if value in ("", "0", 0, "off", None):
+            return None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    def webhook_secret_values(self) -> list[bytes]:
+        """The webhook secrets, newest first, as bytes; refuses to run without a usable one."""
+        if not self.vpai_webhook_secrets:
+            raise ConfigurationError(
+                "VPAI_WEBHOOK_SECRETS is not set: the receiver cannot verify webhooks. "
+                "Set it to the endpoint's signing secret (comma-separated, newest first)."
+            )
+        values = [secret.get_secret_value() for secret in self.vpai_webhook_secrets]
+        if any(not value.strip() for value in values):
+            raise ConfigurationError(
+                "VPAI_WEBHOOK_SECRETS contains an empty secret, which would accept forged "
+                "payloads; remove it."
+            )
+        return [value.encode() for value in values]
+
+    def secret_strings(self) -> list[str]:
+        """Every configured secret value, for redaction in logs."""
+        found = [s.get_secret_value() for s in self.vpai_webhook_secrets]
+        for secret in (self.vpai_api_key, self.admin_token):
+            if secret is not None:
+                found.append(secret.get_secret_value())
+        return [value for value in found if value]
+
+
+def normalise_database_url(url: str) -> str:
+    """Map the URLs PaaS platforms hand out onto the drivers voicehook ships with."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url

@@ -1,0 +1,7 @@
+"""Every table voicehook owns, gathered in one MetaData for Alembic and for tests."""
+
+from sqlmodel import SQLModel
+
+from records import events  # noqa: F401 - registers the tables on SQLModel.metadata
+
+target_metadata = SQLModel.metadata

@@ -1,0 +1,1 @@
+"""voicehook's composition root: the `voicehook` command line and the benchmarks."""

@@ -1,0 +1,3 @@
+from voicehook.cli import main
+
+main()
