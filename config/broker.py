@@ -25,8 +25,11 @@ from config.queues import EVENTS_QUEUE, PROCESS_EVENT_ACTOR
 from config.settings import Settings
 
 
-class BatchingRedisBroker(RedisBroker):  # type: ignore[misc]
+class BatchingRedisBroker(RedisBroker):
     """A RedisBroker that can enqueue many messages in one pipelined round trip."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)  # type: ignore[no-untyped-call]
 
     def enqueue_batch(self, messages: Sequence[dramatiq.Message[Any]]) -> None:
         """Enqueue `messages` with one network round trip, running the same middleware hooks."""
@@ -37,6 +40,7 @@ class BatchingRedisBroker(RedisBroker):  # type: ignore[misc]
             self.emit_before("enqueue", copy, None)
             prepared.append(copy)
         dispatch = self.scripts["dispatch"]
+        unpack_size = self._max_unpack_size()  # type: ignore[no-untyped-call]
         with self.client.pipeline(transaction=False) as pipe:
             for message in prepared:
                 dispatch(
@@ -49,7 +53,7 @@ class BatchingRedisBroker(RedisBroker):  # type: ignore[misc]
                         self.heartbeat_timeout,
                         self.dead_message_ttl,
                         0,  # no queue maintenance on the hot path; consumers do it
-                        self._max_unpack_size(),
+                        unpack_size,
                         message.options["redis_message_id"],
                         message.encode(),
                     ],

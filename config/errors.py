@@ -6,7 +6,7 @@ class VoicehookError(Exception):
 
 
 class ConfigurationError(VoicehookError):
-    """Raised when the settings cannot run the requested process (missing or empty secret, bad URL)."""
+    """Raised when the settings cannot run the requested process (missing secret, bad URL)."""
 
 
 class StorageUnavailable(VoicehookError):

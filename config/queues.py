@@ -1,4 +1,4 @@
-"""Names shared by whoever enqueues and whoever consumes; stable, because messages outlive deploys."""
+"""Names shared by producers and consumers; stable, because messages outlive deploys."""
 
 EVENTS_QUEUE = "events"
 PROCESS_EVENT_ACTOR = "process_event"

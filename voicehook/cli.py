@@ -2,7 +2,7 @@
 
 import typer
 
-from voicehook.commands import db
+from voicehook.commands import db, serve
 
 app = typer.Typer(
     help="Verified, deduplicated, durable webhooks for the Voice Production AI API.",
@@ -10,6 +10,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.command()(serve.web)
+app.command()(serve.sweeper)
 
 
 def main() -> None:

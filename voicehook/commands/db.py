@@ -18,7 +18,7 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
 
 
 @app.command()
-def downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. -1 or base.")) -> None:
+def downgrade(revision: str = typer.Argument(..., help="Target, e.g. -1 or base.")) -> None:
     """Revert migrations down to REVISION."""
     engine = make_engine(Settings())
     migrate.downgrade(engine, revision)

@@ -1,0 +1,72 @@
+"""The receiver's Starlette application, built from settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from config.broker import BatchingRedisBroker, build_broker, enqueue_events, ping
+from config.database import make_engine
+from config.logging import configure_logging
+from config.settings import Settings
+from receiver.health import MetricsEndpoint, Readiness, healthz
+from receiver.ingest import GroupCommitter
+from receiver.metrics import ReceiverMetrics
+from receiver.request_context import RequestIdMiddleware
+from receiver.store import EventStore
+from receiver.webhook import WebhookEndpoint
+
+WEBHOOK_PATH = "/webhooks/voiceproductionai"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    broker: BatchingRedisBroker | None = None,
+) -> Starlette:
+    """The receiver app. Refuses (ConfigurationError) to be built without a webhook secret."""
+    settings.webhook_secret_values()
+    engine = engine or make_engine(settings)
+    broker = broker or build_broker(settings)
+    metrics = ReceiverMetrics()
+    committer = GroupCommitter(
+        EventStore(engine),
+        partial(enqueue_events, broker),
+        max_batch=settings.ingest_max_batch,
+        on_enqueue_failure=metrics.enqueue_failures.inc,
+    )
+    webhook = WebhookEndpoint(settings, committer, metrics)
+    readiness = Readiness(engine, partial(ping, broker))
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        committer.start()
+        try:
+            yield
+        finally:
+            await committer.stop()
+
+    return Starlette(
+        routes=[
+            Route(WEBHOOK_PATH, webhook.handle, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readiness.handle, methods=["GET"]),
+            Route("/metrics", MetricsEndpoint(metrics).handle, methods=["GET"]),
+        ],
+        middleware=[Middleware(RequestIdMiddleware)],
+        lifespan=lifespan,
+    )
+
+
+def app_from_environment() -> Starlette:
+    """Uvicorn factory (`receiver.app:app_from_environment --factory`): settings from the env."""
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)

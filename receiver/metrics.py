@@ -1,0 +1,66 @@
+"""Prometheus metrics of the receiver, in a registry of the app's own."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class DeliveryOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    INVALID_SIGNATURE = "invalid_signature"
+    INVALID_PAYLOAD = "invalid_payload"
+    TOO_LARGE = "too_large"
+    UNAVAILABLE = "unavailable"
+
+
+class ReceiverMetrics:
+    """Counters and histograms the receiver updates; one set per app."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.deliveries = Counter(
+            "voicehook_webhook_deliveries",
+            "Webhook deliveries by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.ack_latency = Histogram(
+            "voicehook_webhook_ack_seconds",
+            "Time from request start to acknowledgement, by outcome.",
+            ["outcome"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.older_secret = Counter(
+            "voicehook_webhook_older_secret_matches",
+            "Deliveries verified by a secret other than the newest (rotation in progress).",
+            ["secret_index"],
+            registry=self.registry,
+        )
+        self.enqueue_failures = Counter(
+            "voicehook_enqueue_failures",
+            "Events committed but not enqueued because the broker failed (left to the sweeper).",
+            registry=self.registry,
+        )
+        for outcome in DeliveryOutcome:
+            self.deliveries.labels(outcome.value)
+        self._latency = {o: self.ack_latency.labels(o.value) for o in DeliveryOutcome}
+        self._count = {o: self.deliveries.labels(o.value) for o in DeliveryOutcome}
+
+    def observe(self, outcome: DeliveryOutcome, seconds: float) -> None:
+        self._count[outcome].inc()
+        self._latency[outcome].observe(seconds)
+
+    def render(self) -> bytes:
+        """The exposition text; merged across processes when PROMETHEUS_MULTIPROC_DIR is set."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            merged = CollectorRegistry()
+            multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+            return generate_latest(merged)
+        return generate_latest(self.registry)
