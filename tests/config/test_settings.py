@@ -1,0 +1,73 @@
+"""Settings from the environment: names, defaults, parsing and refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.errors import ConfigurationError
+from config.settings import DEFAULT_DATABASE_URL, Settings, normalise_database_url
+
+
+class TestSettings:
+    def test_defaults_are_the_embedded_ones(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With nothing set, the database is SQLite under ./var and Redis is unset."""
+        for name in ("DATABASE_URL", "REDIS_URL", "VPAI_WEBHOOK_SECRETS", "LOG_FORMAT"):
+            monkeypatch.delenv(name, raising=False)
+        settings = Settings()
+        assert settings.database_url == DEFAULT_DATABASE_URL
+        assert settings.redis_url is None
+        assert settings.webhook_max_body_bytes == 256 * 1024
+        assert settings.webhook_tolerance_seconds is None
+        assert settings.log_format == "json"
+
+    def test_secrets_are_comma_separated_newest_first(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """VPAI_WEBHOOK_SECRETS splits on commas, keeps order, trims blanks."""
+        monkeypatch.setenv("VPAI_WEBHOOK_SECRETS", " new , old ")
+        assert Settings().webhook_secret_values() == [b"new", b"old"]
+
+    def test_secrets_never_show_in_repr(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Secrets are SecretStr: printing the settings does not print them."""
+        monkeypatch.setenv("VPAI_WEBHOOK_SECRETS", "whsec_supersecret")
+        monkeypatch.setenv("VPAI_API_KEY", "vk_live_supersecret")
+        assert "supersecret" not in repr(Settings())
+
+    def test_no_secret_is_a_clear_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without a webhook secret the receiver cannot start, and says what to set."""
+        monkeypatch.delenv("VPAI_WEBHOOK_SECRETS", raising=False)
+        with pytest.raises(ConfigurationError, match="VPAI_WEBHOOK_SECRETS is not set"):
+            Settings().webhook_secret_values()
+
+    def test_an_empty_secret_is_refused(self) -> None:
+        """A whitespace-only secret would verify forged bodies; it is refused."""
+        settings = Settings.model_validate({"vpai_webhook_secrets": ["good", "  "]})
+        with pytest.raises(ConfigurationError, match="empty secret"):
+            settings.webhook_secret_values()
+
+    @pytest.mark.parametrize("value", ["0", "off", ""])
+    def test_tolerance_zero_means_off(self, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+        """WEBHOOK_TOLERANCE_SECONDS=0 (or off) disables the freshness window."""
+        monkeypatch.setenv("WEBHOOK_TOLERANCE_SECONDS", value)
+        assert Settings().webhook_tolerance_seconds is None
+
+    def test_invalid_values_are_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A nonsensical value is a validation error naming the variable."""
+        monkeypatch.setenv("WEBHOOK_MAX_BODY_BYTES", "-5")
+        with pytest.raises(ValueError, match="webhook_max_body_bytes"):
+            Settings()
+
+
+class TestDatabaseUrl:
+    @pytest.mark.parametrize(
+        ("given", "expected"),
+        [
+            ("postgres://u:p@h:5432/db", "postgresql+psycopg://u:p@h:5432/db"),
+            ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+            ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+            ("sqlite:///./var/x.db", "sqlite:///./var/x.db"),
+        ],
+    )
+    def test_paas_urls_map_to_psycopg(self, given: str, expected: str) -> None:
+        """The `postgres://` URLs PaaS platforms hand out use psycopg 3."""
+        assert normalise_database_url(given) == expected

@@ -1,0 +1,103 @@
+"""Fixtures shared by every test package: databases, Redis, settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import structlog
+from sqlalchemy import Engine
+
+from config.database import make_engine
+from config.settings import Settings
+from records.migrate import upgrade
+from tests.services import RedisProcess, missing_service, postgres_schema, redis_process
+
+SECRET = "whsec_test_newest"
+OLD_SECRET = "whsec_test_older"
+
+
+@pytest.fixture(autouse=True)
+def _reset_structlog() -> Iterator[None]:
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'voicehook.db'}"
+        return
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        missing_service("TEST_DATABASE_URL is not set")
+        return
+    with postgres_schema(base) as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'voicehook.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        missing_service("TEST_DATABASE_URL is not set")
+        return
+    with postgres_schema(base) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def _session_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        except redis.RedisError as exc:
+            missing_service(f"Redis at {url}: {exc}")
+        yield url
+        return
+    with redis_process(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def redis_url(_session_redis: str) -> str:
+    """A real Redis, emptied for this test: REDIS_URL when set, else a private server."""
+    redis.Redis.from_url(_session_redis).flushdb()
+    return _session_redis
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A Redis server of this test's own, which the test may stop and start."""
+    with redis_process(tmp_path) as server:
+        yield server
+
+
+def make_settings(database_url: str, redis_url: str | None = None, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "vpai_webhook_secrets": f"{SECRET},{OLD_SECRET}",
+        "log_format": "json",
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+@pytest.fixture
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(make_settings(database_url))
+    upgrade(engine)
+    yield engine
+    engine.dispose()

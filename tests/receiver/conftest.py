@@ -1,0 +1,91 @@
+"""Receiver fixtures: a real receiver process over real HTTP, on a migrated database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import redis
+from sqlalchemy import Engine, select
+
+from config.signing import SIGNATURE_HEADER, compute_signature
+from receiver.store import DELIVERIES, EVENTS
+from tests.conftest import OLD_SECRET, SECRET
+from tests.services import ServerProcess, start_receiver
+
+WEBHOOK = "/webhooks/voiceproductionai"
+
+
+def envelope(
+    event: str = "generation.ready", resource_id: str | None = "gen-1", **data: object
+) -> bytes:
+    payload: dict[str, object] = dict(data)
+    if resource_id is not None:
+        payload["id"] = resource_id
+    return orjson.dumps({"event": event, "timestamp": "2025-01-01T00:00:00.000Z", "data": payload})
+
+
+def signed_headers(body: bytes, secret: str = SECRET) -> dict[str, str]:
+    return {
+        SIGNATURE_HEADER: compute_signature(body, secret.encode()),
+        "content-type": "application/json",
+    }
+
+
+def post(
+    server: ServerProcess, body: bytes, secret: str = SECRET, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return httpx.post(
+        server.url + WEBHOOK,
+        content=body,
+        headers=signed_headers(body, secret) | (headers or {}),
+        timeout=30,
+    )
+
+
+def events(engine: Engine) -> list[dict[str, object]]:
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(select(EVENTS))]
+
+
+def deliveries(engine: Engine) -> list[dict[str, object]]:
+    with engine.connect() as conn:
+        return [
+            dict(row._mapping) for row in conn.execute(select(DELIVERIES).order_by(DELIVERIES.c.id))
+        ]
+
+
+def enqueued_event_ids(redis_url: str) -> list[str]:
+    """Event ids of the `process_event` messages waiting in the Dramatiq queue, in order."""
+    client = redis.Redis.from_url(redis_url)
+    ids = [raw.decode() for raw in client.lrange("dramatiq:events", 0, -1)]
+    messages = client.hmget("dramatiq:events.msgs", ids) if ids else []
+    found = []
+    for raw in messages:
+        assert raw is not None
+        message = orjson.loads(raw)
+        assert message["actor_name"] == "process_event"
+        found.append(str(message["args"][0]))
+    return found
+
+
+def receiver_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "VPAI_WEBHOOK_SECRETS": f"{SECRET},{OLD_SECRET}",
+        **extra,
+    }
+
+
+@pytest.fixture
+def receiver(
+    database_url: str, redis_url: str, migrated_engine: Engine, tmp_path: Path
+) -> Iterator[ServerProcess]:
+    """A receiver process on the parametrised database and a real Redis."""
+    server = start_receiver(receiver_env(database_url, redis_url), tmp_path / "receiver.log")
+    yield server
+    server.stop()

@@ -1,0 +1,100 @@
+"""The sweeper enqueues what was committed but never enqueued, once, with copies racing."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+from functools import partial
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import Engine
+
+from config.broker import build_broker, enqueue_events
+from config.errors import BrokerUnavailable
+from receiver.payload import parse_event
+from receiver.store import EventStore, Incoming
+from receiver.sweeper import sweep_once
+from records.types import utcnow
+from tests.conftest import make_settings
+from tests.receiver.conftest import enqueued_event_ids, envelope, events
+from tests.services import RedisProcess
+
+
+def store_received(engine: Engine, count: int, age_seconds: float) -> list[str]:
+    """Commit `count` known events as the receiver would, received `age_seconds` ago."""
+    received_at = utcnow() - timedelta(seconds=age_seconds)
+    batch = []
+    for _ in range(count):
+        body = envelope(resource_id=str(uuid4()))
+        batch.append(
+            Incoming(
+                event_id=str(uuid4()),
+                event=parse_event(body),
+                body=body,
+                headers={},
+                remote_addr=None,
+                secret_fingerprint="test",
+                received_at=received_at,
+            )
+        )
+    return [o.event_id for o in EventStore(engine).persist(batch)]
+
+
+class TestSweepOnce:
+    def test_enqueues_only_old_received_events(
+        self, migrated_engine: Engine, database_url: str, redis_url: str
+    ) -> None:
+        """Events older than the minimum age are enqueued and marked queued; fresh ones wait."""
+        old = store_received(migrated_engine, 3, age_seconds=120)
+        fresh = store_received(migrated_engine, 2, age_seconds=0)
+        broker = build_broker(make_settings(database_url, redis_url))
+        enqueue = partial(enqueue_events, broker)
+        assert sweep_once(migrated_engine, enqueue, min_age_seconds=60, limit=100) == 3
+        assert sorted(enqueued_event_ids(redis_url)) == sorted(old)
+        status = {e["id"]: e["status"] for e in events(migrated_engine)}
+        assert {status[i] for i in old} == {"queued"}
+        assert {status[i] for i in fresh} == {"received"}
+        assert sweep_once(migrated_engine, enqueue, min_age_seconds=60, limit=100) == 0
+
+    def test_broker_down_leaves_events_received(
+        self, migrated_engine: Engine, database_url: str, private_redis: RedisProcess
+    ) -> None:
+        """If Redis refuses, the claim is rolled back and the events stay for the next sweep."""
+        store_received(migrated_engine, 2, age_seconds=120)
+        broker = build_broker(make_settings(database_url, private_redis.url))
+        private_redis.stop()
+        with pytest.raises(BrokerUnavailable):
+            sweep_once(
+                migrated_engine, partial(enqueue_events, broker), min_age_seconds=0, limit=10
+            )
+        assert {e["status"] for e in events(migrated_engine)} == {"received"}
+
+    def test_racing_sweepers_enqueue_each_event_once(
+        self, migrated_engine: Engine, database_url: str, redis_url: str
+    ) -> None:
+        """Four sweepers at once, small batches: every event enqueued exactly once."""
+        ids = store_received(migrated_engine, 120, age_seconds=120)
+        broker = build_broker(make_settings(database_url, redis_url))
+        enqueue = partial(enqueue_events, broker)
+        barrier = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def sweep() -> None:
+            barrier.wait()
+            try:
+                while sweep_once(migrated_engine, enqueue, min_age_seconds=0, limit=7):
+                    pass
+            except BaseException as exc:  # noqa: BLE001 - reported to the test thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=sweep) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        counts = Counter(enqueued_event_ids(redis_url))
+        assert set(counts) == set(ids)
+        assert max(counts.values()) == 1

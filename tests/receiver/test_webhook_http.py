@@ -1,0 +1,275 @@
+"""The webhook endpoint over real HTTP, on SQLite and PostgreSQL, with a real Redis."""
+
+from __future__ import annotations
+
+import select
+import socket
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import Engine
+
+from config.signing import SIGNATURE_HEADER
+from tests.conftest import OLD_SECRET
+from tests.receiver.conftest import (
+    WEBHOOK,
+    deliveries,
+    enqueued_event_ids,
+    envelope,
+    events,
+    post,
+    receiver_env,
+    signed_headers,
+)
+from tests.services import ServerProcess, start_receiver, wait_for
+
+
+class TestAccepted:
+    def test_new_event_is_stored_and_enqueued(
+        self, receiver: ServerProcess, migrated_engine: Engine, redis_url: str
+    ) -> None:
+        """A signed new event is committed, answered 202 with its id, then enqueued."""
+        response = post(receiver, envelope("generation.ready", "gen-1"))
+        assert response.status_code == 202
+        event_id = response.json()["eventId"]
+        assert response.json() == {"status": "accepted", "eventId": event_id}
+        [event] = events(migrated_engine)
+        assert event["id"] == event_id
+        assert event["type"] == "generation.ready"
+        assert event["resource_id"] == "gen-1"
+        assert event["dedup_key"] == "generation.ready:gen-1"
+        wait_for(lambda: enqueued_event_ids(redis_url) == [event_id])
+        wait_for(lambda: events(migrated_engine)[0]["status"] == "queued")
+
+    def test_delivery_keeps_the_exact_bytes_and_no_credentials(
+        self, receiver: ServerProcess, migrated_engine: Engine
+    ) -> None:
+        """The raw body is stored byte for byte; credential headers are not stored."""
+        body = b'{ "event" : "generation.ready",\n "data": {"id": "g\\u00e9n-2"}, "x": 1.50 }'
+        response = post(
+            receiver,
+            body,
+            headers={"authorization": "Bearer hunter2", "cookie": "session=abc", "x-trace": "t-1"},
+        )
+        assert response.status_code == 202
+        [delivery] = deliveries(migrated_engine)
+        assert delivery["body"] == body
+        assert delivery["body_size"] == len(body)
+        headers = delivery["headers"]
+        assert isinstance(headers, dict)
+        assert headers[SIGNATURE_HEADER.lower()] == signed_headers(body)[SIGNATURE_HEADER]
+        assert headers["x-trace"] == "t-1"
+        assert "authorization" not in headers
+        assert "cookie" not in headers
+        assert delivery["remote_addr"] == "127.0.0.1"
+        assert delivery["duplicate"] is False
+        assert events(migrated_engine)[0]["resource_id"] == "gén-2"
+
+    def test_unknown_event_type_is_accepted_and_ignored(
+        self, receiver: ServerProcess, migrated_engine: Engine, redis_url: str
+    ) -> None:
+        """An event type the upstream added later is stored as ignored and not enqueued."""
+        response = post(receiver, envelope("generation.archived", "gen-9"))
+        assert response.status_code == 202
+        [event] = events(migrated_engine)
+        assert event["status"] == "ignored"
+        assert enqueued_event_ids(redis_url) == []
+
+    def test_older_secret_is_accepted_recorded_and_counted(
+        self, receiver: ServerProcess, migrated_engine: Engine
+    ) -> None:
+        """During rotation an older secret verifies; the delivery records which one matched."""
+        assert post(receiver, envelope(resource_id="new-one")).status_code == 202
+        assert post(receiver, envelope(resource_id="old-one"), OLD_SECRET).status_code == 202
+        fingerprints = {d["secret_fingerprint"] for d in deliveries(migrated_engine)}
+        assert len(fingerprints) == 2
+        metrics = httpx.get(receiver.url + "/metrics").text
+        assert 'voicehook_webhook_older_secret_matches_total{secret_index="1"} 1.0' in metrics
+
+
+class TestDuplicates:
+    def test_same_event_twice_is_one_event_two_deliveries(
+        self, receiver: ServerProcess, migrated_engine: Engine, redis_url: str
+    ) -> None:
+        """A redelivery answers 200 duplicate with the same id and is never enqueued again."""
+        first = post(receiver, envelope(resource_id="gen-dup"))
+        second = post(receiver, envelope(resource_id="gen-dup"))
+        assert first.status_code == 202
+        assert second.status_code == 200
+        assert second.json() == {"status": "duplicate", "eventId": first.json()["eventId"]}
+        assert len(events(migrated_engine)) == 1
+        assert [d["duplicate"] for d in deliveries(migrated_engine)] == [False, True]
+        wait_for(lambda: enqueued_event_ids(redis_url) == [first.json()["eventId"]])
+
+    def test_same_event_with_a_new_timestamp_is_a_duplicate(
+        self, receiver: ServerProcess, migrated_engine: Engine
+    ) -> None:
+        """Dedup is semantic (event and data.id), so a resend hours later is still a duplicate."""
+        one = orjson.dumps(
+            {"event": "generation.failed", "timestamp": "2025-01-01T00:00:00Z", "data": {"id": "g"}}
+        )
+        two = orjson.dumps(
+            {"event": "generation.failed", "timestamp": "2025-01-01T05:00:00Z", "data": {"id": "g"}}
+        )
+        assert post(receiver, one).status_code == 202
+        assert post(receiver, two).status_code == 200
+        assert len(events(migrated_engine)) == 1
+
+
+class TestRejected:
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            {},
+            {SIGNATURE_HEADER: "sha256=nothex"},
+            {SIGNATURE_HEADER: "sha256=" + "0" * 64},
+            {SIGNATURE_HEADER: "md5=" + "0" * 32},
+        ],
+    )
+    def test_bad_signatures_are_401_and_store_nothing(
+        self, receiver: ServerProcess, migrated_engine: Engine, headers: dict[str, str]
+    ) -> None:
+        """Missing, malformed or wrong signatures are refused before anything is parsed or stored."""
+        response = httpx.post(receiver.url + WEBHOOK, content=envelope(), headers=headers)
+        assert response.status_code == 401
+        assert response.json() == {"error": "invalid_signature"}
+        assert events(migrated_engine) == []
+        assert deliveries(migrated_engine) == []
+
+    @pytest.mark.parametrize(
+        "body",
+        [b"not json", b"[]", b'{"data": {}}', b'{"event": "generation.ready", "data": 5}'],
+    )
+    def test_signed_garbage_is_400(
+        self, receiver: ServerProcess, migrated_engine: Engine, body: bytes
+    ) -> None:
+        """A correctly signed body that is not an envelope is an invalid payload."""
+        response = post(receiver, body)
+        assert response.status_code == 400
+        assert response.json() == {"error": "invalid_payload"}
+        assert events(migrated_engine) == []
+
+    def test_declared_oversize_body_is_refused_before_it_is_read(
+        self, receiver: ServerProcess
+    ) -> None:
+        """A 1 GB Content-Length is answered 413 after at most the cap has been sent."""
+        host, port = receiver.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                f"POST {WEBHOOK} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"{SIGNATURE_HEADER}: sha256={'0' * 64}\r\n"
+                f"Content-Length: {1024**3}\r\n\r\n".encode()
+                + b"x" * 1024
+            )
+            answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 413")
+        assert b'{"error":"payload_too_large"}' in answer
+
+    def test_streamed_oversize_body_is_refused_at_the_cap(
+        self, database_url: str, redis_url: str, migrated_engine: Engine, tmp_path: Path
+    ) -> None:
+        """A chunked body with no length is cut off once it passes WEBHOOK_MAX_BODY_BYTES."""
+        env = receiver_env(database_url, redis_url, WEBHOOK_MAX_BODY_BYTES="4096")
+        server = start_receiver(env, tmp_path / "capped.log")
+        try:
+            status_line, sent = stream_chunked_until_answered(server.url, limit=10 * 1024**2)
+            assert status_line.startswith(b"HTTP/1.1 413")
+            assert sent < 1024**2
+            small = envelope(resource_id="small")
+            assert post(server, small).status_code == 202
+        finally:
+            server.stop()
+        assert len(events(migrated_engine)) == 1
+
+    def test_stale_timestamp_is_400_when_the_window_is_on(
+        self, database_url: str, redis_url: str, migrated_engine: Engine, tmp_path: Path
+    ) -> None:
+        """With WEBHOOK_TOLERANCE_SECONDS set, an old body timestamp is refused."""
+        env = receiver_env(database_url, redis_url, WEBHOOK_TOLERANCE_SECONDS="300")
+        server = start_receiver(env, tmp_path / "fresh.log")
+        try:
+            assert post(server, envelope(resource_id="old")).status_code == 400
+        finally:
+            server.stop()
+        assert events(migrated_engine) == []
+
+
+def stream_chunked_until_answered(url: str, limit: int) -> tuple[bytes, int]:
+    """Send a chunked body 1 KiB at a time until the server answers; the answer and bytes sent."""
+    host, port = url.removeprefix("http://").split(":")
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            f"POST {WEBHOOK} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            f"{SIGNATURE_HEADER}: sha256={'0' * 64}\r\n\r\n".encode()
+        )
+        while sent < limit:
+            readable, _, _ = select.select([sock], [], [], 0.001)
+            if readable:
+                return sock.recv(65536), sent
+            try:
+                sock.sendall(b"400\r\n" + b"x" * 1024 + b"\r\n")
+            except OSError:
+                break
+            sent += 1024
+        return sock.recv(65536), sent
+
+
+class TestRemoteAddress:
+    def test_forwarded_for_is_honoured_only_from_trusted_proxies(
+        self, database_url: str, redis_url: str, migrated_engine: Engine, tmp_path: Path
+    ) -> None:
+        """X-Forwarded-For names the client only when the peer is a trusted proxy."""
+        spoof = {"x-forwarded-for": "203.0.113.9"}
+        trusted = start_receiver(
+            receiver_env(database_url, redis_url),
+            tmp_path / "trusted.log",
+            extra_args=("--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"),
+        )
+        try:
+            assert post(trusted, envelope(resource_id="t"), headers=spoof).status_code == 202
+        finally:
+            trusted.stop()
+        untrusted = start_receiver(
+            receiver_env(database_url, redis_url),
+            tmp_path / "untrusted.log",
+            extra_args=("--proxy-headers", "--forwarded-allow-ips", "10.9.9.9"),
+        )
+        try:
+            assert post(untrusted, envelope(resource_id="u"), headers=spoof).status_code == 202
+        finally:
+            untrusted.stop()
+        addresses = [d["remote_addr"] for d in deliveries(migrated_engine)]
+        assert addresses == ["203.0.113.9", "127.0.0.1"]
+
+
+class TestOperationalEndpoints:
+    def test_health_ready_metrics_and_request_id(self, receiver: ServerProcess) -> None:
+        """healthz and readyz answer, metrics count outcomes, and the request id is echoed."""
+        assert httpx.get(receiver.url + "/healthz").json() == {"status": "ok"}
+        ready = httpx.get(receiver.url + "/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ready", "database": "ok", "broker": "ok"}
+        response = post(receiver, envelope(), headers={"x-request-id": "router-abc-123"})
+        assert response.headers["x-request-id"] == "router-abc-123"
+        assert len(httpx.get(receiver.url + "/healthz").headers["x-request-id"]) == 32
+        post(receiver, envelope())
+        httpx.post(receiver.url + WEBHOOK, content=b"{}")
+        metrics = httpx.get(receiver.url + "/metrics").text
+        assert 'voicehook_webhook_deliveries_total{outcome="accepted"} 1.0' in metrics
+        assert 'voicehook_webhook_deliveries_total{outcome="duplicate"} 1.0' in metrics
+        assert 'voicehook_webhook_deliveries_total{outcome="invalid_signature"} 1.0' in metrics
+        assert 'voicehook_webhook_ack_seconds_count{outcome="accepted"} 1.0' in metrics
+
+    def test_logs_carry_request_and_event_ids_and_no_secret(self, receiver: ServerProcess) -> None:
+        """Each accepted delivery logs one JSON line with both ids; secrets never appear."""
+        response = post(receiver, envelope(resource_id="logged"), headers={"x-request-id": "rq-1"})
+        event_id = response.json()["eventId"]
+        receiver.stop()
+        lines = [orjson.loads(line) for line in receiver.log().splitlines() if line.startswith("{")]
+        accepted = [line for line in lines if line.get("event") == "webhook.accepted"]
+        assert accepted[0]["request_id"] == "rq-1"
+        assert accepted[0]["event_id"] == event_id
+        assert "whsec_test" not in receiver.log()

@@ -1,0 +1,92 @@
+"""The processes the Procfile starts: they refuse bad configuration clearly, and serve."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import SECRET
+from tests.receiver.conftest import envelope, post
+from tests.services import ROOT, ServerProcess, free_port, wait_for
+
+
+def voicehook(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "voicehook", *args],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+class TestWebCommand:
+    def test_refuses_to_start_without_a_secret(self, sqlite_url: str, redis_url: str) -> None:
+        """No VPAI_WEBHOOK_SECRETS: exit 2 with a message naming the variable."""
+        env = {"DATABASE_URL": sqlite_url, "REDIS_URL": redis_url, "VPAI_WEBHOOK_SECRETS": ""}
+        result = voicehook("web", env=env)
+        assert result.returncode == 2
+        assert "VPAI_WEBHOOK_SECRETS is not set" in result.stderr
+
+    def test_refuses_to_start_without_redis(self, sqlite_url: str) -> None:
+        """No REDIS_URL outside `dev`: exit 2 saying how to get an embedded one."""
+        env = {"DATABASE_URL": sqlite_url, "REDIS_URL": "", "VPAI_WEBHOOK_SECRETS": SECRET}
+        result = voicehook("web", env=env)
+        assert result.returncode == 2
+        assert "REDIS_URL is not set" in result.stderr
+
+    def test_migrates_serves_and_stops_on_sigterm(
+        self, sqlite_url: str, redis_url: str, tmp_path: Path
+    ) -> None:
+        """`db upgrade` then `web` on $PORT with two workers: accepts a webhook, exits cleanly."""
+        port = free_port()
+        env = {
+            "DATABASE_URL": sqlite_url,
+            "REDIS_URL": redis_url,
+            "VPAI_WEBHOOK_SECRETS": SECRET,
+            "PORT": str(port),
+            "WEB_CONCURRENCY": "2",
+        }
+        assert voicehook("db", "upgrade", env=env).returncode == 0
+        log_path = tmp_path / "web.log"
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "voicehook", "web"],
+                env={**os.environ, **env},
+                cwd=ROOT,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path)
+        try:
+
+            def up() -> bool:
+                try:
+                    return httpx.get(server.url + "/healthz", timeout=0.5).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            wait_for(up, timeout=30)
+            assert post(server, envelope(resource_id="via-web")).status_code == 202
+            assert httpx.get(server.url + "/readyz").status_code == 200
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(30) == 0, server.log()
+
+
+class TestDbCommand:
+    def test_upgrade_reports_the_revision(self, sqlite_url: str) -> None:
+        """`voicehook db upgrade` migrates and says where the schema is."""
+        result = voicehook("db", "upgrade", env={"DATABASE_URL": sqlite_url})
+        assert result.returncode == 0, result.stderr
+        assert "database at revision 0001" in result.stdout
+        current = voicehook("db", "current", env={"DATABASE_URL": sqlite_url})
+        assert "current=0001 head=0001" in current.stdout
