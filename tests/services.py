@@ -120,7 +120,7 @@ def postgres_schema(base_url: str) -> Iterator[str]:
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure here means no usable server
+    except Exception as exc:  # any failure here means no usable server
         admin.dispose()
         missing_service(f"PostgreSQL at {base_url}: {exc}")
     separator = "&" if "?" in base_url else "?"

@@ -58,10 +58,14 @@ def deliveries(engine: Engine) -> list[dict[str, object]]:
         ]
 
 
+def as_text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
 def enqueued_event_ids(redis_url: str) -> list[str]:
     """Event ids of the `process_event` messages waiting in the Dramatiq queue, in order."""
     client = redis.Redis.from_url(redis_url)
-    ids = [raw.decode() for raw in client.lrange("dramatiq:events", 0, -1)]
+    ids = [as_text(raw) for raw in client.lrange("dramatiq:events", 0, -1)]
     messages = client.hmget("dramatiq:events.msgs", ids) if ids else []
     found = []
     for raw in messages:

@@ -84,4 +84,5 @@ class TestConcurrentDedup:
         stored = events(migrated_engine)
         assert len(stored) == 40
         assert len(deliveries(migrated_engine)) == 80
-        wait_for(lambda: sorted(enqueued_event_ids(redis_url)) == sorted(e["id"] for e in stored))
+        expected = sorted(str(e["id"]) for e in stored)
+        wait_for(lambda: sorted(enqueued_event_ids(redis_url)) == expected)

@@ -93,7 +93,7 @@ class TestDatabaseFailures:
             server.stop()
 
 
-class hold_write_lock:  # noqa: N801 - used as a context manager, reads like one
+class hold_write_lock:
     """Hold the database's write lock on `events` from a separate connection."""
 
     def __init__(self, database_url: str) -> None:

@@ -102,7 +102,7 @@ class TestGroupCommitter:
             transactions += 1
             return persist(*args)  # type: ignore[arg-type]
 
-        store.persist = counting_persist  # type: ignore[method-assign]
+        store.persist = counting_persist  # type: ignore[method-assign,assignment]
         committer = GroupCommitter(store, partial(enqueue_events, broker), max_batch=128)
         outcomes = asyncio.run(submit_all(committer, [incoming(str(n)) for n in range(500)]))
         assert all(o.created for o in outcomes)

@@ -86,7 +86,7 @@ class TestSweepOnce:
             try:
                 while sweep_once(migrated_engine, enqueue, min_age_seconds=0, limit=7):
                     pass
-            except BaseException as exc:  # noqa: BLE001 - reported to the test thread
+            except BaseException as exc:  # reported to the test thread
                 errors.append(exc)
 
         threads = [threading.Thread(target=sweep) for _ in range(4)]

@@ -131,7 +131,7 @@ class TestRejected:
     def test_bad_signatures_are_401_and_store_nothing(
         self, receiver: ServerProcess, migrated_engine: Engine, headers: dict[str, str]
     ) -> None:
-        """Missing, malformed or wrong signatures are refused before anything is parsed or stored."""
+        """Missing, malformed or wrong signatures are refused; nothing is parsed or stored."""
         response = httpx.post(receiver.url + WEBHOOK, content=envelope(), headers=headers)
         assert response.status_code == 401
         assert response.json() == {"error": "invalid_signature"}

@@ -20,6 +20,7 @@ def voicehook(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "voicehook", *args],
+        check=False,
         env={**os.environ, **env},
         cwd=ROOT,
         capture_output=True,

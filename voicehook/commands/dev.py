@@ -57,8 +57,8 @@ def dev(
         f"  database   {settings.database_url}\n"
         f"  redis      {overrides.get('REDIS_URL', settings.redis_url)}\n"
         f"  secret     in {VAR / 'dev-webhook-secret'} (VPAI_WEBHOOK_SECRETS overrides it)\n"
-        "Try:  echo '{\"event\":\"generation.ready\",\"data\":{\"id\":\"g1\"}}' > body.json\n"
-        f"      curl -H \"X-Voiceproductionai-Signature: $(voicehook sign body.json)\" "
+        'Try:  echo \'{"event":"generation.ready","data":{"id":"g1"}}\' > body.json\n'
+        f'      curl -H "X-Voiceproductionai-Signature: $(voicehook sign body.json)" '
         f"--data-binary @body.json http://127.0.0.1:{port}/webhooks/voiceproductionai\n"
         "Ctrl-C stops everything.\n"
     )
