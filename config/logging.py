@@ -1,7 +1,7 @@
 """structlog for every process: JSON lines in production, readable console output in dev.
 
 Configured once per process with `configure_logging(settings)`. Standard-library loggers
-(uvicorn, dramatiq, alembic) are routed through the same processors, so every line has the
+(uvicorn, dramatiq, alembic) are formatted by the same processors, so every line has the
 same shape and passes through the same redaction.
 """
 
@@ -76,17 +76,19 @@ def configure_logging(settings: Settings, *, stream: Any = None) -> None:
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=False)
 
+    output = stream or sys.stderr
+    # structlog's own lines skip the standard library's machinery: they are on the hot path.
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        logger_factory=structlog.WriteLoggerFactory(file=output),
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(output)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
