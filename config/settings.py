@@ -44,12 +44,35 @@ class Settings(BaseSettings):
         default_factory=lambda: ["127.0.0.1"]
     )
 
+    vpai_rate_limit: int = Field(default=60, ge=1)
+    vpai_rate_window_seconds: float = Field(default=60.0, gt=0)
+    vpai_rate_margin_seconds: float = Field(default=1.0, ge=0)
+    vpai_workspace: str | None = None
+    vpai_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    job_max_attempts: int = Field(default=3, ge=1)
+    job_retry_backoff_seconds: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [30.0, 120.0, 600.0]
+    )
+    download_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    download_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    download_timeout_seconds: float = Field(default=30.0, gt=0)
+    reconcile_after_seconds: float = Field(default=600.0, gt=0)
+    worker_processes: int = Field(default=2, ge=1)
+    worker_threads: int = Field(default=4, ge=1)
+
     ingest_max_batch: int = Field(default=256, ge=1, le=5000)
     sweeper_interval_seconds: float = Field(default=15.0, gt=0)
     sweeper_min_age_seconds: float = Field(default=30.0, ge=0)
     sweeper_batch_size: int = Field(default=500, ge=1)
 
-    @field_validator("vpai_webhook_secrets", "forwarded_allow_ips", mode="before")
+    @field_validator(
+        "vpai_webhook_secrets",
+        "forwarded_allow_ips",
+        "download_allowed_hosts",
+        "job_retry_backoff_seconds",
+        mode="before",
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_csv(value)

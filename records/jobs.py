@@ -1,0 +1,121 @@
+"""The business's side: customers, their audio jobs (with one attempt per upstream
+generation), and their cloned voices."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from records.types import UTCDateTime
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"  # accepted, waiting for a worker to submit it within the budget
+    SUBMITTED = "submitted"  # an attempt is with the upstream
+    RETRY_WAIT = "retry_wait"  # the last attempt failed; the next is scheduled
+    BLOCKED = "blocked"  # insufficient credits: waits for `voicehook jobs resume`
+    READY = "ready"  # audio on disk, verified
+    FAILED = "failed"  # gave up, with the reason in last_error
+
+
+class AttemptStatus(StrEnum):
+    SUBMITTING = "submitting"
+    SUBMITTED = "submitted"
+    READY = "ready"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+class VoiceStatus(StrEnum):
+    UPLOADING = "uploading"
+    CLONING = "cloning"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customers"
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    external_ref: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    audio_seconds: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
+    credits_spent: int = Field(default=0)
+    jobs_ready: int = Field(default=0)
+    jobs_failed: int = Field(default=0)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Job(SQLModel, table=True):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    customer_id: str | None = Field(
+        default=None,
+        sa_column=Column(String(36), ForeignKey("customers.id"), index=True),
+    )
+    tracked: bool = Field(default=True)  # False: a generation this service did not submit
+    voice_id: str | None = Field(default=None, sa_column=Column(String(64)))
+    script: str | None = Field(default=None, sa_column=Column(Text))
+    format: str = Field(default="mp3", sa_column=Column(String(8), nullable=False))
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(sa_column=Column(String(20), nullable=False, index=True))
+    attempts_made: int = Field(default=0)
+    max_attempts: int = Field(default=3)
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    audio_path: str | None = Field(default=None, sa_column=Column(Text))
+    audio_bytes: int | None = Field(default=None)
+    audio_sha256: str | None = Field(default=None, sa_column=Column(String(64)))
+    audio_duration_sec: float | None = Field(default=None, sa_column=Column(Float))
+    credits: int = Field(default=0)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ready_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class Attempt(SQLModel, table=True):
+    """One upstream generation made for a job; a retry is a new attempt."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (UniqueConstraint("job_id", "number"),)
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    job_id: str = Field(
+        sa_column=Column(
+            String(36), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    number: int = Field(default=1)
+    generation_id: str | None = Field(default=None, sa_column=Column(String(64), unique=True))
+    status: str = Field(sa_column=Column(String(20), nullable=False, index=True))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    estimated_credits: int | None = Field(default=None)
+    submitted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_polled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class Voice(SQLModel, table=True):
+    """A customer's cloned voice, from the clone job to the upstream voice id."""
+
+    __tablename__ = "voices"
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    customer_id: str | None = Field(
+        default=None, sa_column=Column(String(36), ForeignKey("customers.id"), index=True)
+    )
+    name: str | None = Field(default=None, sa_column=Column(String(255)))
+    clone_job_id: str | None = Field(default=None, sa_column=Column(String(64), unique=True))
+    voice_id: str | None = Field(default=None, sa_column=Column(String(64), index=True))
+    status: str = Field(sa_column=Column(String(20), nullable=False))
+    sample_paths: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
