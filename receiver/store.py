@@ -7,18 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Table, select, update
+from sqlalchemy import Engine, Insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.database import write_options
 from config.errors import StorageUnavailable
 from receiver.payload import ParsedEvent
-from records.events import Delivery, Event, EventStatus
+from records.events import DELIVERIES, EVENTS, EventStatus
 from records.types import utcnow
-
-EVENTS: Table = Event.metadata.tables["events"]
-DELIVERIES: Table = Delivery.metadata.tables["deliveries"]
 
 
 @dataclass(frozen=True, slots=True)

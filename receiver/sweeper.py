@@ -20,8 +20,7 @@ from sqlalchemy import Engine, select, update
 from config.database import is_sqlite, write_options
 from config.errors import BrokerUnavailable
 from receiver.ingest import Enqueue
-from receiver.store import EVENTS
-from records.events import EventStatus
+from records.events import EVENTS, EventStatus
 from records.types import utcnow
 
 log = structlog.get_logger(__name__)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, LargeBinary, String, Table, Text
 from sqlmodel import Field, SQLModel
 
 from records.types import UTCDateTime
@@ -60,3 +60,8 @@ class Delivery(SQLModel, table=True):
     body_size: int = Field(default=0)
     secret_fingerprint: str = Field(sa_column=Column(String(16), nullable=False))
     duplicate: bool = Field(default=False)
+
+
+# The Core tables, for batch statements on hot paths.
+EVENTS: Table = SQLModel.metadata.tables["events"]
+DELIVERIES: Table = SQLModel.metadata.tables["deliveries"]

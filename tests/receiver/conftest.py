@@ -12,7 +12,7 @@ import redis
 from sqlalchemy import Engine, select
 
 from config.signing import SIGNATURE_HEADER, compute_signature
-from receiver.store import DELIVERIES, EVENTS
+from records.events import DELIVERIES, EVENTS
 from tests.conftest import OLD_SECRET, SECRET
 from tests.services import ServerProcess, start_receiver
 
