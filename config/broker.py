@@ -21,7 +21,7 @@ from dramatiq.middleware import (
 )
 
 from config.errors import BrokerUnavailable, ConfigurationError
-from config.queues import EVENTS_QUEUE, PROCESS_EVENT_ACTOR
+from config.queues import EVENTS_QUEUE, JOBS_QUEUE, PROCESS_EVENT_ACTOR, SUBMIT_JOB_ACTOR
 from config.settings import Settings
 
 
@@ -95,6 +95,7 @@ def build_broker(settings: Settings) -> BatchingRedisBroker:
         ],
     )
     broker.declare_queue(EVENTS_QUEUE)
+    broker.declare_queue(JOBS_QUEUE)
     dramatiq.set_broker(broker)
     return broker
 
@@ -108,6 +109,31 @@ def process_event_message(event_id: str) -> dramatiq.Message[Any]:
         kwargs={},
         options={},
     )
+
+
+def submit_job_message(job_id: str) -> dramatiq.Message[Any]:
+    """The message that asks a worker to submit a job's next attempt to the API."""
+    return dramatiq.Message(
+        queue_name=JOBS_QUEUE, actor_name=SUBMIT_JOB_ACTOR, args=(job_id,), kwargs={}, options={}
+    )
+
+
+def enqueue_submissions(broker: BatchingRedisBroker, job_ids: Sequence[str]) -> None:
+    """Enqueue one `submit_job` message per job id, in one round trip."""
+    if not job_ids:
+        return
+    try:
+        broker.enqueue_batch([submit_job_message(job_id) for job_id in job_ids])
+    except redis.RedisError as exc:
+        raise BrokerUnavailable(f"could not enqueue {len(job_ids)} job(s): {exc}") from exc
+
+
+def schedule_submission(broker: BatchingRedisBroker, job_id: str, delay_seconds: float) -> None:
+    """Enqueue a job's submission to run after `delay_seconds`."""
+    try:
+        broker.enqueue(submit_job_message(job_id), delay=max(0, int(delay_seconds * 1000)))
+    except redis.RedisError as exc:
+        raise BrokerUnavailable(f"could not schedule job {job_id}: {exc}") from exc
 
 
 def enqueue_events(broker: BatchingRedisBroker, event_ids: Sequence[str]) -> None:

@@ -2,3 +2,5 @@
 
 EVENTS_QUEUE = "events"
 PROCESS_EVENT_ACTOR = "process_event"
+JOBS_QUEUE = "jobs"
+SUBMIT_JOB_ACTOR = "submit_job"

@@ -11,16 +11,23 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from config.broker import BatchingRedisBroker, build_broker, enqueue_events, ping
+from config.broker import (
+    BatchingRedisBroker,
+    build_broker,
+    enqueue_events,
+    enqueue_submissions,
+    ping,
+)
 from config.database import make_engine
 from config.logging import configure_logging
 from config.settings import Settings
 from receiver.health import MetricsEndpoint, Readiness, healthz
 from receiver.ingest import GroupCommitter
+from receiver.internal_api import InternalApi
 from receiver.metrics import ReceiverMetrics
 from receiver.request_context import RequestIdMiddleware
-from receiver.store import EventStore
 from receiver.webhook import WebhookEndpoint
+from records.event_store import EventStore
 
 WEBHOOK_PATH = "/webhooks/voiceproductionai"
 
@@ -44,6 +51,7 @@ def create_app(
     )
     webhook = WebhookEndpoint(settings, committer, metrics)
     readiness = Readiness(engine, partial(ping, broker))
+    internal_api = InternalApi(settings, engine, partial(enqueue_submissions, broker))
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -59,6 +67,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readiness.handle, methods=["GET"]),
             Route("/metrics", MetricsEndpoint(metrics).handle, methods=["GET"]),
+            *internal_api.routes(),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,

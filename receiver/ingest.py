@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import structlog
 
 from config.errors import BrokerUnavailable, StorageUnavailable
-from receiver.store import EventStore, Incoming, Outcome
+from records.event_store import EventStore, Incoming, Outcome
 from records.events import EventStatus
 
 log = structlog.get_logger(__name__)

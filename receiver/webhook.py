@@ -18,9 +18,9 @@ from config.signing import SIGNATURE_HEADER, secret_fingerprint
 from receiver.body import BodyTooLarge, read_body_capped
 from receiver.ingest import GroupCommitter
 from receiver.metrics import DeliveryOutcome, ReceiverMetrics
-from receiver.payload import InvalidPayload, StaleTimestamp, check_freshness, parse_event
 from receiver.signature import verify_signature
-from receiver.store import Incoming
+from records.envelope import InvalidPayload, StaleTimestamp, check_freshness, parse_event
+from records.event_store import Incoming
 from records.types import utcnow
 
 log = structlog.get_logger(__name__)

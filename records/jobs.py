@@ -15,6 +15,7 @@ from records.types import UTCDateTime
 
 class JobStatus(StrEnum):
     PENDING = "pending"  # accepted, waiting for a worker to submit it within the budget
+    SUBMITTING = "submitting"  # a worker holds it and is calling the API
     SUBMITTED = "submitted"  # an attempt is with the upstream
     RETRY_WAIT = "retry_wait"  # the last attempt failed; the next is scheduled
     BLOCKED = "blocked"  # insufficient credits: waits for `voicehook jobs resume`

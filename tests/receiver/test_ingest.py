@@ -12,8 +12,8 @@ from sqlalchemy import Engine, text
 from config.broker import build_broker, enqueue_events
 from config.errors import StorageUnavailable
 from receiver.ingest import GroupCommitter
-from receiver.payload import parse_event
-from receiver.store import EventStore, Incoming, Outcome
+from records.envelope import parse_event
+from records.event_store import EventStore, Incoming, Outcome
 from records.types import utcnow
 from tests.conftest import make_settings
 from tests.receiver.conftest import deliveries, enqueued_event_ids, envelope, events

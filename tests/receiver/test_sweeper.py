@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 
 from config.broker import build_broker, enqueue_events
 from config.errors import BrokerUnavailable
-from receiver.payload import parse_event
-from receiver.store import EventStore, Incoming
 from receiver.sweeper import sweep_once
+from records.envelope import parse_event
+from records.event_store import EventStore, Incoming
 from records.types import utcnow
 from tests.conftest import make_settings
 from tests.receiver.conftest import enqueued_event_ids, envelope, events

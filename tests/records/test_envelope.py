@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from receiver.payload import (
+from records.envelope import (
     MAX_KEY_LENGTH,
     InvalidPayload,
     StaleTimestamp,

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.database import write_options
 from config.errors import StorageUnavailable
-from receiver.payload import ParsedEvent
+from records.envelope import ParsedEvent
 from records.events import DELIVERIES, EVENTS, EventStatus
 from records.types import utcnow
 

@@ -1,0 +1,84 @@
+"""What a handler needs from the outside world, built once per worker process."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import Engine
+
+from config.broker import redis_client
+from config.database import make_engine
+from config.errors import ConfigurationError
+from config.settings import Settings
+from processors.budget import ApiBudget, BudgetPolicy
+from processors.vpai import VpaiClient, api_http_client
+
+
+@dataclass
+class ProcessorContext:
+    """Engine, API client, download client and the knobs handlers read."""
+
+    engine: Engine
+    api: VpaiClient
+    downloads: httpx.Client
+    audio_dir: Path
+    allowed_hosts: frozenset[str]
+    max_download_bytes: int
+    max_attempts: int
+    retry_backoff: list[float] = field(default_factory=list)
+    download_tries: int = 3
+    event_lease_seconds: float = 300.0
+    reconcile_after_seconds: float = 600.0
+    # Set by the actors module: enqueue a job's submission after a delay (seconds).
+    schedule_submission: Callable[[str, float], None] = field(default=lambda job_id, delay: None)
+
+
+def workspace_name(settings: Settings, api_key: str) -> str:
+    """The budget's key: configured, or a fingerprint of the API key (never the key itself)."""
+    if settings.vpai_workspace:
+        return settings.vpai_workspace
+    return "key-" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
+def allowed_download_hosts(settings: Settings) -> frozenset[str]:
+    """The API's own host (with its port, if any) plus DOWNLOAD_ALLOWED_HOSTS."""
+    api = urlsplit(settings.vpai_api_base_url)
+    hosts = {host.strip().lower() for host in settings.download_allowed_hosts if host.strip()}
+    if api.hostname:
+        hosts.add(api.netloc.lower().rsplit("@", 1)[-1])
+        hosts.add(api.hostname.lower())
+    return frozenset(hosts)
+
+
+def build_context(settings: Settings, engine: Engine | None = None) -> ProcessorContext:
+    if settings.vpai_api_key is None or not settings.vpai_api_key.get_secret_value().strip():
+        raise ConfigurationError("VPAI_API_KEY is not set: workers cannot call the API.")
+    if not settings.redis_url:
+        raise ConfigurationError("REDIS_URL is not set: the API budget lives in Redis.")
+    api_key = settings.vpai_api_key.get_secret_value()
+    budget = ApiBudget(
+        redis_client(settings.redis_url),
+        workspace_name(settings, api_key),
+        BudgetPolicy(
+            settings.vpai_rate_limit,
+            settings.vpai_rate_window_seconds,
+            settings.vpai_rate_margin_seconds,
+        ),
+    )
+    http = api_http_client(settings.vpai_api_base_url, api_key, settings.vpai_timeout_seconds)
+    return ProcessorContext(
+        engine=engine or make_engine(settings),
+        api=VpaiClient(http, budget),
+        downloads=httpx.Client(timeout=settings.download_timeout_seconds, follow_redirects=False),
+        audio_dir=settings.audio_dir,
+        allowed_hosts=allowed_download_hosts(settings),
+        max_download_bytes=settings.download_max_bytes,
+        max_attempts=settings.job_max_attempts,
+        retry_backoff=list(settings.job_retry_backoff_seconds),
+        reconcile_after_seconds=settings.reconcile_after_seconds,
+    )

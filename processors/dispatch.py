@@ -1,0 +1,62 @@
+"""What a worker does with one event id: claim, route to its handler, settle. No Dramatiq here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import structlog
+
+from processors.context import ProcessorContext
+from processors.errors import PermanentFailure, RetryLater
+from processors.events import ClaimedEvent, claim_event, hand_back, settle_event
+from processors.handlers.cloned import handle_voice_cloned
+from processors.handlers.failed import handle_generation_failed
+from processors.handlers.ready import handle_generation_ready
+from records.events import EventStatus
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[ProcessorContext, ClaimedEvent], str]
+Requeue = Callable[[float], None]
+
+HANDLERS: Mapping[str, Handler] = {
+    "generation.ready": handle_generation_ready,
+    "generation.failed": handle_generation_failed,
+    "voice.cloned": handle_voice_cloned,
+}
+
+
+def process_event(ctx: ProcessorContext, event_id: str, requeue: Requeue) -> None:
+    """Process one event exactly as far as it still needs; safe to call any number of times.
+
+    `RetryLater` hands the event back and asks `requeue` for a delayed message;
+    `PermanentFailure` settles it as failed with the reason; anything else is unexpected: the
+    event is handed back and the exception propagates so the broker retries with backoff.
+    """
+    with structlog.contextvars.bound_contextvars(event_id=event_id):
+        event = claim_event(ctx.engine, event_id, ctx.event_lease_seconds)
+        if event is None:
+            log.info("event.skipped", reason="settled or being processed elsewhere")
+            return
+        handler = HANDLERS.get(event.type)
+        if handler is None:
+            settle_event(ctx.engine, event_id, EventStatus.IGNORED, f"no handler for {event.type}")
+            return
+        try:
+            note = handler(ctx, event)
+        except RetryLater as exc:
+            hand_back(ctx.engine, event_id, str(exc))
+            requeue(exc.delay_seconds)
+            log.info(
+                "event.retry_later", event_type=event.type, delay=exc.delay_seconds, why=str(exc)
+            )
+            return
+        except PermanentFailure as exc:
+            settle_event(ctx.engine, event_id, EventStatus.FAILED, str(exc))
+            log.warning("event.failed", event_type=event.type, reason=str(exc))
+            return
+        except Exception as exc:
+            hand_back(ctx.engine, event_id, f"{type(exc).__name__}: {exc}")
+            raise
+        settle_event(ctx.engine, event_id, EventStatus.PROCESSED, None)
+        log.info("event.processed", event_type=event.type, attempt=event.attempts, note=note)

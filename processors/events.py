@@ -1,0 +1,94 @@
+"""The event lifecycle as the workers see it: claim, finish, hand back for later."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, or_, select, update
+
+from config.database import write_options
+from records.events import DELIVERIES, EVENTS, EventStatus
+from records.types import utcnow
+
+
+@dataclass(frozen=True)
+class ClaimedEvent:
+    id: str
+    type: str
+    resource_id: str | None
+    data: dict[str, Any]
+    attempts: int
+
+
+def claim_event(engine: Engine, event_id: str, lease_seconds: float) -> ClaimedEvent | None:
+    """Mark the event `processing` if nobody else is on it; None if it is settled or taken."""
+    now = utcnow()
+    stale = now - timedelta(seconds=lease_seconds)
+    with engine.connect().execution_options(**write_options()) as conn, conn.begin():
+        claimed = conn.execute(
+            update(EVENTS)
+            .where(
+                EVENTS.c.id == event_id,
+                or_(
+                    EVENTS.c.status.in_([EventStatus.RECEIVED.value, EventStatus.QUEUED.value]),
+                    (EVENTS.c.status == EventStatus.PROCESSING.value)
+                    & (EVENTS.c.started_at <= stale),
+                ),
+            )
+            .values(
+                status=EventStatus.PROCESSING.value,
+                attempts=EVENTS.c.attempts + 1,
+                started_at=now,
+                updated_at=now,
+            )
+        ).rowcount
+        if not claimed:
+            return None
+        row = conn.execute(
+            select(EVENTS.c.type, EVENTS.c.resource_id, EVENTS.c.attempts).where(
+                EVENTS.c.id == event_id
+            )
+        ).one()
+        body = conn.execute(
+            select(DELIVERIES.c.body)
+            .where(DELIVERIES.c.event_id == event_id, DELIVERIES.c.body.is_not(None))
+            .order_by(DELIVERIES.c.id)
+            .limit(1)
+        ).scalar()
+    return ClaimedEvent(event_id, row.type, row.resource_id, _data_of(body), row.attempts)
+
+
+def _data_of(body: bytes | None) -> dict[str, Any]:
+    if not body:
+        return {}
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+    data = document.get("data") if isinstance(document, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def settle_event(engine: Engine, event_id: str, status: EventStatus, error: str | None) -> None:
+    """Record the outcome: processed, ignored or failed (with the reason)."""
+    now = utcnow()
+    with engine.connect().execution_options(**write_options()) as conn, conn.begin():
+        conn.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id == event_id)
+            .values(status=status.value, last_error=error, finished_at=now, updated_at=now)
+        )
+
+
+def hand_back(engine: Engine, event_id: str, error: str) -> None:
+    """Back to `queued` (a delayed message will bring it back), noting why."""
+    now = utcnow()
+    with engine.connect().execution_options(**write_options()) as conn, conn.begin():
+        conn.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id == event_id, EVENTS.c.status == EventStatus.PROCESSING.value)
+            .values(status=EventStatus.QUEUED.value, last_error=error, updated_at=now)
+        )

@@ -1,0 +1,53 @@
+"""Submitting a job's next attempt to `POST /v1/generations`, within the budget."""
+
+from __future__ import annotations
+
+from processors.context import ProcessorContext
+from processors.errors import (
+    ApiError,
+    CloningRequiresPaidPlan,
+    InsufficientCredits,
+    InvalidRequest,
+    PublicApiRequiresScale,
+    RetryLater,
+    TransientApiError,
+    Unauthorized,
+)
+from processors.submission_store import (
+    start_submission,
+    submission_accepted,
+    submission_postponed,
+    submission_refused,
+)
+from records.jobs import JobStatus
+
+CONFIGURATION_HINTS: dict[type[ApiError], str] = {
+    Unauthorized: "the API key was refused: check VPAI_API_KEY",
+    PublicApiRequiresScale: "the workspace is not on the Scale plan, which the public API needs",
+    CloningRequiresPaidPlan: "cloning needs the Pro or Scale plan",
+    InvalidRequest: "the API refused the job's request (voice, script, format or settings)",
+}
+
+
+def submit_job(ctx: ProcessorContext, job_id: str) -> str:
+    """Make the job's next attempt if one is due; a note of what happened."""
+    submission = start_submission(ctx.engine, job_id)
+    if submission is None:
+        return "no submission due"
+    try:
+        answer = ctx.api.submit_generation(
+            submission.voice_id, submission.script, submission.format, submission.settings
+        )
+    except TransientApiError as exc:
+        submission_postponed(ctx.engine, submission, exc.retry_after_seconds, str(exc))
+        raise RetryLater(exc.retry_after_seconds, str(exc)) from exc
+    except InsufficientCredits:
+        reason = "insufficient credits: top up, then run `voicehook jobs resume`"
+        submission_refused(ctx.engine, submission, JobStatus.BLOCKED, reason)
+        return "blocked: insufficient credits"
+    except ApiError as exc:
+        hint = CONFIGURATION_HINTS.get(type(exc), f"the API answered {exc.status} {exc.code}")
+        submission_refused(ctx.engine, submission, JobStatus.FAILED, f"{exc.code}: {hint}")
+        return f"failed: {hint}"
+    submission_accepted(ctx.engine, submission, answer)
+    return f"attempt {submission.number} submitted as generation {answer.id}"

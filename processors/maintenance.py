@@ -1,0 +1,56 @@
+"""Periodic repairs: jobs whose submission message was lost, and submissions that died.
+
+Both are rare (a broker outage, a killed worker) and both are settled from the database,
+the store of record: a duplicate submission message is harmless, because a submission
+claims its job with a conditional update before calling the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from sqlalchemy import Engine, and_, or_, select, update
+
+from config.database import session_scope
+from records.jobs import Job, JobStatus
+from records.types import utcnow
+
+JOBS = Job.metadata.tables["jobs"]
+
+
+def recover_jobs(
+    engine: Engine,
+    enqueue_submissions: Callable[[Sequence[str]], None],
+    *,
+    forgotten_after_seconds: float,
+    submitting_lease_seconds: float,
+    limit: int = 500,
+) -> int:
+    """Re-enqueue due jobs nobody has touched for a while; free jobs a dead worker held."""
+    now = utcnow()
+    forgotten = now - timedelta(seconds=forgotten_after_seconds)
+    abandoned = now - timedelta(seconds=submitting_lease_seconds)
+    with session_scope(engine) as session:
+        session.execute(
+            update(JOBS)
+            .where(JOBS.c.status == JobStatus.SUBMITTING.value, JOBS.c.updated_at <= abandoned)
+            .values(status=JobStatus.RETRY_WAIT.value, next_attempt_at=now, updated_at=now)
+        )
+        due = or_(JOBS.c.next_attempt_at.is_(None), JOBS.c.next_attempt_at <= forgotten)
+        job_ids = list(
+            session.execute(
+                select(JOBS.c.id)
+                .where(
+                    JOBS.c.status.in_([JobStatus.PENDING.value, JobStatus.RETRY_WAIT.value]),
+                    and_(due, JOBS.c.updated_at <= forgotten),
+                )
+                .order_by(JOBS.c.created_at)
+                .limit(limit)
+            ).scalars()
+        )
+        if job_ids:
+            # Touch them so the next sweep waits again before re-enqueueing.
+            session.execute(update(JOBS).where(JOBS.c.id.in_(job_ids)).values(updated_at=now))
+    enqueue_submissions(job_ids)
+    return len(job_ids)

@@ -1,0 +1,143 @@
+"""The internal API of the business's own app, behind `ADMIN_TOKEN`.
+
+Jobs are accepted at once (202) and submitted by the workers within the API budget, so a
+burst of any size is taken without a single request to the upstream on this path.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import orjson
+import structlog
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from config.errors import BrokerUnavailable
+from config.settings import Settings
+from receiver.job_intake import (
+    UnknownCustomer,
+    create_job,
+    job_audio_path,
+    job_document,
+    upsert_customer,
+)
+from receiver.job_requests import CustomerRequest, JobRequest
+
+log = structlog.get_logger(__name__)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+
+
+def _json(status: int, content: object) -> Response:
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+
+
+class InternalApi:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        enqueue_submissions: Callable[[Sequence[str]], None],
+    ) -> None:
+        token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+        self._token = token.encode()
+        self._engine = engine
+        self._enqueue = enqueue_submissions
+        self._audio_dir = settings.audio_dir
+        self._max_attempts = settings.job_max_attempts
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/customers", self._guard(self.create_customer), methods=["POST"]),
+            Route("/api/jobs", self._guard(self.create_job), methods=["POST"]),
+            Route("/api/jobs/{job_id}", self._guard(self.show_job), methods=["GET"]),
+            Route("/api/jobs/{job_id}/audio", self._guard(self.job_audio), methods=["GET"]),
+        ]
+
+    def _guard(
+        self, handler: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def guarded(request: Request) -> Response:
+            if not self._token:
+                return _json(503, {"error": "admin_api_disabled", "detail": "set ADMIN_TOKEN"})
+            given = request.headers.get("authorization", "")
+            scheme, _, token = given.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), self._token):
+                return _json(401, {"error": "unauthorized"})
+            try:
+                return await handler(request)
+            except SQLAlchemyError:
+                log.exception("internal_api.database_error")
+                return _json(503, {"error": "unavailable"})
+
+        return guarded
+
+    async def create_customer(self, request: Request) -> Response:
+        parsed = await _parse(request, CustomerRequest)
+        if isinstance(parsed, Response):
+            return parsed
+        customer, created = await run_in_threadpool(upsert_customer, self._engine, parsed)
+        return _json(
+            201 if created else 200,
+            {"id": customer.id, "externalRef": customer.external_ref, "name": customer.name},
+        )
+
+    async def create_job(self, request: Request) -> Response:
+        parsed = await _parse(request, JobRequest)
+        if isinstance(parsed, Response):
+            return parsed
+        try:
+            job = await run_in_threadpool(create_job, self._engine, parsed, self._max_attempts)
+        except UnknownCustomer as exc:
+            return _json(404, {"error": "not_found", "detail": f"no customer {exc}"})
+        try:
+            await run_in_threadpool(self._enqueue, [job.id])
+        except BrokerUnavailable as exc:
+            # The job is stored; the sweeper submits pending jobs the broker never got.
+            log.warning("internal_api.enqueue_failed", job_id=job.id, error=str(exc))
+        return _json(202, {"id": job.id, "status": job.status})
+
+    async def show_job(self, request: Request) -> Response:
+        document = await run_in_threadpool(
+            job_document, self._engine, request.path_params["job_id"]
+        )
+        if document is None:
+            return _json(404, {"error": "not_found"})
+        return _json(200, document)
+
+    async def job_audio(self, request: Request) -> Response:
+        relative, detail = await run_in_threadpool(
+            job_audio_path, self._engine, request.path_params["job_id"]
+        )
+        if relative is None:
+            if detail is None:
+                return _json(404, {"error": "not_found"})
+            return _json(409, {"error": "not_ready", "status": detail})
+        path = (self._audio_dir / relative).resolve()
+        if not path.is_relative_to(Path(self._audio_dir).resolve()) or not path.is_file():
+            return _json(404, {"error": "not_found", "detail": "audio file is missing"})
+        audio_format = detail or "mp3"
+        return FileResponse(
+            path, media_type=MEDIA_TYPES.get(audio_format, "application/octet-stream")
+        )
+
+
+async def _parse(request: Request, model: type[ModelT]) -> ModelT | Response:
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]}
+            for error in exc.errors()
+        ]
+        return _json(400, {"error": "invalid_request", "detail": errors})

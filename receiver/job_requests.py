@@ -1,0 +1,45 @@
+"""The internal API's request bodies: validated here, before anything touches the database."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+
+class CustomerRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    external_ref: NonEmpty = Field(alias="externalRef")
+    name: NonEmpty
+
+
+class GenerationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    speed: float = Field(default=1.0, ge=0.5, le=2.0)
+    pitch_semitones: float = Field(default=0, ge=-12, le=12, alias="pitchSemitones")
+
+    def as_api(self) -> dict[str, Any]:
+        return {"speed": self.speed, "pitchSemitones": self.pitch_semitones}
+
+
+class JobRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    customer_id: str | None = Field(default=None, alias="customerId")
+    customer_ref: str | None = Field(default=None, alias="customerRef")
+    voice_id: NonEmpty = Field(alias="voiceId")
+    script: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    format: Literal["mp3", "wav"] = "mp3"
+    settings: GenerationSettings = Field(default_factory=GenerationSettings)
+
+    @model_validator(mode="after")
+    def _one_customer(self) -> JobRequest:
+        if (self.customer_id is None) == (self.customer_ref is None):
+            raise ValueError("give exactly one of customerId or customerRef")
+        if not self.script.strip():
+            raise ValueError("script must not be blank")
+        return self

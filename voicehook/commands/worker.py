@@ -1,0 +1,57 @@
+"""`voicehook worker`: Dramatiq workers for events and for job submissions."""
+
+from __future__ import annotations
+
+import typer
+
+from config.errors import ConfigurationError
+from config.queues import EVENTS_QUEUE, JOBS_QUEUE
+from config.settings import Settings
+from processors.context import build_context
+from voicehook.supervisor import Child, Supervisor, inherit_env, python_module
+
+# Below a PaaS's usual 30 s grace period: in-flight messages get this long, then are requeued.
+SHUTDOWN_TIMEOUT_MS = 20_000
+
+
+def dramatiq_command(queue: str, processes: int, threads: int) -> list[str]:
+    return python_module(
+        "dramatiq",
+        "processors.worker_entry",
+        "--queues",
+        queue,
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+        "--worker-shutdown-timeout",
+        str(SHUTDOWN_TIMEOUT_MS),
+        "--skip-logging",
+    )
+
+
+def worker(
+    processes: int | None = typer.Option(None, help="Event processes (default WORKER_PROCESSES)."),
+    threads: int | None = typer.Option(None, help="Threads each (default WORKER_THREADS)."),
+) -> None:
+    """Run the event workers and the submission worker until SIGTERM or Ctrl-C."""
+    settings = Settings()
+    try:
+        build_context(settings)
+    except ConfigurationError as exc:
+        typer.echo(f"voicehook worker: {exc}", err=True)
+        raise typer.Exit(2) from None
+    supervisor = Supervisor(inherit_env(), grace_seconds=SHUTDOWN_TIMEOUT_MS / 1000 + 5)
+    supervisor.start(
+        Child(
+            "events",
+            dramatiq_command(
+                EVENTS_QUEUE,
+                processes or settings.worker_processes,
+                threads or settings.worker_threads,
+            ),
+        )
+    )
+    # Submissions wait on the shared budget; two threads keep it busy without a herd.
+    supervisor.start(Child("submissions", dramatiq_command(JOBS_QUEUE, 1, 2)))
+    raise typer.Exit(supervisor.wait())
