@@ -10,7 +10,6 @@ a lost one.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -18,7 +17,6 @@ import structlog
 from sqlalchemy import Engine, select, update
 
 from config.database import is_sqlite, write_options
-from config.errors import BrokerUnavailable
 from receiver.ingest import Enqueue
 from records.events import EVENTS, EventStatus
 from records.types import utcnow
@@ -50,28 +48,3 @@ def sweep_once(engine: Engine, enqueue: Enqueue, *, min_age_seconds: float, limi
         )
     log.info("sweeper.enqueued", events=len(event_ids))
     return len(event_ids)
-
-
-def sweep_until_stopped(
-    engine: Engine,
-    enqueue: Enqueue,
-    stop: threading.Event,
-    *,
-    interval_seconds: float,
-    min_age_seconds: float,
-    limit: int,
-) -> None:
-    """Sweep every `interval_seconds` (at once again while a full batch was found) until `stop`."""
-    log.info("sweeper.started", interval_seconds=interval_seconds, min_age_seconds=min_age_seconds)
-    while not stop.is_set():
-        try:
-            found = sweep_once(engine, enqueue, min_age_seconds=min_age_seconds, limit=limit)
-        except BrokerUnavailable as exc:
-            log.warning("sweeper.broker_unavailable", error=str(exc))
-            found = 0
-        except Exception:
-            log.exception("sweeper.failed")
-            found = 0
-        if found < limit:
-            stop.wait(interval_seconds)
-    log.info("sweeper.stopped")

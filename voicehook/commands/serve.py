@@ -8,15 +8,27 @@ import threading
 from functools import partial
 from types import FrameType
 
+import structlog
 import typer
 import uvicorn
+from sqlalchemy import Engine
 
-from config.broker import build_broker, enqueue_events
+from config.broker import BatchingRedisBroker, build_broker, enqueue_events, enqueue_submissions
 from config.database import make_engine
 from config.errors import ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
-from receiver.sweeper import sweep_until_stopped
+from processors.context import build_context
+from processors.maintenance import recover_jobs
+from processors.reconcile import reconcile_once
+from receiver.sweeper import sweep_once
+from records.event_store import EventStore
+from voicehook.periodic import Chore, run_chores
+
+log = structlog.get_logger(__name__)
+
+# Longer than an actor's time limit: a job held this long belongs to a dead worker.
+SUBMITTING_LEASE_SECONDS = 15 * 60
 
 
 def _settings_or_exit() -> Settings:
@@ -59,7 +71,8 @@ def web(
 
 
 def sweeper() -> None:
-    """Re-enqueue events that were committed but never enqueued (safe to run several)."""
+    """Enqueue what was committed but never enqueued, recover stuck jobs, reconcile overdue
+    generations. Safe to run several."""
     settings = _settings_or_exit()
     configure_logging(settings)
     try:
@@ -67,6 +80,8 @@ def sweeper() -> None:
     except ConfigurationError as exc:
         typer.echo(f"voicehook sweeper: {exc}", err=True)
         raise typer.Exit(2) from None
+    engine = make_engine(settings)
+    chores = sweeper_chores(settings, engine, broker)
     stop = threading.Event()
 
     def _stop(signum: int, _: FrameType | None) -> None:
@@ -74,11 +89,41 @@ def sweeper() -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    sweep_until_stopped(
-        make_engine(settings),
-        partial(enqueue_events, broker),
-        stop,
-        interval_seconds=settings.sweeper_interval_seconds,
-        min_age_seconds=settings.sweeper_min_age_seconds,
-        limit=settings.sweeper_batch_size,
-    )
+    run_chores(chores, stop, settings.sweeper_interval_seconds)
+
+
+def sweeper_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker) -> list[Chore]:
+    limit = settings.sweeper_batch_size
+    enqueue = partial(enqueue_events, broker)
+    chores = [
+        Chore(
+            "enqueue_received_events",
+            lambda: (
+                sweep_once(
+                    engine, enqueue, min_age_seconds=settings.sweeper_min_age_seconds, limit=limit
+                )
+                >= limit
+            ),
+        ),
+        Chore(
+            "recover_jobs",
+            lambda: (
+                recover_jobs(
+                    engine,
+                    partial(enqueue_submissions, broker),
+                    forgotten_after_seconds=max(60.0, settings.sweeper_min_age_seconds * 2),
+                    submitting_lease_seconds=SUBMITTING_LEASE_SECONDS,
+                    limit=limit,
+                )
+                >= limit
+            ),
+        ),
+    ]
+    try:
+        context = build_context(settings, engine)
+    except ConfigurationError as exc:
+        log.warning("sweeper.no_reconciliation", reason=str(exc))
+        return chores
+    store = EventStore(engine)
+    chores.append(Chore("reconcile", lambda: reconcile_once(context, store, enqueue) > 0))
+    return chores

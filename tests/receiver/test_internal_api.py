@@ -1,0 +1,152 @@
+"""The internal API over real HTTP: auth, validation, customers and jobs, enqueue after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import redis
+from sqlalchemy import Engine, update
+
+from records.jobs import Job
+from tests.receiver.conftest import as_text, receiver_env
+from tests.services import ServerProcess, start_receiver
+
+TOKEN = "admin-token-for-tests"
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def api(
+    database_url: str, redis_url: str, migrated_engine: Engine, tmp_path: Path
+) -> Iterator[ServerProcess]:
+    env = receiver_env(
+        database_url, redis_url, ADMIN_TOKEN=TOKEN, AUDIO_DIR=str(tmp_path / "audio")
+    )
+    server = start_receiver(env, tmp_path / "api.log")
+    yield server
+    server.stop()
+
+
+def submissions_queued(redis_url: str) -> list[str]:
+    client = redis.Redis.from_url(redis_url)
+    ids = [as_text(raw) for raw in client.lrange("dramatiq:jobs", 0, -1)]
+    found = []
+    for raw in client.hmget("dramatiq:jobs.msgs", ids) if ids else []:
+        assert raw is not None
+        message = orjson.loads(raw)
+        assert message["actor_name"] == "submit_job"
+        found.append(str(message["args"][0]))
+    return found
+
+
+def job_body(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "customerRef": "acme",
+        "voiceId": "voice-1",
+        "script": "Hello there.",
+        "format": "wav",
+        "settings": {"speed": 1.25, "pitchSemitones": -2},
+    }
+    body.update(overrides)
+    return body
+
+
+class TestAuth:
+    def test_missing_or_wrong_token_is_401(self, api: ServerProcess) -> None:
+        """Without the admin bearer token nothing is created."""
+        assert httpx.post(api.url + "/api/customers", json={}).status_code == 401
+        wrong = {"authorization": "Bearer nope"}
+        assert httpx.get(api.url + "/api/jobs/x", headers=wrong).status_code == 401
+
+    def test_disabled_without_admin_token(
+        self, database_url: str, redis_url: str, migrated_engine: Engine, tmp_path: Path
+    ) -> None:
+        """With ADMIN_TOKEN unset the API answers 503 and says what to set."""
+        server = start_receiver(receiver_env(database_url, redis_url), tmp_path / "off.log")
+        try:
+            response = httpx.get(server.url + "/api/jobs/x", headers=AUTH)
+        finally:
+            server.stop()
+        assert response.status_code == 503
+        assert response.json()["error"] == "admin_api_disabled"
+
+
+class TestCustomersAndJobs:
+    def test_job_is_accepted_stored_and_enqueued(self, api: ServerProcess, redis_url: str) -> None:
+        """A valid job: 202 at once, stored pending, one submit message enqueued."""
+        customer = httpx.post(
+            api.url + "/api/customers", json={"externalRef": "acme", "name": "Acme"}, headers=AUTH
+        )
+        assert customer.status_code == 201
+        again = httpx.post(
+            api.url + "/api/customers", json={"externalRef": "acme", "name": "Acme"}, headers=AUTH
+        )
+        assert again.status_code == 200
+        assert again.json()["id"] == customer.json()["id"]
+
+        created = httpx.post(api.url + "/api/jobs", json=job_body(), headers=AUTH)
+        assert created.status_code == 202
+        job_id = created.json()["id"]
+        assert created.json()["status"] == "pending"
+        assert submissions_queued(redis_url) == [job_id]
+
+        shown = httpx.get(f"{api.url}/api/jobs/{job_id}", headers=AUTH).json()
+        assert shown["status"] == "pending"
+        assert shown["customerId"] == customer.json()["id"]
+        assert shown["settings"] == {"speed": 1.25, "pitchSemitones": -2}
+        assert shown["attempts"] == []
+        assert shown["audio"] is None
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            (job_body(voiceId=""), "voiceId"),
+            (job_body(script=""), "script"),
+            (job_body(format="ogg"), "format"),
+            (job_body(settings={"speed": 9}), "settings.speed"),
+            (job_body(customerRef=None), ""),
+            (job_body(extra=1), "extra"),
+        ],
+    )
+    def test_invalid_jobs_are_400_with_the_field(
+        self, api: ServerProcess, redis_url: str, body: dict[str, object], field: str
+    ) -> None:
+        """A bad job body names what is wrong and nothing is stored or enqueued."""
+        response = httpx.post(api.url + "/api/jobs", json=body, headers=AUTH)
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalid_request"
+        assert any(field in d["field"] for d in response.json()["detail"])
+        assert submissions_queued(redis_url) == []
+
+    def test_unknown_customer_is_404(self, api: ServerProcess) -> None:
+        """A job for a customer that does not exist is refused."""
+        response = httpx.post(api.url + "/api/jobs", json=job_body(), headers=AUTH)
+        assert response.status_code == 404
+
+    def test_audio_only_when_ready(
+        self, api: ServerProcess, migrated_engine: Engine, tmp_path: Path
+    ) -> None:
+        """Audio is 409 until the job is ready, then the stored file with its media type."""
+        httpx.post(
+            api.url + "/api/customers", json={"externalRef": "acme", "name": "A"}, headers=AUTH
+        )
+        job_id = httpx.post(api.url + "/api/jobs", json=job_body(), headers=AUTH).json()["id"]
+        assert httpx.get(f"{api.url}/api/jobs/{job_id}/audio", headers=AUTH).status_code == 409
+        audio = tmp_path / "audio" / "c" / f"{job_id}.wav"
+        audio.parent.mkdir(parents=True)
+        audio.write_bytes(b"RIFF....WAVEfake")
+        with migrated_engine.begin() as conn:
+            conn.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(status="ready", audio_path=f"c/{job_id}.wav")
+            )
+        response = httpx.get(f"{api.url}/api/jobs/{job_id}/audio", headers=AUTH)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "audio/wav"
+        assert response.content == b"RIFF....WAVEfake"
+        assert httpx.get(f"{api.url}/api/jobs/nope/audio", headers=AUTH).status_code == 404
