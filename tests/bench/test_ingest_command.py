@@ -1,0 +1,51 @@
+"""`voicehook bench ingest` end to end: a short real run through the console script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+BENCH = [sys.executable, "-m", "voicehook", "bench", "ingest"]
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.usefixtures("wrk")
+def test_short_run_verifies_and_ends_with_ratio() -> None:
+    """Both servers measured, every check passed, and the last line is the ratio."""
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    completed = subprocess.run(
+        [*BENCH, "--duration", "2s", "--warmup", "1s", "--connections", "4", "--embedded-redis"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=80,
+        check=False,
+    )
+    output = completed.stdout
+    assert completed.returncode == 0, output + completed.stderr
+    lines = output.strip().splitlines()
+    assert lines[-1].startswith("ratio=")
+    assert float(lines[-1].removeprefix("ratio=")) > 0
+    assert any(line.startswith("bare measured: ") for line in lines)
+    assert any(line.startswith("receiver measured: ") for line in lines)
+    checks = [line for line in lines if line.startswith("check ")]
+    assert len(checks) == 6
+    assert all(": ok - " in line for line in checks), output
+
+
+def test_missing_wrk_is_a_clear_error() -> None:
+    """Without wrk on PATH the command fails and says how to install it."""
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
+    completed = subprocess.run(
+        [*BENCH, "--duration", "1s"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode != 0
+    assert "apt-get install wrk" in completed.stderr
