@@ -7,6 +7,7 @@ from typing import Any
 from uuid import uuid4
 
 import dramatiq
+import orjson
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import current_millis
@@ -26,42 +27,40 @@ from config.settings import Settings
 
 
 class BatchingRedisBroker(RedisBroker):
-    """A RedisBroker that can enqueue many messages in one pipelined round trip."""
+    """A RedisBroker that can enqueue many id-carrying messages in one round trip.
+
+    `enqueue_ids` writes exactly what `RedisBroker.enqueue` writes — each message's JSON in
+    the queue's `.msgs` hash and its id on the queue's list — for a whole batch in one
+    MULTI/EXEC, with the JSON built directly instead of through `Message` objects. It skips
+    the enqueue hooks of middleware; none of the middleware `build_broker` installs has any.
+    """
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)  # type: ignore[no-untyped-call]
 
-    def enqueue_batch(self, messages: Sequence[dramatiq.Message[Any]]) -> None:
-        """Enqueue `messages` with one network round trip, running the same middleware hooks."""
-        prepared = []
-        for message in messages:
-            # Same as RedisBroker.enqueue: each enqueue needs its own Redis-side id.
-            copy = message.copy(options={"redis_message_id": str(uuid4())})
-            self.emit_before("enqueue", copy, None)
-            prepared.append(copy)
-        dispatch = self.scripts["dispatch"]
-        unpack_size = self._max_unpack_size()  # type: ignore[no-untyped-call]
-        with self.client.pipeline(transaction=False) as pipe:
-            for message in prepared:
-                dispatch(
-                    keys=[self.namespace],
-                    args=[
-                        "enqueue",
-                        current_millis(),
-                        message.queue_name,
-                        self.broker_id,
-                        self.heartbeat_timeout,
-                        self.dead_message_ttl,
-                        0,  # no queue maintenance on the hot path; consumers do it
-                        unpack_size,
-                        message.options["redis_message_id"],
-                        message.encode(),
-                    ],
-                    client=pipe,
-                )
+    def enqueue_ids(self, queue_name: str, actor_name: str, args: Sequence[str]) -> list[str]:
+        """Enqueue `actor_name(arg)` for each arg on `queue_name`; returns the message ids."""
+        now = current_millis()
+        messages: dict[str, bytes] = {}
+        for arg in args:
+            message_id = str(uuid4())
+            messages[message_id] = orjson.dumps(
+                {
+                    "queue_name": queue_name,
+                    "actor_name": actor_name,
+                    "args": [arg],
+                    "kwargs": {},
+                    "options": {"redis_message_id": message_id},
+                    "message_id": message_id,
+                    "message_timestamp": now,
+                }
+            )
+        queue_key = f"{self.namespace}:{queue_name}"
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(f"{queue_key}.msgs", mapping=messages)  # type: ignore[arg-type]
+            pipe.rpush(queue_key, *messages)
             pipe.execute()
-        for message in prepared:
-            self.emit_after("enqueue", message, None)
+        return list(messages)
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -100,17 +99,6 @@ def build_broker(settings: Settings) -> BatchingRedisBroker:
     return broker
 
 
-def process_event_message(event_id: str) -> dramatiq.Message[Any]:
-    """The message that asks a worker to process one stored event (ids only, never payloads)."""
-    return dramatiq.Message(
-        queue_name=EVENTS_QUEUE,
-        actor_name=PROCESS_EVENT_ACTOR,
-        args=(event_id,),
-        kwargs={},
-        options={},
-    )
-
-
 def submit_job_message(job_id: str) -> dramatiq.Message[Any]:
     """The message that asks a worker to submit a job's next attempt to the API."""
     return dramatiq.Message(
@@ -123,7 +111,7 @@ def enqueue_submissions(broker: BatchingRedisBroker, job_ids: Sequence[str]) -> 
     if not job_ids:
         return
     try:
-        broker.enqueue_batch([submit_job_message(job_id) for job_id in job_ids])
+        broker.enqueue_ids(JOBS_QUEUE, SUBMIT_JOB_ACTOR, job_ids)
     except redis.RedisError as exc:
         raise BrokerUnavailable(f"could not enqueue {len(job_ids)} job(s): {exc}") from exc
 
@@ -141,7 +129,7 @@ def enqueue_events(broker: BatchingRedisBroker, event_ids: Sequence[str]) -> Non
     if not event_ids:
         return
     try:
-        broker.enqueue_batch([process_event_message(event_id) for event_id in event_ids])
+        broker.enqueue_ids(EVENTS_QUEUE, PROCESS_EVENT_ACTOR, event_ids)
     except redis.RedisError as exc:
         raise BrokerUnavailable(f"could not enqueue {len(event_ids)} event(s): {exc}") from exc
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+import orjson
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.database import write_options
 from config.errors import StorageUnavailable
 from records.envelope import ParsedEvent
-from records.events import DELIVERIES, EVENTS, EventStatus
+from records.events import EventStatus
 from records.types import utcnow
 
 
@@ -46,11 +46,16 @@ def initial_status(event: ParsedEvent) -> EventStatus:
 
 
 class EventStore:
-    """Writes batches of deliveries, and marks enqueued events, in single transactions."""
+    """Writes batches of deliveries, and marks enqueued events, in single transactions.
+
+    This is the receiver's hot path, so it speaks SQL to the driver directly (executemany
+    over prepared tuples) rather than through the ORM; the columns are those of
+    `records.events`, and the tests read everything back through the ORM.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._insert_event = _insert_ignoring_duplicates(engine.dialect.name)
+        self._sql = _Sql(engine.dialect.name)
 
     def persist(self, batch: Sequence[Incoming], enqueued: Sequence[str] = ()) -> list[Outcome]:
         """Store `batch` and mark `enqueued` ids queued, all or nothing, in one commit."""
@@ -59,7 +64,7 @@ class EventStore:
                 with conn.begin():
                     outcomes = self._store(conn, batch) if batch else []
                     if enqueued:
-                        _mark_queued(conn, enqueued)
+                        self._mark_queued(conn, enqueued)
                 return outcomes
         except SQLAlchemyError as exc:
             raise StorageUnavailable(f"could not store {len(batch)} delivery(ies): {exc}") from exc
@@ -67,67 +72,101 @@ class EventStore:
     def mark_queued(self, event_ids: Sequence[str]) -> None:
         self.persist((), event_ids)
 
-    def _store(self, conn: Any, batch: Sequence[Incoming]) -> list[Outcome]:
-        now = utcnow()
-        conn.execute(self._insert_event, [_event_row(item, now) for item in batch])
-        keys = list({item.event.dedup_key for item in batch})
-        rows = conn.execute(
-            select(EVENTS.c.dedup_key, EVENTS.c.id, EVENTS.c.status).where(
-                EVENTS.c.dedup_key.in_(keys)
-            )
-        )
-        stored = {key: (event_id, status) for key, event_id, status in rows}
+    def _store(self, conn: Connection, batch: Sequence[Incoming]) -> list[Outcome]:
+        sql = self._sql
+        now = sql.timestamp(utcnow())
+        first_of_key: dict[str, Incoming] = {}
+        for item in batch:
+            first_of_key.setdefault(item.event.dedup_key, item)
+        # Insert in key order: two transactions inserting overlapping keys then take the
+        # unique index's locks in the same order and cannot deadlock (PostgreSQL).
+        keys = sorted(first_of_key)
+        conn.exec_driver_sql(sql.insert_event, [sql.event_row(first_of_key[k], now) for k in keys])
+        stored = {
+            key: (event_id, status)
+            for key, event_id, status in conn.exec_driver_sql(*sql.select_keys(keys))
+        }
         outcomes = []
         for item in batch:
             event_id, status = stored[item.event.dedup_key]
             outcomes.append(Outcome(event_id, created=event_id == item.event_id, status=status))
-        conn.execute(
-            DELIVERIES.insert(),
-            [_delivery_row(item, o) for item, o in zip(batch, outcomes, strict=True)],
+        conn.exec_driver_sql(
+            sql.insert_delivery,
+            [sql.delivery_row(item, o) for item, o in zip(batch, outcomes, strict=True)],
         )
         return outcomes
 
-
-def _insert_ignoring_duplicates(dialect: str) -> Insert:
-    if dialect == "postgresql":
-        return postgresql.insert(EVENTS).on_conflict_do_nothing(index_elements=["dedup_key"])
-    if dialect == "sqlite":
-        return sqlite.insert(EVENTS).on_conflict_do_nothing(index_elements=["dedup_key"])
-    raise StorageUnavailable(f"unsupported database dialect {dialect!r}")
+    def _mark_queued(self, conn: Connection, event_ids: Sequence[str]) -> None:
+        conn.exec_driver_sql(*self._sql.mark_queued(event_ids, utcnow()))
 
 
-def _event_row(item: Incoming, now: datetime) -> dict[str, Any]:
-    event = item.event
-    return {
-        "id": item.event_id,
-        "type": event.type[:100],
-        "resource_id": event.resource_id[:255] if event.resource_id else None,
-        "dedup_key": event.dedup_key,
-        "body_timestamp": event.body_timestamp,
-        "status": initial_status(event).value,
-        "attempts": 0,
-        "received_at": item.received_at,
-        "updated_at": now,
-    }
+class _Sql:
+    """The statements and parameter shapes of one dialect (SQLite or PostgreSQL)."""
 
+    def __init__(self, dialect: str) -> None:
+        if dialect not in ("sqlite", "postgresql"):
+            raise StorageUnavailable(f"unsupported database dialect {dialect!r}")
+        self.sqlite = dialect == "sqlite"
+        p = "?" if self.sqlite else "%s"
+        as_json = p if self.sqlite else f"{p}::json"
+        self.p = p
+        # Only placeholders and constants are interpolated below; values travel as parameters.
+        self.insert_event = (
+            "INSERT INTO events (id, type, resource_id, dedup_key, body_timestamp, status, "
+            "attempts, received_at, updated_at) "
+            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, 0, {p}, {p}) "
+            "ON CONFLICT (dedup_key) DO NOTHING"
+        )
+        self.insert_delivery = (
+            "INSERT INTO deliveries (event_id, received_at, remote_addr, headers, body, "
+            f"body_size, secret_fingerprint, duplicate) VALUES ({p}, {p}, {p}, {as_json}, {p}, "
+            f"{p}, {p}, {p})"
+        )
 
-def _delivery_row(item: Incoming, outcome: Outcome) -> dict[str, Any]:
-    return {
-        "event_id": outcome.event_id,
-        "received_at": item.received_at,
-        "remote_addr": item.remote_addr,
-        "headers": item.headers,
-        "body": item.body,
-        "body_size": len(item.body),
-        "secret_fingerprint": item.secret_fingerprint,
-        "duplicate": not outcome.created,
-    }
+    def timestamp(self, value: datetime | None) -> object:
+        """SQLite stores UTC text in SQLAlchemy's DATETIME format; psycopg takes datetimes."""
+        if value is None or not self.sqlite:
+            return value
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
+    def event_row(self, item: Incoming, now: object) -> tuple[object, ...]:
+        event = item.event
+        return (
+            item.event_id,
+            event.type[:100],
+            event.resource_id[:255] if event.resource_id else None,
+            event.dedup_key,
+            self.timestamp(event.body_timestamp),
+            initial_status(event).value,
+            self.timestamp(item.received_at),
+            now,
+        )
 
-def _mark_queued(conn: Any, event_ids: Sequence[str]) -> None:
-    now = utcnow()
-    conn.execute(
-        update(EVENTS)
-        .where(EVENTS.c.id.in_(list(event_ids)), EVENTS.c.status == EventStatus.RECEIVED.value)
-        .values(status=EventStatus.QUEUED.value, queued_at=now, updated_at=now)
-    )
+    def delivery_row(self, item: Incoming, outcome: Outcome) -> tuple[object, ...]:
+        duplicate = not outcome.created
+        return (
+            outcome.event_id,
+            self.timestamp(item.received_at),
+            item.remote_addr,
+            orjson.dumps(item.headers).decode(),
+            item.body,
+            len(item.body),
+            item.secret_fingerprint,
+            int(duplicate) if self.sqlite else duplicate,
+        )
+
+    def select_keys(self, keys: list[str]) -> tuple[str, Any]:
+        head = "SELECT dedup_key, id, status FROM events WHERE dedup_key "
+        if self.sqlite:
+            return head + f"IN ({', '.join('?' * len(keys))})", tuple(keys)
+        return head + "= ANY(%s)", (keys,)
+
+    def mark_queued(self, event_ids: Sequence[str], now: datetime) -> tuple[str, Any]:
+        stamp = self.timestamp(now)
+        head = (
+            f"UPDATE events SET status = '{EventStatus.QUEUED.value}', queued_at = {self.p}, "
+            f"updated_at = {self.p} WHERE status = '{EventStatus.RECEIVED.value}' AND id "
+        )
+        if self.sqlite:
+            return head + f"IN ({', '.join('?' * len(event_ids))})", (stamp, stamp, *event_ids)
+        return head + "= ANY(%s)", (stamp, stamp, list(event_ids))

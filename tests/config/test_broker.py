@@ -1,0 +1,64 @@
+"""The batching broker writes messages a stock Dramatiq worker consumes."""
+
+from __future__ import annotations
+
+import threading
+
+import dramatiq
+import pytest
+from dramatiq import Worker
+
+from config.broker import build_broker, enqueue_events, enqueue_submissions, ping
+from config.errors import BrokerUnavailable, ConfigurationError
+from config.queues import EVENTS_QUEUE, JOBS_QUEUE, PROCESS_EVENT_ACTOR, SUBMIT_JOB_ACTOR
+from config.settings import Settings
+from tests.services import RedisProcess
+
+
+class TestBatchingBroker:
+    def test_a_stock_worker_runs_every_batched_message_once(self, redis_url: str) -> None:
+        """500 event ids and 3 job ids enqueued in batches reach real actors exactly once."""
+        broker = build_broker(Settings.model_validate({"redis_url": redis_url}))
+        seen: list[tuple[str, str]] = []
+        done = threading.Event()
+        lock = threading.Lock()
+
+        def record(kind: str, value: str) -> None:
+            with lock:
+                seen.append((kind, value))
+                if len(seen) == 503:
+                    done.set()
+
+        @dramatiq.actor(broker=broker, actor_name=PROCESS_EVENT_ACTOR, queue_name=EVENTS_QUEUE)
+        def process_event(event_id: str) -> None:
+            record("event", event_id)
+
+        @dramatiq.actor(broker=broker, actor_name=SUBMIT_JOB_ACTOR, queue_name=JOBS_QUEUE)
+        def submit_job(job_id: str) -> None:
+            record("job", job_id)
+
+        events = [f"e{n}" for n in range(500)]
+        enqueue_events(broker, events[:250])
+        enqueue_events(broker, events[250:])
+        enqueue_submissions(broker, ["j1", "j2", "j3"])
+        worker = Worker(broker, worker_threads=4, worker_timeout=100)
+        worker.start()
+        try:
+            assert done.wait(30)
+        finally:
+            worker.stop()
+        assert sorted(v for k, v in seen if k == "event") == sorted(events)
+        assert sorted(v for k, v in seen if k == "job") == ["j1", "j2", "j3"]
+
+    def test_a_dead_redis_is_broker_unavailable(self, private_redis: RedisProcess) -> None:
+        """With Redis stopped, enqueueing raises BrokerUnavailable and ping says False."""
+        broker = build_broker(Settings.model_validate({"redis_url": private_redis.url}))
+        private_redis.stop()
+        with pytest.raises(BrokerUnavailable):
+            enqueue_events(broker, ["e1"])
+        assert not ping(broker)
+
+    def test_no_redis_url_is_a_configuration_error(self) -> None:
+        """build_broker says how to get a Redis when REDIS_URL is missing."""
+        with pytest.raises(ConfigurationError, match="voicehook dev"):
+            build_broker(Settings.model_validate({"redis_url": None}))
