@@ -2,7 +2,7 @@
 
 import typer
 
-from voicehook.commands import db, serve
+from voicehook.commands import bench, db, dev, sandbox, serve, sign, worker
 
 app = typer.Typer(
     help="Verified, deduplicated, durable webhooks for the Voice Production AI API.",
@@ -10,8 +10,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+sandbox.register(app)
 app.command()(serve.web)
 app.command()(serve.sweeper)
+app.command()(worker.worker)
+app.command()(dev.dev)
+app.command()(sign.sign)
+app.add_typer(bench.app, name="bench")
 
 
 def main() -> None:

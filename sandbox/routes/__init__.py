@@ -1,0 +1,1 @@
+"""HTTP routes: the API (`/v1`), signed downloads (`/files`) and the control API (`/sandbox`)."""

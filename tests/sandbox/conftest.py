@@ -1,0 +1,87 @@
+"""Sandboxes served over real HTTP on free ports, and a real webhook sink they post to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox.server import RunningSandbox, run_sandbox
+from sandbox.settings import SandboxSettings
+from tests.sandbox.harness import Harness
+from tests.sandbox.sink import WebhookSink, running_sink
+
+HOOK_SECRET = "whsec_sandbox_tests"
+URL_SECRET = "url-signing-secret-for-tests"
+FAST_HOOK = "/fast"
+CLOCKED_HOOK = "/clocked"
+
+
+def fast_settings(sink: WebhookSink, **overrides: object) -> SandboxSettings:
+    """Real-time phases of a few hundredths of a second, short retries and timeouts."""
+    values: dict[str, object] = {
+        "speech": "tone",
+        "seed": 1234,
+        "credits": 1000,
+        "queued_seconds": 0.05,
+        "running_seconds": 0.1,
+        "enhancing_seconds": 0.05,
+        "clone_seconds": 0.1,
+        "rate_limit_requests": 100_000,
+        "webhook_url": sink.url + FAST_HOOK,
+        "webhook_secret": HOOK_SECRET,
+        "webhook_timeout_seconds": 0.5,
+        "webhook_retry_schedule": [0.1, 0.2, 0.3],
+        "url_signing_secret": URL_SECRET,
+        "max_upload_bytes": 1024 * 1024,
+    }
+    values.update(overrides)
+    return SandboxSettings.model_validate(values)
+
+
+@pytest.fixture(scope="session")
+def sink() -> Iterator[WebhookSink]:
+    with running_sink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="session")
+def fast_server(sink: WebhookSink) -> Iterator[RunningSandbox]:
+    with run_sandbox(fast_settings(sink)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def clocked_server(sink: WebhookSink) -> Iterator[RunningSandbox]:
+    """Phases and retries of tens of seconds: nothing moves unless a test advances the clock."""
+    settings = fast_settings(
+        sink,
+        queued_seconds=30,
+        running_seconds=30,
+        enhancing_seconds=30,
+        clone_seconds=30,
+        webhook_url=sink.url + CLOCKED_HOOK,
+        webhook_retry_schedule=[30, 60],
+    )
+    with run_sandbox(settings) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(fast_server: RunningSandbox, sink: WebhookSink) -> Iterator[Harness]:
+    """The real-time sandbox, reset for this test."""
+    harness = Harness(fast_server, sink, FAST_HOOK)
+    harness.reset()
+    yield harness
+    harness.reset()
+    harness.close()
+
+
+@pytest.fixture
+def clocked(clocked_server: RunningSandbox, sink: WebhookSink) -> Iterator[Harness]:
+    """The slow-clocked sandbox, reset for this test."""
+    harness = Harness(clocked_server, sink, CLOCKED_HOOK)
+    harness.reset()
+    yield harness
+    harness.reset()
+    harness.close()
