@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -55,6 +57,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # Hand the GIL to the commit thread quickly; long-lived startup objects leave the GC.
+        sys.setswitchinterval(0.0005)
+        gc.freeze()
         committer.start()
         try:
             yield

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from uuid import uuid4
 
 import orjson
 import structlog
@@ -21,6 +20,7 @@ from receiver.metrics import DeliveryOutcome, ReceiverMetrics
 from receiver.signature import verify_signature
 from records.envelope import InvalidPayload, StaleTimestamp, check_freshness, parse_event
 from records.event_store import Incoming
+from records.ids import new_id
 from records.types import utcnow
 
 log = structlog.get_logger(__name__)
@@ -78,7 +78,7 @@ class WebhookEndpoint:
             return self._answer(DeliveryOutcome.INVALID_PAYLOAD, 400, "invalid_payload", started)
 
         incoming = Incoming(
-            event_id=str(uuid4()),
+            event_id=new_id(),
             event=event,
             body=body,
             headers=_storable_headers(request),
@@ -93,7 +93,8 @@ class WebhookEndpoint:
 
         structlog.contextvars.bind_contextvars(event_id=outcome.event_id)
         if outcome.created:
-            log.info("webhook.accepted", event_type=event.type, status=outcome.status)
+            # Debug: the delivery row and the metrics already record every acceptance.
+            log.debug("webhook.accepted", event_type=event.type, status=outcome.status)
             result = DeliveryOutcome.ACCEPTED
             response = json_response(202, {"status": "accepted", "eventId": outcome.event_id})
         else:

@@ -268,7 +268,9 @@ class TestOperationalEndpoints:
         assert ready.json() == {"status": "ready", "database": "ok", "broker": "ok"}
         response = post(receiver, envelope(), headers={"x-request-id": "router-abc-123"})
         assert response.headers["x-request-id"] == "router-abc-123"
-        assert len(httpx.get(receiver.url + "/healthz").headers["x-request-id"]) == 32
+        generated = httpx.get(receiver.url + "/healthz").headers["x-request-id"]
+        assert len(generated) == 24
+        assert generated != httpx.get(receiver.url + "/healthz").headers["x-request-id"]
         post(receiver, envelope())
         httpx.post(receiver.url + WEBHOOK, content=b"{}")
         metrics = httpx.get(receiver.url + "/metrics").text
@@ -278,12 +280,14 @@ class TestOperationalEndpoints:
         assert 'voicehook_webhook_ack_seconds_count{outcome="accepted"} 1.0' in metrics
 
     def test_logs_carry_request_and_event_ids_and_no_secret(self, receiver: ServerProcess) -> None:
-        """Each accepted delivery logs one JSON line with both ids; secrets never appear."""
-        response = post(receiver, envelope(resource_id="logged"), headers={"x-request-id": "rq-1"})
-        event_id = response.json()["eventId"]
+        """A duplicate logs one JSON line with both ids; secrets never appear in the log."""
+        first = post(receiver, envelope(resource_id="logged"))
+        post(receiver, envelope(resource_id="logged"), headers={"x-request-id": "rq-1"})
         receiver.stop()
         lines = [orjson.loads(line) for line in receiver.log().splitlines() if line.startswith("{")]
-        accepted = [line for line in lines if line.get("event") == "webhook.accepted"]
-        assert accepted[0]["request_id"] == "rq-1"
-        assert accepted[0]["event_id"] == event_id
+        duplicate = [line for line in lines if line.get("event") == "webhook.duplicate"]
+        assert duplicate[0]["request_id"] == "rq-1"
+        assert duplicate[0]["event_id"] == first.json()["eventId"]
+        assert duplicate[0]["level"] == "info"
+        assert "webhook.accepted" not in receiver.log()  # debug level: the row is the record
         assert "whsec_test" not in receiver.log()
