@@ -107,6 +107,10 @@ class VpaiClient:
         self._budget = budget
         self._max_wait = max_budget_wait_seconds
 
+    @property
+    def budget(self) -> ApiBudget:
+        return self._budget
+
     def list_voices(self) -> list[dict[str, Any]]:
         items = self._call("GET", "voices").get("items", [])
         return [item for item in items if isinstance(item, dict)]

@@ -1,0 +1,148 @@
+"""`generation.ready` against the sandbox: fetch, verify, complete once, count once."""
+
+from __future__ import annotations
+
+import hashlib
+
+from processors.context import ProcessorContext
+from processors.handlers.submit import submit_job
+from tests.processors.flow import (
+    Sandbox,
+    attempts,
+    customer,
+    event,
+    job,
+    new_job,
+    process,
+    store_event,
+)
+
+
+def submitted_and_ready(
+    ctx: ProcessorContext, vpai: Sandbox, audio_format: str = "wav"
+) -> tuple[str, dict[str, object]]:
+    """A job submitted through the API whose generation is ready; (job id, generation)."""
+    job_id = new_job(ctx.engine, audio_format=audio_format)
+    assert "submitted" in submit_job(ctx, job_id)
+    [attempt] = attempts(ctx.engine, job_id)
+    assert attempt.generation_id is not None
+    return job_id, vpai.wait_until_settled(attempt.generation_id)
+
+
+class TestReady:
+    def test_audio_is_fetched_verified_and_counted(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """The file lands under AUDIO_DIR with its sha256; job ready; usage counted once."""
+        job_id, generation = submitted_and_ready(ctx, vpai)
+        event_id = store_event(ctx.engine, "generation.ready", generation)
+        assert process(ctx, event_id) == []
+        done = job(ctx.engine, job_id)
+        assert done.status == "ready"
+        assert done.audio_path is not None
+        path = ctx.audio_dir / done.audio_path
+        content = path.read_bytes()
+        assert content[:4] == b"RIFF"
+        assert done.audio_bytes == len(content)
+        assert done.audio_sha256 == hashlib.sha256(content).hexdigest()
+        assert done.audio_duration_sec is not None
+        assert abs(done.audio_duration_sec - float(str(generation["durationSec"]))) <= 1.0
+        assert [a.status for a in attempts(ctx.engine, job_id)] == ["ready"]
+        usage = customer(ctx.engine)
+        assert usage.jobs_ready == 1
+        assert usage.audio_seconds == done.audio_duration_sec
+        assert usage.credits_spent >= 1
+        assert event(ctx.engine, event_id).status == "processed"
+        assert not list(path.parent.glob(".*.part"))
+
+    def test_mp3_jobs_are_verified_as_mp3(self, ctx: ProcessorContext, vpai: Sandbox) -> None:
+        """An mp3 job's file is an mp3 with a plausible duration."""
+        job_id, generation = submitted_and_ready(ctx, vpai, audio_format="mp3")
+        process(ctx, store_event(ctx.engine, "generation.ready", generation))
+        done = job(ctx.engine, job_id)
+        assert done.status == "ready"
+        assert done.audio_path is not None
+        assert done.audio_path.endswith(".mp3")
+
+    def test_processing_twice_downloads_and_counts_once(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """A second processing of the same event (or of a redelivered copy) changes nothing."""
+        job_id, generation = submitted_and_ready(ctx, vpai)
+        first = store_event(ctx.engine, "generation.ready", generation)
+        process(ctx, first)
+        done = job(ctx.engine, job_id)
+        assert done.audio_path is not None
+        stat = (ctx.audio_dir / done.audio_path).stat()
+        process(ctx, first)  # a duplicate message for a processed event
+        with ctx.engine.begin() as conn:  # and an operator's reprocess of the same event
+            conn.exec_driver_sql(
+                "UPDATE events SET status = 'queued' WHERE id = ?"
+                if ctx.engine.dialect.name == "sqlite"
+                else "UPDATE events SET status = 'queued' WHERE id = %s",
+                (first,),
+            )
+        process(ctx, first)
+        again = (ctx.audio_dir / done.audio_path).stat()
+        assert (again.st_ino, again.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
+        assert customer(ctx.engine).jobs_ready == 1
+        assert customer(ctx.engine).audio_seconds == done.audio_duration_sec
+
+    def test_expired_url_is_replaced_by_a_fresh_one(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """An event whose download URL has expired gets a fresh one with one GET."""
+        job_id, generation = submitted_and_ready(ctx, vpai)
+        vpai.control.post("/clock/advance", json={"seconds": 601}).raise_for_status()
+        expired = generation  # its signed URL was valid for ten minutes
+        served_before = vpai.workspace()["requests"]["served"]
+        process(ctx, store_event(ctx.engine, "generation.ready", expired))
+        assert job(ctx.engine, job_id).status == "ready"
+        assert vpai.workspace()["requests"]["served"] == served_before + 1
+
+    def test_live_url_needs_no_api_call(self, ctx: ProcessorContext, vpai: Sandbox) -> None:
+        """With a live URL in the event, no API request is spent."""
+        job_id, generation = submitted_and_ready(ctx, vpai)
+        served_before = vpai.workspace()["requests"]["served"]
+        process(ctx, store_event(ctx.engine, "generation.ready", generation))
+        assert job(ctx.engine, job_id).status == "ready"
+        assert vpai.workspace()["requests"]["served"] == served_before
+
+    def test_corrupted_download_is_fetched_again(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """A corrupted first download is refetched; the stored file verifies."""
+        job_id, generation = submitted_and_ready(ctx, vpai)
+        vpai.faults(downloadCorruptRate=0.5, seed=3)
+        process(ctx, store_event(ctx.engine, "generation.ready", generation))
+        vpai.faults(downloadCorruptRate=0.0)
+        done = job(ctx.engine, job_id)
+        assert done.status == "ready"
+        assert done.audio_path is not None
+        assert (ctx.audio_dir / done.audio_path).read_bytes()[:4] == b"RIFF"
+
+    def test_download_that_keeps_failing_fails_the_event(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """Truncated every time: the event fails with the reason and the job is not ready."""
+        job_id, generation = submitted_and_ready(ctx, vpai)
+        vpai.faults(downloadTruncateRate=1.0)
+        event_id = store_event(ctx.engine, "generation.ready", generation)
+        process(ctx, event_id)
+        vpai.faults(downloadTruncateRate=0.0)
+        failed = event(ctx.engine, event_id)
+        assert failed.status == "failed"
+        assert failed.last_error is not None
+        assert "download kept failing" in failed.last_error
+        assert job(ctx.engine, job_id).status == "submitted"
+
+    def test_untracked_generation_is_fetched_as_untracked(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """A ready generation this service never submitted still has its audio fetched."""
+        generation = vpai.make_generation("ready", format="wav", durationSec=2)
+        event_id = store_event(ctx.engine, "generation.ready", generation)
+        process(ctx, event_id)
+        assert event(ctx.engine, event_id).status == "processed"
+        files = list((ctx.audio_dir / "untracked").glob("*.wav"))
+        assert len(files) == 1
