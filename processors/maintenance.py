@@ -32,11 +32,19 @@ def recover_jobs(
     forgotten = now - timedelta(seconds=forgotten_after_seconds)
     abandoned = now - timedelta(seconds=submitting_lease_seconds)
     with session_scope(engine) as session:
-        session.execute(
-            update(JOBS)
-            .where(JOBS.c.status == JobStatus.SUBMITTING.value, JOBS.c.updated_at <= abandoned)
-            .values(status=JobStatus.RETRY_WAIT.value, next_attempt_at=now, updated_at=now)
+        held = list(
+            session.execute(
+                select(JOBS.c.id).where(
+                    JOBS.c.status == JobStatus.SUBMITTING.value, JOBS.c.updated_at <= abandoned
+                )
+            ).scalars()
         )
+        if held:
+            session.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_(held), JOBS.c.status == JobStatus.SUBMITTING.value)
+                .values(status=JobStatus.RETRY_WAIT.value, next_attempt_at=now, updated_at=now)
+            )
         due = or_(JOBS.c.next_attempt_at.is_(None), JOBS.c.next_attempt_at <= forgotten)
         job_ids = list(
             session.execute(
@@ -52,5 +60,5 @@ def recover_jobs(
         if job_ids:
             # Touch them so the next sweep waits again before re-enqueueing.
             session.execute(update(JOBS).where(JOBS.c.id.in_(job_ids)).values(updated_at=now))
-    enqueue_submissions(job_ids)
-    return len(job_ids)
+    enqueue_submissions(held + job_ids)
+    return len(held) + len(job_ids)
