@@ -83,6 +83,8 @@ def build_broker(settings: Settings) -> BatchingRedisBroker:
         )
     broker = BatchingRedisBroker(
         client=redis_client(settings.redis_url),
+        # A worker silent this long is dead: its unacknowledged messages go back on the queue.
+        heartbeat_timeout=int(settings.broker_heartbeat_timeout_seconds * 1000),
         middleware=[
             AgeLimit(),
             TimeLimit(),

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     download_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     download_timeout_seconds: float = Field(default=30.0, gt=0)
     reconcile_after_seconds: float = Field(default=600.0, gt=0)
+    # How long a worker holds an event before another may take it over (its actor's limit).
+    event_lease_seconds: float = Field(default=600.0, gt=0)
+    broker_heartbeat_timeout_seconds: float = Field(default=60.0, gt=0)
     worker_processes: int = Field(default=2, ge=1)
     worker_threads: int = Field(default=4, ge=1)
 
@@ -65,6 +68,7 @@ class Settings(BaseSettings):
     sweeper_interval_seconds: float = Field(default=15.0, gt=0)
     sweeper_min_age_seconds: float = Field(default=30.0, ge=0)
     sweeper_batch_size: int = Field(default=500, ge=1)
+    sweeper_stuck_after_seconds: float = Field(default=3600.0, gt=0)
 
     @field_validator(
         "vpai_webhook_secrets",

@@ -32,7 +32,7 @@ class ProcessorContext:
     max_attempts: int
     retry_backoff: list[float] = field(default_factory=list)
     download_tries: int = 3
-    event_lease_seconds: float = 300.0
+    event_lease_seconds: float = 600.0
     reconcile_after_seconds: float = 600.0
     # Set by the actors module: enqueue a job's submission after a delay (seconds).
     schedule_submission: Callable[[str, float], None] = field(default=lambda job_id, delay: None)
@@ -81,4 +81,5 @@ def build_context(settings: Settings, engine: Engine | None = None) -> Processor
         max_attempts=settings.job_max_attempts,
         retry_backoff=list(settings.job_retry_backoff_seconds),
         reconcile_after_seconds=settings.reconcile_after_seconds,
+        event_lease_seconds=settings.event_lease_seconds,
     )

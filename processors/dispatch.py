@@ -8,7 +8,7 @@ import structlog
 
 from processors.context import ProcessorContext
 from processors.errors import PermanentFailure, RetryLater
-from processors.events import ClaimedEvent, claim_event, hand_back, settle_event
+from processors.events import Busy, ClaimedEvent, claim_event, hand_back, settle_event
 from processors.handlers.cloned import handle_voice_cloned
 from processors.handlers.failed import handle_generation_failed
 from processors.handlers.ready import handle_generation_ready
@@ -36,7 +36,12 @@ def process_event(ctx: ProcessorContext, event_id: str, requeue: Requeue) -> Non
     with structlog.contextvars.bound_contextvars(event_id=event_id):
         event = claim_event(ctx.engine, event_id, ctx.event_lease_seconds)
         if event is None:
-            log.info("event.skipped", reason="settled or being processed elsewhere")
+            log.info("event.skipped", reason="settled")
+            return
+        if isinstance(event, Busy):
+            # Held by another worker, which may have died: look again when its lease ends.
+            log.info("event.busy", retry_in=event.seconds)
+            requeue(event.seconds)
             return
         handler = HANDLERS.get(event.type)
         if handler is None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 
 from config.database import write_options
 from records.events import DELIVERIES, EVENTS, EventStatus
@@ -23,8 +23,19 @@ class ClaimedEvent:
     attempts: int
 
 
-def claim_event(engine: Engine, event_id: str, lease_seconds: float) -> ClaimedEvent | None:
-    """Mark the event `processing` if nobody else is on it; None if it is settled or taken."""
+@dataclass(frozen=True)
+class Busy:
+    """Another worker holds the event; its lease runs out in `seconds`."""
+
+    seconds: float
+
+
+def claim_event(engine: Engine, event_id: str, lease_seconds: float) -> ClaimedEvent | Busy | None:
+    """Mark the event `processing` if nobody else is on it.
+
+    Busy when another worker's lease on it is still running (the caller should come back
+    when it ends: that worker may have died); None when the event is settled or unknown.
+    """
     now = utcnow()
     stale = now - timedelta(seconds=lease_seconds)
     with engine.connect().execution_options(**write_options()) as conn, conn.begin():
@@ -46,7 +57,7 @@ def claim_event(engine: Engine, event_id: str, lease_seconds: float) -> ClaimedE
             )
         ).rowcount
         if not claimed:
-            return None
+            return _busy_or_settled(conn, event_id, now, lease_seconds)
         row = conn.execute(
             select(EVENTS.c.type, EVENTS.c.resource_id, EVENTS.c.attempts).where(
                 EVENTS.c.id == event_id
@@ -59,6 +70,19 @@ def claim_event(engine: Engine, event_id: str, lease_seconds: float) -> ClaimedE
             .limit(1)
         ).scalar()
     return ClaimedEvent(event_id, row.type, row.resource_id, _data_of(body), row.attempts)
+
+
+def _busy_or_settled(
+    conn: Connection, event_id: str, now: datetime, lease_seconds: float
+) -> Busy | None:
+    row = conn.execute(
+        select(EVENTS.c.status, EVENTS.c.started_at).where(EVENTS.c.id == event_id)
+    ).first()
+    if row is None or row.status != EventStatus.PROCESSING.value or row.started_at is None:
+        return None
+    started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+    remaining = (started + timedelta(seconds=lease_seconds) - now).total_seconds()
+    return Busy(max(remaining, 0.0) + 1.0)
 
 
 def _data_of(body: bytes | None) -> dict[str, Any]:

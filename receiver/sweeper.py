@@ -48,3 +48,40 @@ def sweep_once(engine: Engine, enqueue: Enqueue, *, min_age_seconds: float, limi
         )
     log.info("sweeper.enqueued", events=len(event_ids))
     return len(event_ids)
+
+
+def sweep_stalled(
+    engine: Engine,
+    enqueue: Enqueue,
+    *,
+    lease_seconds: float,
+    stuck_after_seconds: float,
+    limit: int,
+) -> int:
+    """Enqueue again events whose worker died (`processing` past its lease) and `queued`
+    events whose message Redis lost (untouched for `stuck_after_seconds`); how many.
+
+    A message that was not lost after all is harmless: a worker claims an event only once.
+    """
+    now = utcnow()
+    died = (EVENTS.c.status == EventStatus.PROCESSING.value) & (
+        EVENTS.c.started_at <= now - timedelta(seconds=lease_seconds)
+    )
+    lost = (EVENTS.c.status == EventStatus.QUEUED.value) & (
+        EVENTS.c.updated_at <= now - timedelta(seconds=stuck_after_seconds)
+    )
+    claim = select(EVENTS.c.id).where(died | lost).order_by(EVENTS.c.received_at).limit(limit)
+    if not is_sqlite(engine):
+        claim = claim.with_for_update(skip_locked=True)
+    with engine.connect().execution_options(**write_options()) as conn, conn.begin():
+        event_ids: Sequence[str] = conn.execute(claim).scalars().all()
+        if not event_ids:
+            return 0
+        enqueue(event_ids)
+        conn.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id.in_(event_ids), died | lost)
+            .values(status=EventStatus.QUEUED.value, updated_at=now)
+        )
+    log.warning("sweeper.requeued_stalled", events=len(event_ids))
+    return len(event_ids)

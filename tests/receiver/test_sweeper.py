@@ -9,13 +9,14 @@ from functools import partial
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from config.broker import build_broker, enqueue_events
 from config.errors import BrokerUnavailable
-from receiver.sweeper import sweep_once
+from receiver.sweeper import sweep_once, sweep_stalled
 from records.envelope import parse_event
 from records.event_store import EventStore, Incoming
+from records.events import EVENTS
 from records.types import utcnow
 from tests.conftest import make_settings
 from tests.receiver.conftest import enqueued_event_ids, envelope, events
@@ -98,3 +99,38 @@ class TestSweepOnce:
         counts = Counter(enqueued_event_ids(redis_url))
         assert set(counts) == set(ids)
         assert max(counts.values()) == 1
+
+
+class TestSweepStalled:
+    def test_requeues_dead_workers_and_lost_messages_only(
+        self, migrated_engine: Engine, database_url: str, redis_url: str
+    ) -> None:
+        """Processing past its lease and queued-but-forgotten events are enqueued again."""
+        died, lost, busy, waiting = store_received(migrated_engine, 4, age_seconds=7200)
+        old = utcnow() - timedelta(hours=2)
+        recent = utcnow() - timedelta(seconds=5)
+        with migrated_engine.begin() as conn:
+            for event_id, status, started, updated in (
+                (died, "processing", old, old),
+                (busy, "processing", recent, recent),
+                (lost, "queued", None, old),
+                (waiting, "queued", None, recent),
+            ):
+                conn.execute(
+                    update(EVENTS)
+                    .where(EVENTS.c.id == event_id)
+                    .values(status=status, started_at=started, updated_at=updated)
+                )
+        broker = build_broker(make_settings(database_url, redis_url))
+        found = sweep_stalled(
+            migrated_engine,
+            partial(enqueue_events, broker),
+            lease_seconds=600,
+            stuck_after_seconds=3600,
+            limit=100,
+        )
+        assert found == 2
+        assert sorted(enqueued_event_ids(redis_url)) == sorted([died, lost])
+        after = {e["id"]: e["status"] for e in events(migrated_engine)}
+        assert after[died] == "queued"
+        assert after[busy] == "processing"

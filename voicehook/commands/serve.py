@@ -21,7 +21,7 @@ from config.settings import Settings
 from processors.context import build_context
 from processors.maintenance import recover_jobs
 from processors.reconcile import reconcile_once
-from receiver.sweeper import sweep_once
+from receiver.sweeper import sweep_once, sweep_stalled
 from records.event_store import EventStore
 from voicehook.periodic import Chore, run_chores
 
@@ -101,6 +101,19 @@ def sweeper_chores(settings: Settings, engine: Engine, broker: BatchingRedisBrok
             lambda: (
                 sweep_once(
                     engine, enqueue, min_age_seconds=settings.sweeper_min_age_seconds, limit=limit
+                )
+                >= limit
+            ),
+        ),
+        Chore(
+            "requeue_stalled_events",
+            lambda: (
+                sweep_stalled(
+                    engine,
+                    enqueue,
+                    lease_seconds=settings.event_lease_seconds,
+                    stuck_after_seconds=settings.sweeper_stuck_after_seconds,
+                    limit=limit,
                 )
                 >= limit
             ),
