@@ -1,0 +1,211 @@
+"""Real processes: receiver, workers and sweeper against the sandbox, killed and restarted."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from processors.audio import verify_audio
+from sandbox.server import run_sandbox
+from sandbox.settings import SandboxSettings
+from sandbox.voices import DEFAULT_VOICE
+from tests.conftest import SECRET
+from tests.processors.flow import Sandbox, attempts, customer, job
+from tests.receiver.conftest import receiver_env
+from tests.services import ROOT, ServerProcess, start_receiver, wait_for
+
+TOKEN = "admin-e2e"
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+
+
+class Processes:
+    """The service's processes for one test, all sharing one environment."""
+
+    def __init__(self, env: dict[str, str], tmp_path: Path) -> None:
+        self.env = env
+        self.tmp_path = tmp_path
+        self.children: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *args: str, name: str) -> subprocess.Popen[bytes]:
+        log = (self.tmp_path / f"{name}.log").open("ab")
+        child = subprocess.Popen(
+            [sys.executable, "-m", "voicehook", *args],
+            env={**os.environ, **self.env},
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.children.append(child)
+        return child
+
+    def kill(self, child: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            return
+        child.wait(30)
+
+    def stop_all(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                self.kill(child, signal.SIGTERM)
+
+
+@pytest.fixture
+def service(
+    database_url: str,
+    redis_url: str,
+    migrated_engine: Engine,
+    vpai: Sandbox,
+    tmp_path: Path,
+) -> Iterator[tuple[ServerProcess, Processes]]:
+    """The receiver (with the internal API) and the sandbox posting webhooks to it."""
+    env = receiver_env(
+        database_url,
+        redis_url,
+        ADMIN_TOKEN=TOKEN,
+        AUDIO_DIR=str(tmp_path / "audio"),
+        VPAI_API_BASE_URL=vpai.server.api_base_url,
+        VPAI_API_KEY=vpai.server.api_key,
+        LOG_LEVEL="debug",
+        SWEEPER_INTERVAL_SECONDS="0.5",
+        SWEEPER_MIN_AGE_SECONDS="2",
+        EVENT_LEASE_SECONDS="3",
+        WORKER_PROCESSES="1",
+        WORKER_THREADS="2",
+    )
+    receiver = start_receiver(env, tmp_path / "receiver.log")
+    vpai.control.post(
+        "/webhook-endpoints",
+        json={"url": receiver.url + "/webhooks/voiceproductionai", "secret": SECRET},
+    ).raise_for_status()
+    processes = Processes(env, tmp_path)
+    try:
+        yield receiver, processes
+    finally:
+        processes.stop_all()
+        receiver.stop()
+
+
+def submit(receiver: ServerProcess, script: str = "Hello from the other side.") -> str:
+    httpx.post(
+        receiver.url + "/api/customers", json={"externalRef": "acme", "name": "Acme"}, headers=AUTH
+    ).raise_for_status()
+    response = httpx.post(
+        receiver.url + "/api/jobs",
+        json={
+            "customerRef": "acme",
+            "voiceId": DEFAULT_VOICE.id,
+            "script": script,
+            "format": "wav",
+        },
+        headers=AUTH,
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
+
+
+def job_document(receiver: ServerProcess, job_id: str) -> dict[str, Any]:
+    document: dict[str, Any] = httpx.get(f"{receiver.url}/api/jobs/{job_id}", headers=AUTH).json()
+    return document
+
+
+class TestEndToEnd:
+    def test_job_to_audio_through_every_process(
+        self, service: tuple[ServerProcess, Processes], migrated_engine: Engine, vpai: Sandbox
+    ) -> None:
+        """Internal API → worker submits → sandbox webhook → receiver → worker downloads."""
+        receiver, processes = service
+        processes.start("worker", name="worker")
+        job_id = submit(receiver)
+        wait_for(lambda: job_document(receiver, job_id)["status"] == "ready", timeout=60)
+        document = job_document(receiver, job_id)
+        assert document["attempts"][0]["status"] == "ready"
+        audio = httpx.get(f"{receiver.url}/api/jobs/{job_id}/audio", headers=AUTH)
+        assert audio.status_code == 200
+        assert hashlib.sha256(audio.content).hexdigest() == document["audio"]["sha256"]
+        assert customer(migrated_engine).jobs_ready == 1
+
+
+class TestCrashMidDownload:
+    def test_sigkill_mid_download_then_redelivery_completes_once(
+        self,
+        service: tuple[ServerProcess, Processes],
+        migrated_engine: Engine,
+        vpai: Sandbox,
+        tmp_path: Path,
+    ) -> None:
+        """A worker killed mid-download leaves no file; the next one completes the job once."""
+        receiver, processes = service
+        vpai.faults(downloadSlowRate=1.0, downloadSlowBytesPerSecond=20_000)
+        worker = processes.start("worker", name="worker-1")
+        job_id = submit(receiver, script="A longer script, so the file takes a while. " * 4)
+        audio_dir = tmp_path / "audio"
+        wait_for(lambda: any(audio_dir.rglob("*.part")), timeout=60)
+        processes.kill(worker)  # SIGKILL the whole worker, mid-download
+        assert job(migrated_engine, job_id).status != "ready"
+        assert not [p for p in audio_dir.rglob("*.wav") if not p.name.startswith(".")]
+
+        vpai.faults(downloadSlowRate=0.0)
+        processes.start("worker", name="worker-2")
+        processes.start("sweeper", name="sweeper")
+        wait_for(lambda: job(migrated_engine, job_id).status == "ready", timeout=60)
+        done = job(migrated_engine, job_id)
+        assert done.audio_path is not None
+        path = audio_dir / done.audio_path
+        facts = verify_audio(path, "wav", None)
+        assert facts.size == done.audio_bytes
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == done.audio_sha256
+        assert customer(migrated_engine).jobs_ready == 1
+        assert [a.status for a in attempts(migrated_engine, job_id)] == ["ready"]
+
+
+class TestSharedBudget:
+    def test_two_worker_processes_never_exceed_the_budget(
+        self, database_url: str, redis_url: str, migrated_engine: Engine, tmp_path: Path
+    ) -> None:
+        """Two workers submitting 14 jobs under a 5-per-2s limit: all submitted, zero 429s."""
+        limited = SandboxSettings(
+            speech="tone", seed=5, rate_limit_requests=5, rate_limit_window_seconds=2
+        )
+        with run_sandbox(limited) as sandbox:
+            env = receiver_env(
+                database_url,
+                redis_url,
+                ADMIN_TOKEN=TOKEN,
+                AUDIO_DIR=str(tmp_path / "audio"),
+                VPAI_API_BASE_URL=sandbox.api_base_url,
+                VPAI_API_KEY=sandbox.api_key,
+                VPAI_RATE_LIMIT="5",
+                VPAI_RATE_WINDOW_SECONDS="2",
+                VPAI_RATE_MARGIN_SECONDS="0.3",
+                WORKER_PROCESSES="1",
+                WORKER_THREADS="2",
+            )
+            receiver = start_receiver(env, tmp_path / "receiver.log")
+            processes = Processes(env, tmp_path)
+            try:
+                job_ids = [submit(receiver, script=f"Job number {n}.") for n in range(14)]
+                processes.start("worker", name="worker-a")
+                processes.start("worker", name="worker-b")
+                wait_for(
+                    lambda: all(job(migrated_engine, j).attempts_made == 1 for j in job_ids),
+                    timeout=90,
+                )
+                control = httpx.get(sandbox.url + "/sandbox/workspaces/default").json()
+            finally:
+                processes.stop_all()
+                receiver.stop()
+        assert control["requests"]["rateLimited"] == 0
+        assert control["requests"]["served"] >= 14
