@@ -2,7 +2,7 @@
 
 import typer
 
-from voicehook.commands import bench, db, dev, sandbox, serve, sign, worker
+from voicehook.commands import bench, db, dev, jobs, sandbox, serve, sign, worker
 
 app = typer.Typer(
     help="Verified, deduplicated, durable webhooks for the Voice Production AI API.",
@@ -17,6 +17,8 @@ app.command()(worker.worker)
 app.command()(dev.dev)
 app.command()(sign.sign)
 app.add_typer(bench.app, name="bench")
+app.add_typer(jobs.jobs_app, name="jobs")
+app.add_typer(jobs.customers_app, name="customers")
 
 
 def main() -> None:

@@ -1,0 +1,206 @@
+"""`voicehook jobs` and `voicehook customers`: the internal API's twins on the command line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import orjson
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session, col, select
+
+from config.broker import build_broker, enqueue_submissions
+from config.database import make_engine
+from config.errors import BrokerUnavailable, ConfigurationError
+from config.settings import Settings
+from processors.resume import resume_blocked
+from receiver.job_intake import UnknownCustomer, create_job, job_document, upsert_customer
+from receiver.job_requests import CustomerRequest, JobRequest
+from records.jobs import Customer, Job
+
+jobs_app = typer.Typer(help="Audio jobs: submit, list, show, resume.", no_args_is_help=True)
+customers_app = typer.Typer(help="The business's customers.", no_args_is_help=True)
+
+
+def _print_json(value: object) -> None:
+    sys.stdout.write(orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _enqueue(settings: Settings, job_ids: list[str]) -> None:
+    if not job_ids:
+        return
+    try:
+        enqueue_submissions(build_broker(settings), job_ids)
+    except (BrokerUnavailable, ConfigurationError) as exc:
+        typer.echo(f"stored, but not enqueued ({exc}); the sweeper will submit it", err=True)
+
+
+@jobs_app.command("submit")
+def submit(
+    *,
+    customer: str = typer.Option(..., "--customer", help="The customer's external reference."),
+    voice_id: str = typer.Option(..., "--voice", help="Upstream voice id."),
+    script: str = typer.Option(..., help="Text to speak."),
+    audio_format: str = typer.Option("mp3", "--format", help="mp3 or wav."),
+    speed: float = typer.Option(1.0, help="0.5 to 2.0."),
+    pitch: float = typer.Option(0.0, help="Semitones, -12 to 12."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Accept a job for a customer; a worker submits it within the API budget."""
+    settings = Settings()
+    try:
+        request = JobRequest.model_validate(
+            {
+                "customerRef": customer,
+                "voiceId": voice_id,
+                "script": script,
+                "format": audio_format,
+                "settings": {"speed": speed, "pitchSemitones": pitch},
+            }
+        )
+    except ValidationError as exc:
+        typer.echo(f"invalid job: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        job = create_job(make_engine(settings), request, settings.job_max_attempts)
+    except UnknownCustomer:
+        typer.echo(f"no customer {customer!r}; add it with `voicehook customers add`", err=True)
+        raise typer.Exit(1) from None
+    _enqueue(settings, [job.id])
+    if as_json:
+        _print_json({"id": job.id, "status": job.status})
+    else:
+        typer.echo(f"job {job.id} accepted ({job.status})")
+
+
+@jobs_app.command("list")
+def list_jobs(
+    status: str | None = typer.Option(None, help="Only jobs in this status."),
+    limit: int = typer.Option(50, help="At most this many, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List jobs, newest first."""
+    with Session(make_engine(Settings())) as session:
+        query = select(Job).order_by(col(Job.created_at).desc()).limit(limit)
+        if status:
+            query = query.where(Job.status == status)
+        rows = list(session.exec(query))
+    if as_json:
+        _print_json([_summary(job) for job in rows])
+        return
+    table = Table("id", "customer", "status", "attempts", "format", "audio s", "last error")
+    for job in rows:
+        table.add_row(
+            job.id,
+            job.customer_id or "(untracked)",
+            job.status,
+            f"{job.attempts_made}/{job.max_attempts}",
+            job.format,
+            f"{job.audio_duration_sec:.1f}" if job.audio_duration_sec else "",
+            (job.last_error or "")[:60],
+        )
+    Console().print(table)
+
+
+def _summary(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "customerId": job.customer_id,
+        "status": job.status,
+        "attemptsMade": job.attempts_made,
+        "format": job.format,
+        "audioDurationSec": job.audio_duration_sec,
+        "lastError": job.last_error,
+        "createdAt": job.created_at,
+    }
+
+
+@jobs_app.command("show")
+def show(
+    job_id: str = typer.Argument(..., help="The job's id."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One job with its attempts and audio facts."""
+    document = job_document(make_engine(Settings()), job_id)
+    if document is None:
+        typer.echo(f"no job {job_id}", err=True)
+        raise typer.Exit(1)
+    if as_json:
+        _print_json(document)
+        return
+    for key, value in document.items():
+        if key != "attempts":
+            typer.echo(f"{key:>14}: {value}")
+    for attempt in document["attempts"]:
+        typer.echo(
+            f"  attempt {attempt['number']}: {attempt['status']} "
+            f"generation={attempt['generationId']} {attempt['error'] or ''}"
+        )
+
+
+@jobs_app.command("resume")
+def resume(
+    job_ids: list[str] = typer.Argument(None, help="Jobs to resume (default: every blocked one)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Resume jobs blocked by insufficient credits, after topping up the workspace."""
+    settings = Settings()
+    resumed = resume_blocked(make_engine(settings), job_ids or [])
+    _enqueue(settings, resumed)
+    if as_json:
+        _print_json({"resumed": resumed})
+    else:
+        typer.echo(f"resumed {len(resumed)} job(s)")
+
+
+@customers_app.command("add")
+def add_customer(
+    external_ref: str = typer.Argument(..., help="Your reference for the customer."),
+    name: str = typer.Argument(..., help="Display name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Create a customer (or show the existing one with this reference)."""
+    customer, created = upsert_customer(
+        make_engine(Settings()), CustomerRequest(external_ref=external_ref, name=name)
+    )
+    if as_json:
+        _print_json({"id": customer.id, "externalRef": customer.external_ref, "created": created})
+    else:
+        typer.echo(f"customer {customer.id} ({'created' if created else 'exists'})")
+
+
+@customers_app.command("list")
+def list_customers(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Customers with their usage."""
+    with Session(make_engine(Settings())) as session:
+        rows = list(session.exec(select(Customer).order_by(col(Customer.created_at))))
+    documents = [
+        {
+            "id": c.id,
+            "externalRef": c.external_ref,
+            "name": c.name,
+            "audioSeconds": c.audio_seconds,
+            "creditsSpent": c.credits_spent,
+            "jobsReady": c.jobs_ready,
+            "jobsFailed": c.jobs_failed,
+        }
+        for c in rows
+    ]
+    if as_json:
+        _print_json(documents)
+        return
+    table = Table("id", "ref", "name", "audio s", "credits", "ready", "failed")
+    for d in documents:
+        table.add_row(
+            str(d["id"]),
+            str(d["externalRef"]),
+            str(d["name"]),
+            f"{d['audioSeconds']:.1f}",
+            str(d["creditsSpent"]),
+            str(d["jobsReady"]),
+            str(d["jobsFailed"]),
+        )
+    Console().print(table)
