@@ -22,7 +22,13 @@ from dramatiq.middleware import (
 )
 
 from config.errors import BrokerUnavailable, ConfigurationError
-from config.queues import EVENTS_QUEUE, JOBS_QUEUE, PROCESS_EVENT_ACTOR, SUBMIT_JOB_ACTOR
+from config.queues import (
+    CLONE_VOICE_ACTOR,
+    EVENTS_QUEUE,
+    JOBS_QUEUE,
+    PROCESS_EVENT_ACTOR,
+    SUBMIT_JOB_ACTOR,
+)
 from config.settings import Settings
 
 
@@ -116,6 +122,14 @@ def enqueue_submissions(broker: BatchingRedisBroker, job_ids: Sequence[str]) -> 
         broker.enqueue_ids(JOBS_QUEUE, SUBMIT_JOB_ACTOR, job_ids)
     except redis.RedisError as exc:
         raise BrokerUnavailable(f"could not enqueue {len(job_ids)} job(s): {exc}") from exc
+
+
+def enqueue_clone(broker: BatchingRedisBroker, voice_id: str) -> None:
+    """Enqueue the upload-then-clone work of one local voice."""
+    try:
+        broker.enqueue_ids(JOBS_QUEUE, CLONE_VOICE_ACTOR, [voice_id])
+    except redis.RedisError as exc:
+        raise BrokerUnavailable(f"could not enqueue voice {voice_id}: {exc}") from exc
 
 
 def schedule_submission(broker: BatchingRedisBroker, job_id: str, delay_seconds: float) -> None:

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import dramatiq
 
-from config.queues import EVENTS_QUEUE, JOBS_QUEUE, PROCESS_EVENT_ACTOR, SUBMIT_JOB_ACTOR
+from config.queues import (
+    CLONE_VOICE_ACTOR,
+    EVENTS_QUEUE,
+    JOBS_QUEUE,
+    PROCESS_EVENT_ACTOR,
+    SUBMIT_JOB_ACTOR,
+)
 from processors import dispatch
-from processors.errors import RetryLater
+from processors.errors import RetryLater, TransientApiError
+from processors.handlers.clone import clone_voice as clone_voice_now
 from processors.handlers.submit import submit_job as submit_job_now
 from processors.runtime import current_context
 
@@ -43,3 +50,17 @@ def submit_job(job_id: str) -> None:
         submit_job_now(current_context(), job_id)
     except RetryLater as exc:
         submit_job.send_with_options(args=(job_id,), delay=int(exc.delay_seconds * 1000))
+
+
+@dramatiq.actor(
+    actor_name=CLONE_VOICE_ACTOR,
+    queue_name=JOBS_QUEUE,
+    max_retries=20,
+    time_limit=TEN_MINUTES_MS,
+    notify_shutdown=True,
+)
+def clone_voice(voice_id: str) -> None:
+    try:
+        clone_voice_now(current_context(), voice_id)
+    except TransientApiError as exc:
+        clone_voice.send_with_options(args=(voice_id,), delay=int(exc.retry_after_seconds * 1000))

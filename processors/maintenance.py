@@ -13,10 +13,11 @@ from datetime import timedelta
 from sqlalchemy import Engine, and_, or_, select, update
 
 from config.database import session_scope
-from records.jobs import Job, JobStatus
+from records.jobs import Job, JobStatus, VoiceStatus
 from records.types import utcnow
 
 JOBS = Job.metadata.tables["jobs"]
+VOICES = Job.metadata.tables["voices"]
 
 
 def recover_jobs(
@@ -62,3 +63,31 @@ def recover_jobs(
             session.execute(update(JOBS).where(JOBS.c.id.in_(job_ids)).values(updated_at=now))
     enqueue_submissions(held + job_ids)
     return len(held) + len(job_ids)
+
+
+def recover_voices(
+    engine: Engine,
+    enqueue_clone: Callable[[str], None],
+    *,
+    forgotten_after_seconds: float,
+    limit: int = 100,
+) -> int:
+    """Re-enqueue voices still uploading that nobody has touched for a while."""
+    now = utcnow()
+    forgotten = now - timedelta(seconds=forgotten_after_seconds)
+    with session_scope(engine) as session:
+        voice_ids = list(
+            session.execute(
+                select(VOICES.c.id)
+                .where(
+                    VOICES.c.status == VoiceStatus.UPLOADING.value,
+                    VOICES.c.updated_at <= forgotten,
+                )
+                .limit(limit)
+            ).scalars()
+        )
+        if voice_ids:
+            session.execute(update(VOICES).where(VOICES.c.id.in_(voice_ids)).values(updated_at=now))
+    for voice_id in voice_ids:
+        enqueue_clone(voice_id)
+    return len(voice_ids)

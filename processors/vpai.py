@@ -40,6 +40,19 @@ _ERRORS: Mapping[tuple[int, str], type[ApiError]] = {
 }
 
 
+CONFIGURATION_HINTS: Mapping[type[ApiError], str] = {
+    Unauthorized: "the API key was refused: check VPAI_API_KEY",
+    PublicApiRequiresScale: "the workspace is not on the Scale plan, which the public API needs",
+    CloningRequiresPaidPlan: "cloning needs the Pro or Scale plan: upgrade the workspace",
+    InvalidRequest: "the API refused the request (voice, script, format or settings)",
+}
+
+
+def explain(error: ApiError) -> str:
+    """What an operator should do about an error the API answered."""
+    return CONFIGURATION_HINTS.get(type(error), f"the API answered {error.status} {error.code}")
+
+
 @dataclass(frozen=True)
 class Generation:
     """A generation as `GET /v1/generations/:id` shows it."""

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from config.broker import (
     BatchingRedisBroker,
     build_broker,
+    enqueue_clone,
     enqueue_events,
     enqueue_submissions,
     ping,
@@ -53,7 +54,12 @@ def create_app(
     )
     webhook = WebhookEndpoint(settings, committer, metrics)
     readiness = Readiness(engine, partial(ping, broker))
-    internal_api = InternalApi(settings, engine, partial(enqueue_submissions, broker))
+    internal_api = InternalApi(
+        settings,
+        engine,
+        partial(enqueue_submissions, broker),
+        partial(enqueue_clone, broker),
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -30,7 +30,8 @@ from receiver.job_intake import (
     job_document,
     upsert_customer,
 )
-from receiver.job_requests import CustomerRequest, JobRequest
+from receiver.job_requests import CloneRequest, CustomerRequest, JobRequest
+from receiver.voice_intake import create_voice, voice_document
 
 log = structlog.get_logger(__name__)
 
@@ -48,11 +49,13 @@ class InternalApi:
         settings: Settings,
         engine: Engine,
         enqueue_submissions: Callable[[Sequence[str]], None],
+        enqueue_clone: Callable[[str], None],
     ) -> None:
         token = settings.admin_token.get_secret_value() if settings.admin_token else ""
         self._token = token.encode()
         self._engine = engine
         self._enqueue = enqueue_submissions
+        self._enqueue_clone = enqueue_clone
         self._audio_dir = settings.audio_dir
         self._max_attempts = settings.job_max_attempts
 
@@ -62,6 +65,8 @@ class InternalApi:
             Route("/api/jobs", self._guard(self.create_job), methods=["POST"]),
             Route("/api/jobs/{job_id}", self._guard(self.show_job), methods=["GET"]),
             Route("/api/jobs/{job_id}/audio", self._guard(self.job_audio), methods=["GET"]),
+            Route("/api/voices/clone", self._guard(self.clone_voice), methods=["POST"]),
+            Route("/api/voices/{voice_id}", self._guard(self.show_voice), methods=["GET"]),
         ]
 
     def _guard(
@@ -106,6 +111,29 @@ class InternalApi:
             # The job is stored; the sweeper submits pending jobs the broker never got.
             log.warning("internal_api.enqueue_failed", job_id=job.id, error=str(exc))
         return _json(202, {"id": job.id, "status": job.status})
+
+    async def clone_voice(self, request: Request) -> Response:
+        parsed = await _parse(request, CloneRequest)
+        if isinstance(parsed, Response):
+            return parsed
+        try:
+            voice = await run_in_threadpool(create_voice, self._engine, self._audio_dir, parsed)
+        except UnknownCustomer as exc:
+            return _json(404, {"error": "not_found", "detail": f"no customer {exc}"})
+        try:
+            await run_in_threadpool(self._enqueue_clone, voice.id)
+        except BrokerUnavailable as exc:
+            # The voice is stored; the sweeper starts voices the broker never got.
+            log.warning("internal_api.enqueue_failed", voice_id=voice.id, error=str(exc))
+        return _json(202, {"id": voice.id, "status": voice.status})
+
+    async def show_voice(self, request: Request) -> Response:
+        document = await run_in_threadpool(
+            voice_document, self._engine, request.path_params["voice_id"]
+        )
+        if document is None:
+            return _json(404, {"error": "not_found"})
+        return _json(200, document)
 
     async def show_job(self, request: Request) -> Response:
         document = await run_in_threadpool(

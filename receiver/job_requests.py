@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    Base64Bytes,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 
@@ -43,3 +50,29 @@ class JobRequest(BaseModel):
         if not self.script.strip():
             raise ValueError("script must not be blank")
         return self
+
+
+MAX_SAMPLE_BYTES = 20 * 1024 * 1024
+
+
+class Sample(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    filename: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+    content: Base64Bytes = Field(alias="contentBase64")
+
+    @model_validator(mode="after")
+    def _size(self) -> Sample:
+        if not self.content:
+            raise ValueError("sample is empty")
+        if len(self.content) > MAX_SAMPLE_BYTES:
+            raise ValueError(f"sample is larger than {MAX_SAMPLE_BYTES} bytes")
+        return self
+
+
+class CloneRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    customer_ref: NonEmpty = Field(alias="customerRef")
+    name: NonEmpty
+    samples: list[Sample] = Field(min_length=1, max_length=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Column, Float, ForeignKey, Index, String, Text, UniqueConstraint
@@ -120,3 +121,11 @@ class Voice(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+SAMPLES_FOLDER = "_samples"
+
+
+def voice_samples_dir(audio_dir: Path, voice_id: str) -> Path:
+    """Where a voice's samples wait (under AUDIO_DIR) until they are uploaded."""
+    return audio_dir / SAMPLES_FOLDER / voice_id

@@ -19,6 +19,7 @@ app.command()(sign.sign)
 app.add_typer(bench.app, name="bench")
 app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(jobs.customers_app, name="customers")
+app.add_typer(jobs.voices_app, name="voices")
 
 
 def main() -> None:

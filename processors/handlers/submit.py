@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 from processors.context import ProcessorContext
-from processors.errors import (
-    ApiError,
-    CloningRequiresPaidPlan,
-    InsufficientCredits,
-    InvalidRequest,
-    PublicApiRequiresScale,
-    RetryLater,
-    TransientApiError,
-    Unauthorized,
-)
+from processors.errors import ApiError, InsufficientCredits, RetryLater, TransientApiError
 from processors.submission_store import (
     start_submission,
     submission_accepted,
     submission_postponed,
     submission_refused,
 )
+from processors.vpai import explain
 from records.jobs import JobStatus
-
-CONFIGURATION_HINTS: dict[type[ApiError], str] = {
-    Unauthorized: "the API key was refused: check VPAI_API_KEY",
-    PublicApiRequiresScale: "the workspace is not on the Scale plan, which the public API needs",
-    CloningRequiresPaidPlan: "cloning needs the Pro or Scale plan",
-    InvalidRequest: "the API refused the job's request (voice, script, format or settings)",
-}
 
 
 def submit_job(ctx: ProcessorContext, job_id: str) -> str:
@@ -46,7 +31,7 @@ def submit_job(ctx: ProcessorContext, job_id: str) -> str:
         submission_refused(ctx.engine, submission, JobStatus.BLOCKED, reason)
         return "blocked: insufficient credits"
     except ApiError as exc:
-        hint = CONFIGURATION_HINTS.get(type(exc), f"the API answered {exc.status} {exc.code}")
+        hint = explain(exc)
         submission_refused(ctx.engine, submission, JobStatus.FAILED, f"{exc.code}: {hint}")
         return f"failed: {hint}"
     submission_accepted(ctx.engine, submission, answer)

@@ -16,7 +16,9 @@ from config.broker import build_broker, enqueue_submissions
 from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.settings import Settings
+from processors.context import build_context
 from processors.resume import resume_blocked
+from processors.voices_sync import sync_voices
 from receiver.job_intake import UnknownCustomer, create_job, job_document, upsert_customer
 from receiver.job_requests import CustomerRequest, JobRequest
 from records.jobs import Customer, Job
@@ -204,3 +206,29 @@ def list_customers(as_json: bool = typer.Option(False, "--json", help="Print JSO
             str(d["jobsFailed"]),
         )
     Console().print(table)
+
+
+voices_app = typer.Typer(help="Cloned voices.", no_args_is_help=True)
+
+
+@voices_app.command("sync")
+def sync(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Fetch GET /v1/voices (one API call) and mark finished clones ready."""
+    settings = Settings()
+    try:
+        context = build_context(settings)
+    except ConfigurationError as exc:
+        typer.echo(f"voicehook voices sync: {exc}", err=True)
+        raise typer.Exit(2) from None
+    upstream, updated = sync_voices(context)
+    if as_json:
+        _print_json({"voices": upstream, "clonesMarkedReady": updated})
+        return
+    table = Table("id", "name", "kind", "language")
+    for voice in upstream:
+        table.add_row(
+            str(voice.get("id")), str(voice.get("name")), str(voice.get("kind")),
+            str(voice.get("language")),
+        )  # fmt: skip
+    Console().print(table)
+    typer.echo(f"{updated} local clone(s) marked ready")

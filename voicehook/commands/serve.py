@@ -13,13 +13,19 @@ import typer
 import uvicorn
 from sqlalchemy import Engine
 
-from config.broker import BatchingRedisBroker, build_broker, enqueue_events, enqueue_submissions
+from config.broker import (
+    BatchingRedisBroker,
+    build_broker,
+    enqueue_clone,
+    enqueue_events,
+    enqueue_submissions,
+)
 from config.database import make_engine
 from config.errors import ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
 from processors.context import build_context
-from processors.maintenance import recover_jobs
+from processors.maintenance import recover_jobs, recover_voices
 from processors.reconcile import reconcile_once
 from receiver.sweeper import sweep_once, sweep_stalled
 from records.event_store import EventStore
@@ -132,6 +138,19 @@ def sweeper_chores(settings: Settings, engine: Engine, broker: BatchingRedisBrok
             ),
         ),
     ]
+    chores.append(
+        Chore(
+            "recover_voices",
+            lambda: (
+                recover_voices(
+                    engine,
+                    partial(enqueue_clone, broker),
+                    forgotten_after_seconds=max(60.0, settings.sweeper_min_age_seconds * 2),
+                )
+                >= 100
+            ),
+        )
+    )
     try:
         context = build_context(settings, engine)
     except ConfigurationError as exc:

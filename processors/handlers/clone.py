@@ -1,0 +1,50 @@
+"""Cloning a customer's voice: upload each sample once, then start the clone job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from config.database import session_scope
+from processors.context import ProcessorContext
+from processors.errors import ApiError, TransientApiError
+from processors.vpai import explain
+from records.jobs import Voice, VoiceStatus, voice_samples_dir
+from records.types import utcnow
+
+
+def clone_voice(ctx: ProcessorContext, voice_id: str) -> str:
+    """Upload what is not uploaded yet, then clone; safe to run again after any failure."""
+    with session_scope(ctx.engine, write=False) as session:
+        voice = session.get(Voice, voice_id)
+        if voice is None or voice.status != VoiceStatus.UPLOADING:
+            return "nothing to do"
+        uploaded = list(voice.sample_paths)
+    samples = sorted(voice_samples_dir(ctx.audio_dir, voice_id).glob("*"))
+    try:
+        for sample in samples[len(uploaded) :]:
+            uploaded.append(ctx.api.upload(_upstream_name(voice_id, sample), sample.read_bytes()))
+            _record(ctx, voice_id, sample_paths=list(uploaded))
+        clone_job_id = ctx.api.clone_voice(uploaded)
+    except TransientApiError:
+        raise
+    except ApiError as exc:
+        reason = f"{exc.code}: {explain(exc)}"
+        _record(ctx, voice_id, status=VoiceStatus.FAILED.value, last_error=reason)
+        return f"failed: {reason}"
+    _record(ctx, voice_id, status=VoiceStatus.CLONING.value, clone_job_id=clone_job_id)
+    return f"cloning as {clone_job_id}"
+
+
+def _upstream_name(voice_id: str, sample: Path) -> str:
+    return f"{voice_id[:8]}-{sample.name}"
+
+
+def _record(ctx: ProcessorContext, voice_id: str, **values: object) -> None:
+    with session_scope(ctx.engine) as session:
+        voice = session.get(Voice, voice_id)
+        if voice is None:
+            return
+        for key, value in values.items():
+            setattr(voice, key, value)
+        voice.updated_at = utcnow()
+        session.add(voice)

@@ -1,0 +1,96 @@
+"""Cloning through the internal API's path: samples stored, uploaded once, clone started."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlmodel import Session
+
+from processors.context import ProcessorContext
+from processors.errors import TransientApiError
+from processors.handlers.clone import clone_voice
+from processors.voices_sync import sync_voices
+from receiver.job_intake import upsert_customer
+from receiver.job_requests import CloneRequest, CustomerRequest
+from receiver.voice_intake import create_voice
+from records.jobs import Voice, voice_samples_dir
+from tests.processors.flow import Sandbox
+
+
+def new_voice(ctx: ProcessorContext, samples: int = 2) -> str:
+    upsert_customer(ctx.engine, CustomerRequest(external_ref="acme", name="Acme"))
+    request = CloneRequest.model_validate(
+        {
+            "customerRef": "acme",
+            "name": "Narrator",
+            "samples": [
+                {"filename": f"take{n}.wav", "contentBase64": "UklGRiQAAABXQVZF"}
+                for n in range(samples)
+            ],
+        }
+    )
+    return create_voice(ctx.engine, ctx.audio_dir, request).id
+
+
+def voice(ctx: ProcessorContext, voice_id: str) -> Voice:
+    with Session(ctx.engine) as session:
+        found = session.get(Voice, voice_id)
+        assert found is not None
+        return found
+
+
+class TestCloneVoice:
+    def test_uploads_clones_and_sync_marks_it_ready(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """Two samples uploaded, one clone job, and `voices sync` finds the finished voice."""
+        voice_id = new_voice(ctx)
+        assert clone_voice(ctx, voice_id).startswith("cloning as ")
+        cloning = voice(ctx, voice_id)
+        assert cloning.status == "cloning"
+        assert len(cloning.sample_paths) == 2
+        assert clone_voice(ctx, voice_id) == "nothing to do"
+        deadline = time.monotonic() + 10
+        while voice(ctx, voice_id).status != "ready" and time.monotonic() < deadline:
+            sync_voices(ctx)
+            time.sleep(0.2)
+        ready = voice(ctx, voice_id)
+        assert ready.status == "ready"
+        assert ready.voice_id is not None
+
+    def test_plan_without_cloning_fails_with_what_to_do(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """A Free workspace fails the voice, saying which plan is needed."""
+        vpai.set_workspace(plan="free")
+        voice_id = new_voice(ctx)
+        assert clone_voice(ctx, voice_id).startswith("failed: ")
+        failed = voice(ctx, voice_id)
+        assert failed.status == "failed"
+        assert failed.last_error is not None
+        assert "Scale plan" in failed.last_error
+
+    def test_a_failed_run_is_rerun_and_uploads_resume_where_they_stopped(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """A 5xx fails the run (retry later); a run after a crash uploads only what is missing."""
+        voice_id = new_voice(ctx, samples=3)
+        vpai.faults(force500=1)
+        with pytest.raises(TransientApiError):
+            clone_voice(ctx, voice_id)
+        assert voice(ctx, voice_id).sample_paths == []
+        # As a worker killed after its first upload leaves it: one sample recorded as uploaded.
+        first = sorted(voice_samples_dir(ctx.audio_dir, voice_id).glob("*"))[0]
+        uploaded = ctx.api.upload(f"{voice_id[:8]}-{first.name}", first.read_bytes())
+        with Session(ctx.engine) as session:
+            row = session.get(Voice, voice_id)
+            assert row is not None
+            row.sample_paths = [uploaded]
+            session.add(row)
+            session.commit()
+        served = vpai.workspace()["requests"]["served"]
+        assert clone_voice(ctx, voice_id).startswith("cloning as ")
+        assert len(voice(ctx, voice_id).sample_paths) == 3
+        assert voice(ctx, voice_id).sample_paths[0] == uploaded
+        assert vpai.workspace()["requests"]["served"] == served + 3  # two uploads, one clone
