@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from config.broker import (
     BatchingRedisBroker,
@@ -40,7 +41,7 @@ def create_app(
     *,
     engine: Engine | None = None,
     broker: BatchingRedisBroker | None = None,
-) -> Starlette:
+) -> ASGIApp:
     """The receiver app. Refuses (ConfigurationError) to be built without a webhook secret."""
     settings.webhook_secret_values()
     engine = engine or make_engine(settings)
@@ -72,9 +73,8 @@ def create_app(
         finally:
             await committer.stop()
 
-    return Starlette(
+    app = Starlette(
         routes=[
-            Route(WEBHOOK_PATH, webhook.handle, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readiness.handle, methods=["GET"]),
             Route("/metrics", MetricsEndpoint(metrics).handle, methods=["GET"]),
@@ -83,9 +83,24 @@ def create_app(
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
     )
+    return WebhookFirst(webhook, app)
 
 
-def app_from_environment() -> Starlette:
+class WebhookFirst:
+    """Sends the webhook path straight to its endpoint; everything else to Starlette."""
+
+    def __init__(self, webhook: ASGIApp, app: ASGIApp) -> None:
+        self._webhook = webhook
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == WEBHOOK_PATH:
+            await self._webhook(scope, receive, send)
+        else:
+            await self._app(scope, receive, send)
+
+
+def app_from_environment() -> ASGIApp:
     """Uvicorn factory (`receiver.app:app_from_environment --factory`): settings from the env."""
     settings = Settings()
     configure_logging(settings)

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from receiver.metrics import ReceiverMetrics
-from receiver.webhook import json_response
+from receiver.responses import json_response
 
 
 async def healthz(_: Request) -> Response:

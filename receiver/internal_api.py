@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-import orjson
 import structlog
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
@@ -31,16 +30,13 @@ from receiver.job_intake import (
     upsert_customer,
 )
 from receiver.job_requests import CloneRequest, CustomerRequest, JobRequest
+from receiver.responses import json_response
 from receiver.voice_intake import create_voice, voice_document
 
 log = structlog.get_logger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav"}
-
-
-def _json(status: int, content: object) -> Response:
-    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
 
 
 class InternalApi:
@@ -74,16 +70,18 @@ class InternalApi:
     ) -> Callable[[Request], Awaitable[Response]]:
         async def guarded(request: Request) -> Response:
             if not self._token:
-                return _json(503, {"error": "admin_api_disabled", "detail": "set ADMIN_TOKEN"})
+                return json_response(
+                    503, {"error": "admin_api_disabled", "detail": "set ADMIN_TOKEN"}
+                )
             given = request.headers.get("authorization", "")
             scheme, _, token = given.partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), self._token):
-                return _json(401, {"error": "unauthorized"})
+                return json_response(401, {"error": "unauthorized"})
             try:
                 return await handler(request)
             except SQLAlchemyError:
                 log.exception("internal_api.database_error")
-                return _json(503, {"error": "unavailable"})
+                return json_response(503, {"error": "unavailable"})
 
         return guarded
 
@@ -92,7 +90,7 @@ class InternalApi:
         if isinstance(parsed, Response):
             return parsed
         customer, created = await run_in_threadpool(upsert_customer, self._engine, parsed)
-        return _json(
+        return json_response(
             201 if created else 200,
             {"id": customer.id, "externalRef": customer.external_ref, "name": customer.name},
         )
@@ -104,13 +102,13 @@ class InternalApi:
         try:
             job = await run_in_threadpool(create_job, self._engine, parsed, self._max_attempts)
         except UnknownCustomer as exc:
-            return _json(404, {"error": "not_found", "detail": f"no customer {exc}"})
+            return json_response(404, {"error": "not_found", "detail": f"no customer {exc}"})
         try:
             await run_in_threadpool(self._enqueue, [job.id])
         except BrokerUnavailable as exc:
             # The job is stored; the sweeper submits pending jobs the broker never got.
             log.warning("internal_api.enqueue_failed", job_id=job.id, error=str(exc))
-        return _json(202, {"id": job.id, "status": job.status})
+        return json_response(202, {"id": job.id, "status": job.status})
 
     async def clone_voice(self, request: Request) -> Response:
         parsed = await _parse(request, CloneRequest)
@@ -119,29 +117,29 @@ class InternalApi:
         try:
             voice = await run_in_threadpool(create_voice, self._engine, self._audio_dir, parsed)
         except UnknownCustomer as exc:
-            return _json(404, {"error": "not_found", "detail": f"no customer {exc}"})
+            return json_response(404, {"error": "not_found", "detail": f"no customer {exc}"})
         try:
             await run_in_threadpool(self._enqueue_clone, voice.id)
         except BrokerUnavailable as exc:
             # The voice is stored; the sweeper starts voices the broker never got.
             log.warning("internal_api.enqueue_failed", voice_id=voice.id, error=str(exc))
-        return _json(202, {"id": voice.id, "status": voice.status})
+        return json_response(202, {"id": voice.id, "status": voice.status})
 
     async def show_voice(self, request: Request) -> Response:
         document = await run_in_threadpool(
             voice_document, self._engine, request.path_params["voice_id"]
         )
         if document is None:
-            return _json(404, {"error": "not_found"})
-        return _json(200, document)
+            return json_response(404, {"error": "not_found"})
+        return json_response(200, document)
 
     async def show_job(self, request: Request) -> Response:
         document = await run_in_threadpool(
             job_document, self._engine, request.path_params["job_id"]
         )
         if document is None:
-            return _json(404, {"error": "not_found"})
-        return _json(200, document)
+            return json_response(404, {"error": "not_found"})
+        return json_response(200, document)
 
     async def job_audio(self, request: Request) -> Response:
         relative, detail = await run_in_threadpool(
@@ -149,11 +147,11 @@ class InternalApi:
         )
         if relative is None:
             if detail is None:
-                return _json(404, {"error": "not_found"})
-            return _json(409, {"error": "not_ready", "status": detail})
+                return json_response(404, {"error": "not_found"})
+            return json_response(409, {"error": "not_ready", "status": detail})
         path = (self._audio_dir / relative).resolve()
         if not path.is_relative_to(Path(self._audio_dir).resolve()) or not path.is_file():
-            return _json(404, {"error": "not_found", "detail": "audio file is missing"})
+            return json_response(404, {"error": "not_found", "detail": "audio file is missing"})
         audio_format = detail or "mp3"
         return FileResponse(
             path, media_type=MEDIA_TYPES.get(audio_format, "application/octet-stream")
@@ -168,4 +166,4 @@ async def _parse(request: Request, model: type[ModelT]) -> ModelT | Response:
             {"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]}
             for error in exc.errors()
         ]
-        return _json(400, {"error": "invalid_request", "detail": errors})
+        return json_response(400, {"error": "invalid_request", "detail": errors})

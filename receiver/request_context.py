@@ -1,4 +1,5 @@
-"""Binds a request id to every log line of a request, and echoes it back in `X-Request-ID`."""
+"""Request ids: taken from a router's `X-Request-ID` when sane, else made; bound to every log
+line of the request and echoed back."""
 
 from __future__ import annotations
 
@@ -16,8 +17,16 @@ _PREFIX = os.urandom(8).hex()
 _COUNTER = itertools.count(1)
 
 
+def new_request_id() -> str:
+    return f"{_PREFIX}{next(_COUNTER):08x}"
+
+
+def valid_request_id(value: bytes) -> bool:
+    return _ACCEPTABLE_ID.fullmatch(value) is not None
+
+
 class RequestIdMiddleware:
-    """Takes a sane incoming `X-Request-ID` (from a router) or makes one."""
+    """Binds and echoes the request id for the routes served by Starlette."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -26,7 +35,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_id(scope) or f"{_PREFIX}{next(_COUNTER):08x}"
+        request_id = _incoming_id(scope) or new_request_id()
         encoded = request_id.encode()
 
         async def send_with_id(message: Message) -> None:
@@ -42,6 +51,6 @@ class RequestIdMiddleware:
 
 def _incoming_id(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
-        if name == REQUEST_ID_HEADER and _ACCEPTABLE_ID.fullmatch(value):
+        if name == REQUEST_ID_HEADER and valid_request_id(value):
             return str(value.decode())
     return None

@@ -1,4 +1,9 @@
-"""`POST /webhooks/voiceproductionai`: verify → parse → persist (group commit) → answer."""
+"""`POST /webhooks/voiceproductionai`: verify → parse → persist (group commit) → answer.
+
+A plain ASGI app rather than a Starlette route: it is the one hot path of the service, and
+Starlette's request, response and middleware objects were a large share of its CPU. It
+keeps the same contract as every other route (request id bound and echoed, JSON errors).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,15 @@ from datetime import datetime
 
 import orjson
 import structlog
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from config.errors import StorageUnavailable
 from config.settings import Settings
 from config.signing import SIGNATURE_HEADER, secret_fingerprint
-from receiver.body import BodyTooLarge, read_body_capped
+from receiver.body import BodyTooLarge, ClientGone, read_body_capped
 from receiver.ingest import GroupCommitter
 from receiver.metrics import DeliveryOutcome, ReceiverMetrics
+from receiver.request_context import new_request_id, valid_request_id
 from receiver.signature import verify_signature
 from records.envelope import InvalidPayload, StaleTimestamp, check_freshness, parse_event
 from records.event_store import Incoming
@@ -26,15 +31,19 @@ from records.types import utcnow
 log = structlog.get_logger(__name__)
 
 # Headers that may carry credentials of whoever sits in front of us; never stored.
-UNSTORED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
-
-
-def json_response(status: int, content: dict[str, str]) -> Response:
-    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+UNSTORED_HEADERS = frozenset({b"authorization", b"proxy-authorization", b"cookie", b"x-api-key"})
+_SIGNATURE = SIGNATURE_HEADER.lower().encode()
+ERROR_CODES = {
+    DeliveryOutcome.TOO_LARGE: "payload_too_large",
+    DeliveryOutcome.INVALID_SIGNATURE: "invalid_signature",
+    DeliveryOutcome.INVALID_PAYLOAD: "invalid_payload",
+    DeliveryOutcome.UNAVAILABLE: "unavailable",
+}
+_JSON = (b"content-type", b"application/json")
 
 
 class WebhookEndpoint:
-    """The webhook route's handler, holding what it needs from the app."""
+    """The webhook endpoint as an ASGI app, holding what it needs from the app."""
 
     def __init__(
         self,
@@ -51,20 +60,29 @@ class WebhookEndpoint:
         self._metrics = metrics
         self._clock = clock
 
-    async def handle(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        signature, declared, request_id = _read_headers(scope["headers"])
+        # Each request is a task of its own with a copy of the context: nothing to reset.
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        answer = _Answer(send, request_id)
+        if scope["method"] != "POST":
+            await answer.send(405, {"error": "method_not_allowed"})
+            return
         try:
-            body = await read_body_capped(request, self._max_body)
+            body = await read_body_capped(receive, declared, self._max_body)
         except BodyTooLarge as exc:
             log.warning("webhook.rejected", reason="payload_too_large", detail=str(exc))
-            return self._answer(DeliveryOutcome.TOO_LARGE, 413, "payload_too_large", started)
+            await self._reject(answer, DeliveryOutcome.TOO_LARGE, 413, started)
+            return
+        except ClientGone:
+            return
 
-        secret_index = verify_signature(body, request.headers.get(SIGNATURE_HEADER), self._secrets)
+        secret_index = verify_signature(body, signature, self._secrets)
         if secret_index is None:
             log.warning("webhook.rejected", reason="invalid_signature", size=len(body))
-            return self._answer(
-                DeliveryOutcome.INVALID_SIGNATURE, 401, "invalid_signature", started
-            )
+            await self._reject(answer, DeliveryOutcome.INVALID_SIGNATURE, 401, started)
+            return
         if secret_index > 0:
             self._metrics.older_secret.labels(str(secret_index)).inc()
 
@@ -75,46 +93,85 @@ class WebhookEndpoint:
                 check_freshness(event.body_timestamp, received_at, self._tolerance)
         except (InvalidPayload, StaleTimestamp) as exc:
             log.warning("webhook.rejected", reason="invalid_payload", detail=str(exc))
-            return self._answer(DeliveryOutcome.INVALID_PAYLOAD, 400, "invalid_payload", started)
+            await self._reject(answer, DeliveryOutcome.INVALID_PAYLOAD, 400, started)
+            return
 
+        client = scope.get("client")
         incoming = Incoming(
             event_id=new_id(),
             event=event,
             body=body,
-            headers=_storable_headers(request),
-            remote_addr=request.client.host if request.client else None,
+            headers=_storable_headers(scope["headers"]),
+            remote_addr=client[0] if client else None,
             secret_fingerprint=self._fingerprints[secret_index],
             received_at=received_at,
         )
         try:
             outcome = await self._committer.submit(incoming)
         except StorageUnavailable:
-            return self._answer(DeliveryOutcome.UNAVAILABLE, 503, "unavailable", started)
+            await self._reject(answer, DeliveryOutcome.UNAVAILABLE, 503, started)
+            return
 
         structlog.contextvars.bind_contextvars(event_id=outcome.event_id)
         if outcome.created:
             # Debug: the delivery row and the metrics already record every acceptance.
             log.debug("webhook.accepted", event_type=event.type, status=outcome.status)
-            result = DeliveryOutcome.ACCEPTED
-            response = json_response(202, {"status": "accepted", "eventId": outcome.event_id})
+            self._metrics.observe(DeliveryOutcome.ACCEPTED, time.perf_counter() - started)
+            await answer.send(202, {"status": "accepted", "eventId": outcome.event_id})
         else:
             log.info("webhook.duplicate", event_type=event.type, status=outcome.status)
-            result = DeliveryOutcome.DUPLICATE
-            response = json_response(200, {"status": "duplicate", "eventId": outcome.event_id})
-        self._metrics.observe(result, time.perf_counter() - started)
-        return response
+            self._metrics.observe(DeliveryOutcome.DUPLICATE, time.perf_counter() - started)
+            await answer.send(200, {"status": "duplicate", "eventId": outcome.event_id})
 
-    def _answer(
-        self, outcome: DeliveryOutcome, status: int, error: str, started: float
-    ) -> Response:
+    async def _reject(
+        self, answer: _Answer, outcome: DeliveryOutcome, status: int, started: float
+    ) -> None:
         self._metrics.observe(outcome, time.perf_counter() - started)
-        return json_response(status, {"error": error})
+        await answer.send(status, {"error": ERROR_CODES[outcome]})
 
 
-def _storable_headers(request: Request) -> dict[str, str]:
+class _Answer:
+    """Sends one small JSON response with the request id."""
+
+    def __init__(self, send: Send, request_id: str) -> None:
+        self._send = send
+        self._request_id = request_id.encode()
+
+    async def send(self, status: int, content: dict[str, str]) -> None:
+        body = orjson.dumps(content)
+        await self._send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    _JSON,
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", self._request_id),
+                ],
+            }
+        )
+        await self._send({"type": "http.response.body", "body": body})
+
+
+def _read_headers(raw: list[tuple[bytes, bytes]]) -> tuple[str | None, bytes | None, str]:
+    """The signature, declared length and request id (the router's, or a new one)."""
+    signature = declared = request_id = None
+    for name, value in raw:
+        if name == _SIGNATURE:
+            signature = value.decode("latin-1")
+        elif name == b"content-length":
+            declared = value
+        elif name == b"x-request-id" and valid_request_id(value):
+            request_id = value.decode()
+    return signature, declared, request_id or new_request_id()
+
+
+def _storable_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     stored: dict[str, str] = {}
-    for name, value in request.headers.items():
+    for name, value in raw:
         if name in UNSTORED_HEADERS:
             continue
-        stored[name] = f"{stored[name]}, {value}" if name in stored else value
+        key = name.decode("latin-1")
+        text = value.decode("latin-1")
+        stored[key] = f"{stored[key]}, {text}" if key in stored else text
     return stored
