@@ -83,3 +83,15 @@ class EmbeddedRedis:
                 self.process.kill()
                 self.process.wait(5)
         self.process = None
+
+
+def running_embedded_url(directory: Path) -> str | None:
+    """The URL of an embedded Redis `voicehook dev` is running from `directory`, if any."""
+    server = EmbeddedRedis(directory)
+    if not server.socket_path.exists():
+        return None
+    try:
+        redis.Redis.from_url(server.url, socket_connect_timeout=0.2).ping()
+    except redis.RedisError:
+        return None
+    return server.url

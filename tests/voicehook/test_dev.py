@@ -1,4 +1,4 @@
-"""`voicehook dev` from an empty directory: migrates, embeds Redis, serves, stops cleanly."""
+"""`voicehook dev` from an empty directory: the whole system, a job carried to audio on disk."""
 
 from __future__ import annotations
 
@@ -9,64 +9,74 @@ import sys
 from pathlib import Path
 
 import httpx
-import redis
+import orjson
 
-from config.signing import SIGNATURE_HEADER, compute_signature
+from sandbox.voices import DEFAULT_VOICE
 from tests.services import free_port, wait_for
 
-
-def test_dev_boots_from_nothing_and_keeps_its_data(tmp_path: Path) -> None:
-    """An empty folder: dev accepts a signed webhook; after Ctrl-C and restart it is a duplicate."""
-    port = free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "VPAI_WEBHOOK_SECRETS"}
-    }
-    body = b'{"event":"generation.ready","data":{"id":"dev-1"}}'
-
-    def run_once() -> httpx.Response:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "voicehook", "dev", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-
-            def ready() -> bool:
-                try:
-                    return (
-                        httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
-                    )
-                except httpx.HTTPError:
-                    return False
-
-            wait_for(ready, timeout=40)
-            secret = (tmp_path / "var" / "dev-webhook-secret").read_text().strip()
-            return httpx.post(
-                f"http://127.0.0.1:{port}/webhooks/voiceproductionai",
-                content=body,
-                headers={SIGNATURE_HEADER: compute_signature(body, secret.encode())},
-            )
-        finally:
-            process.send_signal(signal.SIGINT)
-            assert process.wait(40) == 0
-
-    first = run_once()
-    assert first.status_code == 202
-    assert (tmp_path / "var" / "voicehook.db").exists()
-    assert (tmp_path / "var" / "redis" / "appendonly.aof").exists()
-    second = run_once()
-    assert second.status_code == 200
-    assert second.json()["eventId"] == first.json()["eventId"]
-    assert not list((tmp_path / "var" / "redis").glob("*.sock")) or not _socket_answers(tmp_path)
+SCRUBBED = {"DATABASE_URL", "REDIS_URL", "VPAI_WEBHOOK_SECRETS", "VPAI_API_BASE_URL", "ADMIN_TOKEN"}
 
 
-def _socket_answers(tmp_path: Path) -> bool:
-    sock = next((tmp_path / "var" / "redis").glob("*.sock"))
+def start_dev(cwd: Path, port: int, sandbox_port: int) -> subprocess.Popen[bytes]:
+    env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
+    log = (cwd / "dev.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "voicehook", "dev", "--port", str(port),
+         "--sandbox-port", str(sandbox_port)],
+        cwd=cwd,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def ready(url: str) -> bool:
     try:
-        return bool(redis.Redis(unix_socket_path=str(sock), socket_connect_timeout=0.5).ping())
-    except redis.RedisError:
+        return httpx.get(url + "/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
         return False
+
+
+def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
+    return subprocess.run(
+        [sys.executable, "-m", "voicehook", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+
+def test_dev_carries_a_job_to_audio_and_keeps_its_data(tmp_path: Path) -> None:
+    """Empty folder → dev runs everything; a CLI job reaches audio on disk; a restart keeps it."""
+    port, sandbox_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    dev = start_dev(tmp_path, port, sandbox_port)
+    try:
+        wait_for(lambda: ready(url), timeout=60)
+        assert cli(tmp_path, "customers", "add", "acme", "Acme Ltd").returncode == 0
+        submitted = cli(
+            tmp_path, "jobs", "submit", "--customer", "acme", "--voice", DEFAULT_VOICE.id,
+            "--script", "Hello from dev mode.", "--format", "wav", "--json",
+        )  # fmt: skip
+        assert submitted.returncode == 0, submitted.stderr
+        job_id = orjson.loads(submitted.stdout)["id"]
+
+        def job_ready() -> bool:
+            shown = cli(tmp_path, "jobs", "show", job_id, "--json")
+            return bool(orjson.loads(shown.stdout)["status"] == "ready")
+
+        wait_for(job_ready, timeout=60, interval=0.5)
+        audio = list((tmp_path / "var" / "audio").rglob(f"{job_id}.wav"))
+        assert len(audio) == 1
+        assert audio[0].read_bytes()[:4] == b"RIFF"
+    finally:
+        dev.send_signal(signal.SIGINT)
+        assert dev.wait(60) == 0, (tmp_path / "dev.log").read_text()[-3000:]
+
+    restarted = start_dev(tmp_path, port, sandbox_port)
+    try:
+        wait_for(lambda: ready(url), timeout=60)
+        shown = orjson.loads(cli(tmp_path, "jobs", "show", job_id, "--json").stdout)
+        assert shown["status"] == "ready"
+    finally:
+        restarted.send_signal(signal.SIGINT)
+        assert restarted.wait(60) == 0

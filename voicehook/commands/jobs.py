@@ -22,6 +22,8 @@ from processors.voices_sync import sync_voices
 from receiver.job_intake import UnknownCustomer, create_job, job_document, upsert_customer
 from receiver.job_requests import CustomerRequest, JobRequest
 from records.jobs import Customer, Job
+from voicehook.commands.dev import VAR
+from voicehook.embedded_redis import running_embedded_url
 
 jobs_app = typer.Typer(help="Audio jobs: submit, list, show, resume.", no_args_is_help=True)
 customers_app = typer.Typer(help="The business's customers.", no_args_is_help=True)
@@ -34,6 +36,9 @@ def _print_json(value: object) -> None:
 def _enqueue(settings: Settings, job_ids: list[str]) -> None:
     if not job_ids:
         return
+    if not settings.redis_url:  # next to `voicehook dev`: use its embedded Redis
+        embedded = running_embedded_url(VAR / "redis")
+        settings = settings.model_copy(update={"redis_url": embedded}) if embedded else settings
     try:
         enqueue_submissions(build_broker(settings), job_ids)
     except (BrokerUnavailable, ConfigurationError) as exc:
