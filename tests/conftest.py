@@ -14,6 +14,9 @@ from sqlalchemy import Engine
 from config.database import make_engine
 from config.settings import Settings
 from records.migrate import upgrade
+from sandbox.server import RunningSandbox, run_sandbox
+from sandbox.settings import SandboxSettings
+from tests.processors.flow import Sandbox
 from tests.services import RedisProcess, missing_service, postgres_schema, redis_process
 
 SECRET = "whsec_test_newest"
@@ -101,3 +104,17 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[RunningSandbox]:
+    with run_sandbox(SandboxSettings(speech="tone", seed=11)) as server:
+        yield server
+
+
+@pytest.fixture
+def vpai(sandbox_server: RunningSandbox) -> Iterator[Sandbox]:
+    sandbox = Sandbox(sandbox_server)
+    sandbox.reset()
+    yield sandbox
+    sandbox.control.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -11,24 +10,8 @@ from sqlalchemy import Engine
 
 from config.broker import build_broker, schedule_submission
 from processors.context import ProcessorContext, build_context
-from sandbox.server import RunningSandbox, run_sandbox
-from sandbox.settings import SandboxSettings
 from tests.conftest import make_settings
 from tests.processors.flow import Sandbox
-
-
-@pytest.fixture(scope="session")
-def sandbox_server() -> Iterator[RunningSandbox]:
-    with run_sandbox(SandboxSettings(speech="tone", seed=11)) as server:
-        yield server
-
-
-@pytest.fixture
-def vpai(sandbox_server: RunningSandbox) -> Iterator[Sandbox]:
-    sandbox = Sandbox(sandbox_server)
-    sandbox.reset()
-    yield sandbox
-    sandbox.control.close()
 
 
 @pytest.fixture
