@@ -80,3 +80,25 @@ def test_dev_carries_a_job_to_audio_and_keeps_its_data(tmp_path: Path) -> None:
     finally:
         restarted.send_signal(signal.SIGINT)
         assert restarted.wait(60) == 0
+
+
+def test_demo_runs_jobs_through_a_failure_to_audio(tmp_path: Path) -> None:
+    """`dev --demo`: customers and six jobs, some failing once, all ready with a summary."""
+    port, sandbox_port = free_port(), free_port()
+    env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
+    log = tmp_path / "demo.log"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "voicehook", "dev", "--demo", "--port", str(port),
+         "--sandbox-port", str(sandbox_port)],
+        cwd=tmp_path, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: "every job is ready" in log.read_text(), timeout=150, interval=0.5)
+    finally:
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(60) == 0
+    output = log.read_text()
+    assert "Summary" in output
+    assert "2/3" in output  # at least one job needed its retry
+    assert len(list((tmp_path / "var" / "audio").rglob("*.wav"))) == 3
+    assert len(list((tmp_path / "var" / "audio").rglob("*.mp3"))) == 3

@@ -9,14 +9,18 @@ VPAI_API_BASE_URL in the environment is used instead of the embedded one.
 from __future__ import annotations
 
 import secrets
+import time
 from pathlib import Path
 
+import httpx
 import typer
+from rich.console import Console
 
 from config.database import make_engine
 from config.settings import Settings
 from records import migrate
 from sandbox.voices import DEFAULT_VOICE
+from voicehook.demo import DemoTargets, run_demo
 from voicehook.embedded_redis import EmbeddedRedis
 from voicehook.supervisor import Child, Supervisor, inherit_env, python_module
 
@@ -43,6 +47,9 @@ def dev_webhook_secret(var: Path) -> str:
 def dev(
     port: int = typer.Option(8000, help="Port of the receiver."),
     sandbox_port: int = typer.Option(8010, help="Port of the sandbox (the upstream API)."),
+    demo: bool = typer.Option(
+        False, "--demo", help="Also create customers and jobs and show them to audio on disk."
+    ),
 ) -> None:
     """Run everything on embedded defaults; Ctrl-C stops it all, data stays under ./var."""
     settings = Settings()
@@ -68,6 +75,8 @@ def dev(
         "SWEEPER_INTERVAL_SECONDS": "5",
         "WORKER_PROCESSES": "1",
     }
+    if demo:
+        overrides["JOB_RETRY_BACKOFF_SECONDS"] = "2,5"
     embedded: EmbeddedRedis | None = None
     if not settings.redis_url:
         embedded = EmbeddedRedis(VAR / "redis")
@@ -88,7 +97,7 @@ def dev(
                     "voicehook", "sandbox", "--port", str(sandbox_port),
                     "--api-key", SANDBOX_API_KEY, "--data-dir", str(VAR / "sandbox"),
                     "--webhook-url", f"{receiver_url}/webhooks/voiceproductionai",
-                    "--webhook-secret", webhook_secret,
+                    "--webhook-secret", webhook_secret, "--log-level", "warning",
                 ),
             )
         )  # fmt: skip
@@ -112,8 +121,35 @@ def dev(
         "Ctrl-C stops everything.\n"
     )
     try:
+        if demo:
+            _demo(receiver_url, f"http://127.0.0.1:{sandbox_port}", admin_token)
         code = supervisor.wait()
     finally:
         if embedded is not None:
             embedded.stop()
     raise typer.Exit(code)
+
+
+def _demo(receiver_url: str, sandbox_url: str, admin_token: str) -> None:
+    console = Console()
+    deadline = time.monotonic() + 60
+    while not _answers(receiver_url + "/readyz") or not _answers(sandbox_url + "/sandbox/"):
+        if time.monotonic() > deadline:
+            console.print("[red]the services did not come up; see the output above[/red]")
+            return
+        time.sleep(0.3)
+    try:
+        ok = run_demo(DemoTargets(receiver_url, sandbox_url, admin_token), console)
+    except httpx.HTTPError as exc:
+        console.print(f"[red]the demo stopped: {exc}[/red]")
+        return
+    console.print(
+        "every job is ready; audio is under ./var/audio/" if ok else "some jobs did not finish"
+    )
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
