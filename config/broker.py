@@ -114,22 +114,28 @@ def submit_job_message(job_id: str) -> dramatiq.Message[Any]:
     )
 
 
-def enqueue_submissions(broker: BatchingRedisBroker, job_ids: Sequence[str]) -> None:
-    """Enqueue one `submit_job` message per job id, in one round trip."""
-    if not job_ids:
+def _enqueue(broker: BatchingRedisBroker, queue: str, actor: str, ids: Sequence[str]) -> None:
+    if not ids:
         return
     try:
-        broker.enqueue_ids(JOBS_QUEUE, SUBMIT_JOB_ACTOR, job_ids)
+        broker.enqueue_ids(queue, actor, ids)
     except redis.RedisError as exc:
-        raise BrokerUnavailable(f"could not enqueue {len(job_ids)} job(s): {exc}") from exc
+        raise BrokerUnavailable(f"could not enqueue {len(ids)} {actor} message(s): {exc}") from exc
+
+
+def enqueue_events(broker: BatchingRedisBroker, event_ids: Sequence[str]) -> None:
+    """Enqueue one `process_event` message per id, in one round trip."""
+    _enqueue(broker, EVENTS_QUEUE, PROCESS_EVENT_ACTOR, event_ids)
+
+
+def enqueue_submissions(broker: BatchingRedisBroker, job_ids: Sequence[str]) -> None:
+    """Enqueue one `submit_job` message per job id, in one round trip."""
+    _enqueue(broker, JOBS_QUEUE, SUBMIT_JOB_ACTOR, job_ids)
 
 
 def enqueue_clone(broker: BatchingRedisBroker, voice_id: str) -> None:
     """Enqueue the upload-then-clone work of one local voice."""
-    try:
-        broker.enqueue_ids(JOBS_QUEUE, CLONE_VOICE_ACTOR, [voice_id])
-    except redis.RedisError as exc:
-        raise BrokerUnavailable(f"could not enqueue voice {voice_id}: {exc}") from exc
+    _enqueue(broker, JOBS_QUEUE, CLONE_VOICE_ACTOR, [voice_id])
 
 
 def schedule_submission(broker: BatchingRedisBroker, job_id: str, delay_seconds: float) -> None:
@@ -138,16 +144,6 @@ def schedule_submission(broker: BatchingRedisBroker, job_id: str, delay_seconds:
         broker.enqueue(submit_job_message(job_id), delay=max(0, int(delay_seconds * 1000)))
     except redis.RedisError as exc:
         raise BrokerUnavailable(f"could not schedule job {job_id}: {exc}") from exc
-
-
-def enqueue_events(broker: BatchingRedisBroker, event_ids: Sequence[str]) -> None:
-    """Enqueue one `process_event` message per id, in one round trip."""
-    if not event_ids:
-        return
-    try:
-        broker.enqueue_ids(EVENTS_QUEUE, PROCESS_EVENT_ACTOR, event_ids)
-    except redis.RedisError as exc:
-        raise BrokerUnavailable(f"could not enqueue {len(event_ids)} event(s): {exc}") from exc
 
 
 def ping(broker: BatchingRedisBroker) -> bool:

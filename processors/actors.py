@@ -6,6 +6,9 @@ processing context (Dramatiq binds actors to the broker set at import time).
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 import dramatiq
 
 from config.queues import (
@@ -16,51 +19,36 @@ from config.queues import (
     SUBMIT_JOB_ACTOR,
 )
 from processors import dispatch
-from processors.errors import RetryLater, TransientApiError
+from processors.errors import RetryLater
 from processors.handlers.clone import clone_voice as clone_voice_now
 from processors.handlers.submit import submit_job as submit_job_now
 from processors.runtime import current_context
 
-TEN_MINUTES_MS = 10 * 60 * 1000
+# Every actor: retried by the broker on unexpected errors (the handlers' own waits are
+# delayed messages), stopped by a ten-minute limit, told when the worker shuts down.
+OPTIONS: dict[str, Any] = {"max_retries": 20, "time_limit": 10 * 60 * 1000, "notify_shutdown": True}
 
 
-@dramatiq.actor(
-    actor_name=PROCESS_EVENT_ACTOR,
-    queue_name=EVENTS_QUEUE,
-    max_retries=20,
-    time_limit=TEN_MINUTES_MS,
-    notify_shutdown=True,
-)
+def _later(actor: dramatiq.Actor[..., Any], arg: str, delay_seconds: float) -> None:
+    actor.send_with_options(args=(arg,), delay=int(delay_seconds * 1000))
+
+
+@dramatiq.actor(actor_name=PROCESS_EVENT_ACTOR, queue_name=EVENTS_QUEUE, **OPTIONS)
 def process_event(event_id: str) -> None:
-    def requeue(delay_seconds: float) -> None:
-        process_event.send_with_options(args=(event_id,), delay=int(delay_seconds * 1000))
-
-    dispatch.process_event(current_context(), event_id, requeue)
+    dispatch.process_event(current_context(), event_id, partial(_later, process_event, event_id))
 
 
-@dramatiq.actor(
-    actor_name=SUBMIT_JOB_ACTOR,
-    queue_name=JOBS_QUEUE,
-    max_retries=20,
-    time_limit=TEN_MINUTES_MS,
-    notify_shutdown=True,
-)
+@dramatiq.actor(actor_name=SUBMIT_JOB_ACTOR, queue_name=JOBS_QUEUE, **OPTIONS)
 def submit_job(job_id: str) -> None:
     try:
         submit_job_now(current_context(), job_id)
     except RetryLater as exc:
-        submit_job.send_with_options(args=(job_id,), delay=int(exc.delay_seconds * 1000))
+        _later(submit_job, job_id, exc.delay_seconds)
 
 
-@dramatiq.actor(
-    actor_name=CLONE_VOICE_ACTOR,
-    queue_name=JOBS_QUEUE,
-    max_retries=20,
-    time_limit=TEN_MINUTES_MS,
-    notify_shutdown=True,
-)
+@dramatiq.actor(actor_name=CLONE_VOICE_ACTOR, queue_name=JOBS_QUEUE, **OPTIONS)
 def clone_voice(voice_id: str) -> None:
     try:
         clone_voice_now(current_context(), voice_id)
-    except TransientApiError as exc:
-        clone_voice.send_with_options(args=(voice_id,), delay=int(exc.retry_after_seconds * 1000))
+    except RetryLater as exc:
+        _later(clone_voice, voice_id, exc.delay_seconds)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import Engine, select, update
+from sqlalchemy import ColumnElement, Engine, select, update
 
 from config.database import is_sqlite, write_options
 from receiver.ingest import Enqueue
@@ -27,27 +27,11 @@ log = structlog.get_logger(__name__)
 def sweep_once(engine: Engine, enqueue: Enqueue, *, min_age_seconds: float, limit: int) -> int:
     """Enqueue up to `limit` events left `received` for over `min_age_seconds`; how many."""
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
-    claim = (
-        select(EVENTS.c.id)
-        .where(EVENTS.c.status == EventStatus.RECEIVED.value, EVENTS.c.received_at <= cutoff)
-        .order_by(EVENTS.c.received_at)
-        .limit(limit)
-    )
-    if not is_sqlite(engine):
-        claim = claim.with_for_update(skip_locked=True)
-    with engine.connect().execution_options(**write_options()) as conn, conn.begin():
-        event_ids: Sequence[str] = conn.execute(claim).scalars().all()
-        if not event_ids:
-            return 0
-        enqueue(event_ids)
-        now = utcnow()
-        conn.execute(
-            update(EVENTS)
-            .where(EVENTS.c.id.in_(event_ids), EVENTS.c.status == EventStatus.RECEIVED.value)
-            .values(status=EventStatus.QUEUED.value, queued_at=now, updated_at=now)
-        )
-    log.info("sweeper.enqueued", events=len(event_ids))
-    return len(event_ids)
+    left = (EVENTS.c.status == EventStatus.RECEIVED.value) & (EVENTS.c.received_at <= cutoff)
+    found = _claim_and_enqueue(engine, enqueue, left, limit, mark_queued_at=True)
+    if found:
+        log.info("sweeper.enqueued", events=found)
+    return found
 
 
 def sweep_stalled(
@@ -70,7 +54,22 @@ def sweep_stalled(
     lost = (EVENTS.c.status == EventStatus.QUEUED.value) & (
         EVENTS.c.updated_at <= now - timedelta(seconds=stuck_after_seconds)
     )
-    claim = select(EVENTS.c.id).where(died | lost).order_by(EVENTS.c.received_at).limit(limit)
+    found = _claim_and_enqueue(engine, enqueue, died | lost, limit, mark_queued_at=False)
+    if found:
+        log.warning("sweeper.requeued_stalled", events=found)
+    return found
+
+
+def _claim_and_enqueue(
+    engine: Engine,
+    enqueue: Enqueue,
+    condition: ColumnElement[bool],
+    limit: int,
+    *,
+    mark_queued_at: bool,
+) -> int:
+    """Claim matching events, enqueue them and mark them queued, all in one transaction."""
+    claim = select(EVENTS.c.id).where(condition).order_by(EVENTS.c.received_at).limit(limit)
     if not is_sqlite(engine):
         claim = claim.with_for_update(skip_locked=True)
     with engine.connect().execution_options(**write_options()) as conn, conn.begin():
@@ -78,10 +77,9 @@ def sweep_stalled(
         if not event_ids:
             return 0
         enqueue(event_ids)
-        conn.execute(
-            update(EVENTS)
-            .where(EVENTS.c.id.in_(event_ids), died | lost)
-            .values(status=EventStatus.QUEUED.value, updated_at=now)
-        )
-    log.warning("sweeper.requeued_stalled", events=len(event_ids))
+        now = utcnow()
+        values = {"status": EventStatus.QUEUED.value, "updated_at": now}
+        if mark_queued_at:
+            values["queued_at"] = now
+        conn.execute(update(EVENTS).where(EVENTS.c.id.in_(event_ids), condition).values(**values))
     return len(event_ids)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from config.database import session_scope
 from processors.context import ProcessorContext
-from processors.errors import ApiError, TransientApiError
+from processors.errors import ApiError, RetryLater, TransientApiError
 from processors.vpai import explain
 from records.jobs import Voice, VoiceStatus, voice_samples_dir
 from records.types import utcnow
@@ -25,8 +25,8 @@ def clone_voice(ctx: ProcessorContext, voice_id: str) -> str:
             uploaded.append(ctx.api.upload(_upstream_name(voice_id, sample), sample.read_bytes()))
             _record(ctx, voice_id, sample_paths=list(uploaded))
         clone_job_id = ctx.api.clone_voice(uploaded)
-    except TransientApiError:
-        raise
+    except TransientApiError as exc:
+        raise RetryLater(exc.retry_after_seconds, str(exc)) from exc
     except ApiError as exc:
         reason = f"{exc.code}: {explain(exc)}"
         _record(ctx, voice_id, status=VoiceStatus.FAILED.value, last_error=reason)

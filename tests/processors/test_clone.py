@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from processors.context import ProcessorContext
-from processors.errors import TransientApiError
+from processors.errors import RetryLater
 from processors.handlers.clone import clone_voice
 from processors.voices_sync import sync_voices
 from receiver.job_intake import upsert_customer
@@ -77,7 +77,7 @@ class TestCloneVoice:
         """A 5xx fails the run (retry later); a run after a crash uploads only what is missing."""
         voice_id = new_voice(ctx, samples=3)
         vpai.faults(force500=1)
-        with pytest.raises(TransientApiError):
+        with pytest.raises(RetryLater):
             clone_voice(ctx, voice_id)
         assert voice(ctx, voice_id).sample_paths == []
         # As a worker killed after its first upload leaves it: one sample recorded as uploaded.
