@@ -2,7 +2,19 @@
 
 import typer
 
-from voicehook.commands import bench, db, dev, jobs, sandbox, serve, sign, worker
+from voicehook.commands import (
+    bench,
+    db,
+    dev,
+    doctor,
+    events,
+    jobs,
+    replay,
+    sandbox,
+    serve,
+    sign,
+    worker,
+)
 
 app = typer.Typer(
     help="Verified, deduplicated, durable webhooks for the Voice Production AI API.",
@@ -20,6 +32,9 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(jobs.customers_app, name="customers")
 app.add_typer(jobs.voices_app, name="voices")
+app.add_typer(events.app, name="events")
+app.command()(replay.replay)
+app.command()(doctor.doctor)
 
 
 def main() -> None:

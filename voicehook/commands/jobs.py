@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from config.broker import build_broker, enqueue_submissions
 from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
+from config.logging import configure_logging
 from config.settings import Settings
 from processors.context import build_context
 from processors.resume import resume_blocked
@@ -25,8 +26,20 @@ from records.jobs import Customer, Job
 from voicehook.commands.dev import VAR
 from voicehook.embedded_redis import running_embedded_url
 
-jobs_app = typer.Typer(help="Audio jobs: submit, list, show, resume.", no_args_is_help=True)
-customers_app = typer.Typer(help="The business's customers.", no_args_is_help=True)
+
+def _log_to_stderr() -> None:
+    # structlog's default writes to stdout, which would corrupt --json output.
+    configure_logging(Settings())
+
+
+jobs_app = typer.Typer(
+    help="Audio jobs: submit, list, show, resume.",
+    no_args_is_help=True,
+    callback=_log_to_stderr,
+)
+customers_app = typer.Typer(
+    help="The business's customers.", no_args_is_help=True, callback=_log_to_stderr
+)
 
 
 def _print_json(value: object) -> None:
@@ -213,7 +226,7 @@ def list_customers(as_json: bool = typer.Option(False, "--json", help="Print JSO
     Console().print(table)
 
 
-voices_app = typer.Typer(help="Cloned voices.", no_args_is_help=True)
+voices_app = typer.Typer(help="Cloned voices.", no_args_is_help=True, callback=_log_to_stderr)
 
 
 @voices_app.command("sync")

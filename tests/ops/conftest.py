@@ -1,0 +1,113 @@
+"""Ops fixtures: receivers, fresh databases, stored deliveries, the CLI run in-process."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from config.database import make_engine
+from records.envelope import ParsedEvent, parse_event
+from records.event_store import EventStore, Incoming
+from records.ids import new_id
+from records.migrate import upgrade
+from records.types import utcnow
+from tests.conftest import SECRET, make_settings
+from tests.receiver.conftest import receiver_env, signed_headers
+from tests.services import ServerProcess, postgres_schema, start_receiver
+from voicehook.cli import app
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Commands run in-process configure logging onto the runner's streams; undo that."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
+def receiver(
+    database_url: str, redis_url: str, migrated_engine: Engine, tmp_path: Path
+) -> Iterator[ServerProcess]:
+    """A receiver process on the parametrised database and a real Redis."""
+    server = start_receiver(receiver_env(database_url, redis_url), tmp_path / "receiver.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second, empty database of the same kind as `database_url`."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    with postgres_schema(os.environ["TEST_DATABASE_URL"]) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_engine(fresh_database_url: str) -> Iterator[Engine]:
+    """The second database, migrated."""
+    engine = make_engine(make_settings(fresh_database_url))
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def cli_env(database_url: str, redis_url: str | None = None, **extra: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url or "",
+        "VPAI_WEBHOOK_SECRETS": SECRET,
+        **extra,
+    }
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a command did, shaped like subprocess.CompletedProcess."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    stdout_bytes: bytes = b""
+
+
+def run_cli(*args: str, env: dict[str, str]) -> Ran:
+    """The `voicehook` app in this process (click's runner): the same code as the console
+    script without a second of interpreter start-up, for all but the process round trip."""
+    result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+    return Ran(result.exit_code, result.stdout, result.stderr, result.stdout_bytes)
+
+
+def store(
+    engine: Engine,
+    body: bytes,
+    *,
+    remote_addr: str = "203.0.113.7",
+    event: ParsedEvent | None = None,
+) -> str:
+    """Persist one delivery as the receiver would (signed headers, dedup); its event id."""
+    [outcome] = EventStore(engine).persist(
+        [
+            Incoming(
+                event_id=new_id(),
+                event=event or parse_event(body),
+                body=body,
+                headers={k.lower(): v for k, v in signed_headers(body).items()},
+                remote_addr=remote_addr,
+                secret_fingerprint="f" * 12,
+                received_at=utcnow(),
+            )
+        ]
+    )
+    return outcome.event_id
