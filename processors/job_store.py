@@ -15,8 +15,16 @@ from sqlalchemy import CursorResult, Engine, Result, func, update
 from sqlmodel import Session, col, select
 
 from config.database import session_scope
+from processors.errors import RetryLater
 from records.jobs import Attempt, AttemptStatus, Customer, Job, JobStatus
 from records.types import utcnow
+
+IN_FLIGHT_WINDOW_SECONDS = 60.0
+IN_FLIGHT_RETRY_SECONDS = 2.0
+
+
+class SubmissionInFlight(RetryLater):
+    """Raised when a webhook may belong to a submission whose commit has not landed yet."""
 
 
 @dataclass(frozen=True)
@@ -60,15 +68,25 @@ def _view(session: Session, attempt: Attempt, job: Job) -> AttemptView:
 def attempt_for_generation(
     engine: Engine, generation_id: str, *, untracked_format: str, max_attempts: int
 ) -> AttemptView:
-    """The attempt that made this generation; an untracked job is made for a stranger."""
-    with session_scope(engine) as session:
-        found = session.exec(
-            select(Attempt, Job)
-            .join(Job, col(Job.id) == col(Attempt.job_id))
-            .where(Attempt.generation_id == generation_id)
-        ).first()
+    """The attempt that made this generation; an untracked job is made for a stranger.
+
+    Raises SubmissionInFlight while a submission of ours has called the API but not yet
+    recorded its generation id: a fast webhook can overtake that commit, and the
+    generation is then most likely ours, not a stranger's.
+    """
+    with session_scope(engine, write=False) as session:
+        found = _find_attempt(session, generation_id)
         if found is not None:
-            return _view(session, *found)
+            return found
+        if _submission_in_flight(session):
+            raise SubmissionInFlight(
+                IN_FLIGHT_RETRY_SECONDS,
+                f"a submission is being recorded; generation {generation_id} may be its",
+            )
+    with session_scope(engine) as session:
+        found = _find_attempt(session, generation_id)  # another worker may have made it
+        if found is not None:
+            return found
         now = utcnow()
         job = Job(
             id=str(uuid4()),
@@ -93,6 +111,34 @@ def attempt_for_generation(
         session.add(attempt)
         session.flush()
         return _view(session, attempt, job)
+
+
+def _find_attempt(session: Session, generation_id: str) -> AttemptView | None:
+    found = session.exec(
+        select(Attempt, Job)
+        .join(Job, col(Job.id) == col(Attempt.job_id))
+        .where(Attempt.generation_id == generation_id)
+    ).first()
+    return None if found is None else _view(session, *found)
+
+
+def _submission_in_flight(session: Session) -> bool:
+    """A job of ours claimed for submission within the last minute, its generation unknown."""
+    recent = utcnow() - timedelta(seconds=IN_FLIGHT_WINDOW_SECONDS)
+    return (
+        session.exec(
+            select(Attempt.id)
+            .join(Job, col(Job.id) == col(Attempt.job_id))
+            .where(
+                Attempt.status == AttemptStatus.SUBMITTING.value,
+                col(Attempt.generation_id).is_(None),
+                Job.status == JobStatus.SUBMITTING.value,
+                col(Job.updated_at) >= recent,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from typing import Any, cast
 from uuid import uuid4
 
 from sqlalchemy import CursorResult, Engine, delete, update
-from sqlmodel import col, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from config.database import session_scope
 from processors.policy import may_submit
@@ -81,28 +82,84 @@ def start_submission(engine: Engine, job_id: str) -> Submission | None:
 def submission_accepted(
     engine: Engine, submission: Submission, answer: SubmittedGeneration
 ) -> None:
+    """Record the generation the API made for this attempt; the job is `submitted`."""
+    now = utcnow()
+    try:
+        with session_scope(engine) as session:
+            session.execute(
+                update(Attempt)
+                .where(col(Attempt.id) == submission.attempt_id)
+                .values(
+                    generation_id=answer.id,
+                    status=AttemptStatus.SUBMITTED.value,
+                    estimated_credits=answer.estimated_credits,
+                    submitted_at=now,
+                )
+            )
+            session.execute(
+                update(Job)
+                .where(col(Job.id) == submission.job_id)
+                .values(
+                    status=JobStatus.SUBMITTED.value,
+                    attempts_made=submission.number,
+                    next_attempt_at=None,
+                    updated_at=now,
+                )
+            )
+    except IntegrityError:
+        # The generation's webhook overtook this commit and was taken for a stranger's.
+        _adopt_untracked(engine, submission, answer)
+
+
+def _adopt_untracked(engine: Engine, submission: Submission, answer: SubmittedGeneration) -> None:
+    """Move the untracked job's attempt (and audio, if any) back to the job that made it."""
     now = utcnow()
     with session_scope(engine) as session:
-        session.execute(
-            update(Attempt)
-            .where(col(Attempt.id) == submission.attempt_id)
-            .values(
-                generation_id=answer.id,
-                status=AttemptStatus.SUBMITTED.value,
-                estimated_credits=answer.estimated_credits,
-                submitted_at=now,
+        stray = session.exec(select(Attempt).where(Attempt.generation_id == answer.id)).one()
+        orphan = session.get(Job, stray.job_id)
+        job = session.get(Job, submission.job_id)
+        assert orphan is not None
+        assert job is not None
+        session.execute(delete(Attempt).where(col(Attempt.id) == submission.attempt_id))
+        session.flush()
+        stray.job_id = job.id
+        stray.number = submission.number
+        stray.estimated_credits = answer.estimated_credits
+        session.add(stray)
+        job.attempts_made = submission.number
+        job.next_attempt_at = None
+        job.updated_at = now
+        job.status = orphan.status
+        if orphan.status == JobStatus.READY:
+            job.audio_path, job.audio_bytes = orphan.audio_path, orphan.audio_bytes
+            job.audio_sha256, job.audio_duration_sec = (
+                orphan.audio_sha256,
+                orphan.audio_duration_sec,
             )
-        )
-        session.execute(
-            update(Job)
-            .where(col(Job.id) == submission.job_id)
-            .values(
-                status=JobStatus.SUBMITTED.value,
-                attempts_made=submission.number,
-                next_attempt_at=None,
-                updated_at=now,
+            job.ready_at, job.credits = orphan.ready_at, answer.estimated_credits or 0
+            _count_ready(session, job)
+        elif orphan.status == JobStatus.FAILED:
+            job.status = (
+                JobStatus.RETRY_WAIT.value
+                if job.attempts_made < job.max_attempts
+                else (JobStatus.FAILED.value)
             )
-        )
+            job.next_attempt_at = now
+            job.last_error = orphan.last_error
+        session.add(job)
+        session.flush()
+        session.delete(orphan)
+
+
+def _count_ready(session: Session, job: Job) -> None:
+    customer = session.get(Customer, job.customer_id) if job.customer_id else None
+    if customer is None:
+        return
+    customer.audio_seconds += job.audio_duration_sec or 0.0
+    customer.credits_spent += job.credits
+    customer.jobs_ready += 1
+    customer.updated_at = utcnow()
+    session.add(customer)
 
 
 def submission_postponed(engine: Engine, submission: Submission, delay: float, reason: str) -> None:

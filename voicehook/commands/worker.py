@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from config.errors import ConfigurationError
@@ -41,7 +43,11 @@ def worker(
     except ConfigurationError as exc:
         typer.echo(f"voicehook worker: {exc}", err=True)
         raise typer.Exit(2) from None
-    supervisor = Supervisor(inherit_env(), grace_seconds=SHUTDOWN_TIMEOUT_MS / 1000 + 5)
+    # An idle Dramatiq consumer polls Redis at most this often (ms); Dramatiq's 1000 ms default
+    # added up to a second to every event arriving after a quiet spell.
+    poll_ms = os.environ.get("dramatiq_worker_timeout", "100")  # noqa: SIM112 - Dramatiq's name
+    env = inherit_env(dramatiq_worker_timeout=poll_ms)
+    supervisor = Supervisor(env, grace_seconds=SHUTDOWN_TIMEOUT_MS / 1000 + 5)
     supervisor.start(
         Child(
             "events",

@@ -1,0 +1,66 @@
+"""A webhook that overtakes the commit of its own submission is not taken for a stranger's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from processors.context import ProcessorContext
+from processors.submission_store import start_submission, submission_accepted
+from records.jobs import Job
+from records.types import utcnow
+from tests.processors.flow import Sandbox, customer, event, job, new_job, process, store_event
+
+
+class TestOvertakingWebhook:
+    def test_waits_while_a_submission_is_being_recorded(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """While our submission has called the API but not committed, the event waits."""
+        job_id = new_job(ctx.engine)
+        submission = start_submission(ctx.engine, job_id)
+        assert submission is not None
+        answer = ctx.api.submit_generation(
+            submission.voice_id, submission.script, submission.format, submission.settings
+        )
+        ready = vpai.wait_until_settled(answer.id)
+        event_id = store_event(ctx.engine, "generation.ready", ready)
+        assert process(ctx, event_id) == [2.0]  # handed back, to be retried in two seconds
+        assert event(ctx.engine, event_id).status == "queued"
+        with Session(ctx.engine) as session:
+            assert len(list(session.exec(select(Job)))) == 1  # no untracked job was made
+        submission_accepted(ctx.engine, submission, answer)
+        assert process(ctx, event_id) == []
+        assert job(ctx.engine, job_id).status == "ready"
+        assert customer(ctx.engine).jobs_ready == 1
+
+    def test_a_late_commit_adopts_the_untracked_job(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """If the stranger's job was made anyway, the commit takes its attempt and audio back."""
+        job_id = new_job(ctx.engine)
+        submission = start_submission(ctx.engine, job_id)
+        assert submission is not None
+        answer = ctx.api.submit_generation(
+            submission.voice_id, submission.script, submission.format, submission.settings
+        )
+        ready = vpai.wait_until_settled(answer.id)
+        with ctx.engine.begin() as conn:  # the submission looks stuck for longer than a minute
+            conn.execute(
+                update(Job)
+                .where(Job.id == job_id)  # type: ignore[arg-type]
+                .values(updated_at=utcnow() - timedelta(minutes=5))
+            )
+        process(ctx, store_event(ctx.engine, "generation.ready", ready))
+        with Session(ctx.engine) as session:
+            assert len(list(session.exec(select(Job)))) == 2  # ours and an untracked one
+        submission_accepted(ctx.engine, submission, answer)
+        with Session(ctx.engine) as session:
+            [only] = list(session.exec(select(Job)))
+        assert only.id == job_id
+        assert only.status == "ready"
+        assert only.audio_path is not None
+        assert (ctx.audio_dir / only.audio_path).exists()
+        assert customer(ctx.engine).jobs_ready == 1
