@@ -22,7 +22,7 @@ from config.broker import (
     enqueue_submissions,
     ping,
 )
-from config.database import make_engine
+from config.database import is_sqlite, make_engine
 from config.logging import configure_logging
 from config.settings import Settings
 from receiver.health import MetricsEndpoint, Readiness, healthz
@@ -34,6 +34,7 @@ from receiver.webhook import WebhookEndpoint
 from records.event_store import EventStore
 
 WEBHOOK_PATH = "/webhooks/voiceproductionai"
+POSTGRES_COMMITS_IN_FLIGHT = 4
 
 
 def create_app(
@@ -52,6 +53,7 @@ def create_app(
         partial(enqueue_events, broker),
         max_batch=settings.ingest_max_batch,
         on_enqueue_failure=metrics.enqueue_failures.inc,
+        concurrency=1 if is_sqlite(engine) else POSTGRES_COMMITS_IN_FLIGHT,
     )
     webhook = WebhookEndpoint(settings, committer, metrics)
     readiness = Readiness(engine, partial(ping, broker))

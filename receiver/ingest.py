@@ -36,6 +36,7 @@ class GroupCommitter:
         *,
         max_batch: int = 256,
         on_enqueue_failure: Callable[[int], None] | None = None,
+        concurrency: int = 1,
     ) -> None:
         self._store = store
         self._enqueue = enqueue
@@ -45,7 +46,11 @@ class GroupCommitter:
             asyncio.Queue()
         )
         self._enqueued: list[str] = []
-        self._db = ThreadPoolExecutor(1, thread_name_prefix="voicehook-db")
+        # SQLite has one writer, so one transaction at a time; PostgreSQL takes several, and
+        # with a round trip per statement, overlapping them is what keeps its batches full.
+        self._db = ThreadPoolExecutor(concurrency, thread_name_prefix="voicehook-db")
+        self._slots = asyncio.Semaphore(concurrency)
+        self._writes: set[asyncio.Task[None]] = set()
         self._redis = ThreadPoolExecutor(1, thread_name_prefix="voicehook-enqueue")
         self._enqueue_tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
@@ -61,9 +66,9 @@ class GroupCommitter:
 
     async def stop(self) -> None:
         """Finish what was submitted and enqueued, write the last marks, release threads."""
+        await self._queue.join()
         if self._enqueue_tasks:
             await asyncio.gather(*self._enqueue_tasks, return_exceptions=True)
-        await self._queue.join()
         if self._loop_task is not None:
             self._loop_task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)
@@ -79,11 +84,22 @@ class GroupCommitter:
             while len(items) < self._max_batch and not self._queue.empty():
                 items.append(self._queue.get_nowait())
             batch = [item for item in items if item is not None]
-            try:
-                await self._write(batch)
-            finally:
-                for _ in items:
-                    self._queue.task_done()
+            await self._slots.acquire()
+            task = asyncio.get_running_loop().create_task(self._write_and_release(batch, items))
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+
+    async def _write_and_release(
+        self,
+        batch: list[tuple[Incoming, asyncio.Future[Outcome]]],
+        items: list[tuple[Incoming, asyncio.Future[Outcome]] | None],
+    ) -> None:
+        try:
+            await self._write(batch)
+        finally:
+            self._slots.release()
+            for _ in items:
+                self._queue.task_done()
 
     async def _write(self, batch: list[tuple[Incoming, asyncio.Future[Outcome]]]) -> None:
         enqueued, self._enqueued = self._enqueued, []
