@@ -98,3 +98,36 @@ class TestProcfileLines:
             for name, process in processes.items():
                 if process.poll() is None:
                     stop(process, logs[name])
+
+
+class TestHoncho:
+    def test_honcho_start_runs_the_service_against_postgres_and_redis(
+        self, paas_env: dict[str, str], migrated_engine: Engine, tmp_path: Path
+    ) -> None:
+        """`honcho start web worker sweeper` serves, and Ctrl-C stops every process."""
+        log = tmp_path / "honcho.log"
+        honcho = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "honcho"), "start", "-p", paas_env["PORT"],
+             "web", "worker", "sweeper"],
+            env=paas_env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{paas_env['PORT']}"
+
+            def serving() -> bool:
+                try:
+                    return httpx.get(url + "/readyz", timeout=1).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            wait_for(serving, timeout=40)
+            wait_for(lambda: "Worker process is ready" in log.read_text(), timeout=40)
+            wait_for(lambda: "sweeper.started" in log.read_text(), timeout=40)
+        finally:
+            os.killpg(honcho.pid, signal.SIGINT)
+            honcho.wait(40)
+        output = log.read_text()
+        for name in ("web.1", "worker.1", "sweeper.1"):
+            assert f"{name} stopped" in output
+        assert "Application shutdown complete" in output  # uvicorn drained, not killed
