@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import Connection, Engine, or_, select, update
 
 from config.database import write_options
-from records.events import DELIVERIES, EVENTS, EventStatus
+from records.events import EVENTS, EventStatus, first_body_query
 from records.types import utcnow
 
 
@@ -63,12 +63,7 @@ def claim_event(engine: Engine, event_id: str, lease_seconds: float) -> ClaimedE
                 EVENTS.c.id == event_id
             )
         ).one()
-        body = conn.execute(
-            select(DELIVERIES.c.body)
-            .where(DELIVERIES.c.event_id == event_id, DELIVERIES.c.body.is_not(None))
-            .order_by(DELIVERIES.c.id)
-            .limit(1)
-        ).scalar()
+        body = conn.execute(first_body_query(event_id)).scalar()
     return ClaimedEvent(event_id, row.type, row.resource_id, _data_of(body), row.attempts)
 
 

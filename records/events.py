@@ -6,7 +6,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, LargeBinary, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Select,
+    String,
+    Table,
+    Text,
+    select,
+)
 from sqlmodel import Field, SQLModel
 
 from records.types import UTCDateTime
@@ -65,3 +76,13 @@ class Delivery(SQLModel, table=True):
 # The Core tables, for batch statements on hot paths.
 EVENTS: Table = SQLModel.metadata.tables["events"]
 DELIVERIES: Table = SQLModel.metadata.tables["deliveries"]
+
+
+def first_body_query(event_id: str) -> Select[Any]:
+    """The body of the event's first delivery that still has one (pruned bodies are NULL)."""
+    return (
+        select(DELIVERIES.c.body)
+        .where(DELIVERIES.c.event_id == event_id, DELIVERIES.c.body.is_not(None))
+        .order_by(DELIVERIES.c.id)
+        .limit(1)
+    )

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, RowMapping, func, select
 
-from records.events import DELIVERIES, EVENTS
+from records.events import DELIVERIES, EVENTS, first_body_query
 from voicehook.ops.selection import EventFilter
 
 
@@ -89,10 +89,5 @@ def show_event(engine: Engine, event_id: str) -> dict[str, Any] | None:
 def first_body(engine: Engine, event_id: str) -> bytes | None:
     """The body of the event's first delivery that still has one (None: none, or pruned)."""
     with engine.connect() as conn:
-        body = conn.execute(
-            select(DELIVERIES.c.body)
-            .where(DELIVERIES.c.event_id == event_id, DELIVERIES.c.body.is_not(None))
-            .order_by(DELIVERIES.c.id)
-            .limit(1)
-        ).scalar()
+        body = conn.execute(first_body_query(event_id)).scalar()
     return bytes(body) if body is not None else None
