@@ -1,11 +1,12 @@
 """Group commit: many concurrent deliveries made durable by one transaction, then enqueued.
 
 Requests hand their delivery to `submit` and wait. One loop takes whatever has arrived,
-writes it in a single transaction on a dedicated database thread, and only then wakes the
-waiting requests, so nothing is acknowledged before it is durable. While one batch commits
-the next one gathers, so the batch size follows the load by itself. Created events are then
-enqueued in one pipelined round trip on a separate thread, and marked `queued` in the next
-transaction. If Redis is down the events stay `received` and the sweeper enqueues them later.
+writes it in a single transaction on a database thread, and only then wakes the waiting
+requests, so nothing is acknowledged before it is durable. While a batch commits the next
+one gathers, so the batch size follows the load by itself (`concurrency` batches may commit
+at once, for PostgreSQL). Created events are then enqueued in one round trip on a separate
+thread, and marked `queued` in the next transaction. If Redis is down the events stay
+`received` and the sweeper enqueues them later.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class GroupCommitter:
         await self._queue.join()
         if self._enqueue_tasks:
             await asyncio.gather(*self._enqueue_tasks, return_exceptions=True)
+        await self._queue.join()  # the flush those enqueues may have asked for
         if self._loop_task is not None:
             self._loop_task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)
@@ -103,6 +105,8 @@ class GroupCommitter:
 
     async def _write(self, batch: list[tuple[Incoming, asyncio.Future[Outcome]]]) -> None:
         enqueued, self._enqueued = self._enqueued, []
+        if not batch and not enqueued:
+            return  # a flush whose marks an earlier write already took
         loop = asyncio.get_running_loop()
         try:
             outcomes = await loop.run_in_executor(
