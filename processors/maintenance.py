@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine, and_, or_, select, update
 
 from config.database import session_scope
+from processors.download import remove_stale_partials
 from records.jobs import Job, JobStatus, VoiceStatus
 from records.types import utcnow
 
@@ -91,3 +93,11 @@ def recover_voices(
     for voice_id in voice_ids:
         enqueue_clone(voice_id)
     return len(voice_ids)
+
+
+def remove_stale_downloads(audio_dir: Path, older_than_seconds: float) -> int:
+    """Delete partial files killed downloads left in AUDIO_DIR's folders; how many."""
+    if not audio_dir.is_dir():
+        return 0
+    folders = [audio_dir, *(p for p in audio_dir.iterdir() if p.is_dir())]
+    return sum(len(remove_stale_partials(folder, older_than_seconds)) for folder in folders)

@@ -70,7 +70,7 @@ def fetch_verified_audio(
     reused = _reuse_existing(final, view.format, expected_duration)
     if reused is not None:
         return _stored(ctx.audio_dir, final, reused, _sha256_of(final))
-    # Named like a download's partial file, so remove_stale_partials sweeps it after a crash.
+    # Named like a download's partial file, so the sweeper removes it after a crash.
     staging = final.with_name(f".{final.name}.{secrets.token_hex(8)}.part")
     problems: list[str] = []
     for _ in range(ctx.download_tries):

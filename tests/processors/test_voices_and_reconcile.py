@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 import orjson
 import redis
@@ -14,7 +16,7 @@ from sqlmodel import Session, select
 from config.broker import build_broker, enqueue_events, enqueue_submissions
 from processors.context import ProcessorContext
 from processors.handlers.submit import submit_job
-from processors.maintenance import recover_jobs
+from processors.maintenance import recover_jobs, remove_stale_downloads
 from processors.reconcile import reconcile_once
 from records.event_store import EventStore
 from records.events import Event
@@ -140,3 +142,21 @@ class TestRecoverJobs:
 def redis_ids(redis_url: str) -> list[str]:
     client = redis.Redis.from_url(redis_url)
     return [str(orjson.loads(raw)["args"][0]) for raw in client.hvals("dramatiq:jobs.msgs")]
+
+
+class TestRemoveStaleDownloads:
+    def test_only_old_partial_files_in_customer_folders_go(self, tmp_path: Path) -> None:
+        """A killed download's old partial file is removed; live ones and audio stay."""
+        folder = tmp_path / "audio" / "customer-1"
+        folder.mkdir(parents=True)
+        old = folder / ".job.wav.0123456789abcdef.part"
+        live = folder / ".job2.wav.fedcba9876543210.part"
+        audio = folder / "job3.wav"
+        for path in (old, live, audio):
+            path.write_bytes(b"x")
+        hour_ago = time.time() - 3600
+        os.utime(old, (hour_ago, hour_ago))
+        os.utime(audio, (hour_ago, hour_ago))
+        assert remove_stale_downloads(tmp_path / "audio", older_than_seconds=600) == 1
+        assert sorted(p.name for p in folder.iterdir()) == sorted([live.name, audio.name])
+        assert remove_stale_downloads(tmp_path / "missing", older_than_seconds=600) == 0

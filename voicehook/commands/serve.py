@@ -25,7 +25,7 @@ from config.errors import ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
 from processors.context import build_context
-from processors.maintenance import recover_jobs, recover_voices
+from processors.maintenance import recover_jobs, recover_voices, remove_stale_downloads
 from processors.reconcile import reconcile_once
 from receiver.sweeper import sweep_once, sweep_stalled
 from records.event_store import EventStore
@@ -138,6 +138,13 @@ def sweeper_chores(settings: Settings, engine: Engine, broker: BatchingRedisBrok
             ),
         ),
     ]
+
+    def sweep_partials() -> bool:
+        # Older than a worker's lease: no live download stalls that long. One pass is enough.
+        remove_stale_downloads(settings.audio_dir, settings.event_lease_seconds)
+        return False
+
+    chores.append(Chore("remove_stale_downloads", sweep_partials))
     chores.append(
         Chore(
             "recover_voices",
