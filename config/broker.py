@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import uuid4
 
@@ -30,6 +30,8 @@ from config.queues import (
     SUBMIT_JOB_ACTOR,
 )
 from config.settings import Settings
+
+EnqueueIds = Callable[[Sequence[str]], None]  # enqueue one message per id, or BrokerUnavailable
 
 
 class BatchingRedisBroker(RedisBroker):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -18,7 +17,6 @@ from config.broker import (
     BatchingRedisBroker,
     build_broker,
     enqueue_clone,
-    enqueue_events,
     enqueue_submissions,
     ping,
 )
@@ -31,10 +29,10 @@ from receiver.internal_api import InternalApi
 from receiver.metrics import ReceiverMetrics
 from receiver.request_context import RequestIdMiddleware
 from receiver.webhook import WebhookEndpoint
-from records.event_store import EventStore
+from receiver.writer_pool import WriterPool
 
 WEBHOOK_PATH = "/webhooks/voiceproductionai"
-POSTGRES_COMMITS_IN_FLIGHT = 4
+POSTGRES_WRITERS = 2  # SQLite has one write lock, so one writer; PostgreSQL takes more
 
 
 def create_app(
@@ -48,15 +46,15 @@ def create_app(
     engine = engine or make_engine(settings)
     broker = broker or build_broker(settings)
     metrics = ReceiverMetrics()
-    committer = GroupCommitter(
-        EventStore(engine),
-        partial(enqueue_events, broker),
-        max_batch=settings.ingest_max_batch,
+    writers = WriterPool(
+        settings,
+        size=settings.ingest_writers or (1 if is_sqlite(engine) else POSTGRES_WRITERS),
         on_enqueue_failure=metrics.enqueue_failures.inc,
-        concurrency=1 if is_sqlite(engine) else POSTGRES_COMMITS_IN_FLIGHT,
+        on_restart=metrics.writer_restarts.inc,
     )
+    committer = GroupCommitter(writers, max_batch=settings.ingest_max_batch)
     webhook = WebhookEndpoint(settings, committer, metrics)
-    readiness = Readiness(engine, partial(ping, broker))
+    readiness = Readiness(engine, partial(ping, broker), lambda: committer.ready)
     internal_api = InternalApi(
         settings,
         engine,
@@ -66,10 +64,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        # Hand the GIL to the commit thread quickly; long-lived startup objects leave the GC.
-        sys.setswitchinterval(0.0005)
+        # Long-lived startup objects leave the GC's young generations.
         gc.freeze()
-        committer.start()
+        await committer.start()
         try:
             yield
         finally:

@@ -30,21 +30,26 @@ def database_ready(engine: Engine) -> bool:
 
 
 class Readiness:
-    """`GET /readyz`: 200 only when both the database and the broker answer."""
+    """`GET /readyz`: 200 only when the database, the broker and a writer process answer."""
 
-    def __init__(self, engine: Engine, broker_ready: Callable[[], bool]) -> None:
+    def __init__(
+        self, engine: Engine, broker_ready: Callable[[], bool], writer_ready: Callable[[], bool]
+    ) -> None:
         self._engine = engine
         self._broker_ready = broker_ready
+        self._writer_ready = writer_ready
 
     async def handle(self, _: Request) -> Response:
         database_ok, broker_ok = await asyncio.gather(
             asyncio.to_thread(database_ready, self._engine), asyncio.to_thread(self._broker_ready)
         )
+        writer_ok = self._writer_ready()
         checks = {
             "database": "ok" if database_ok else "unavailable",
             "broker": "ok" if broker_ok else "unavailable",
+            "writer": "ok" if writer_ok else "unavailable",
         }
-        ready = database_ok and broker_ok
+        ready = database_ok and broker_ok and writer_ok
         return json_response(
             200 if ready else 503, {"status": "ready" if ready else "not_ready"} | checks
         )

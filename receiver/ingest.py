@@ -1,146 +1,137 @@
 """Group commit: many concurrent deliveries made durable by one transaction, then enqueued.
 
-Requests hand their delivery to `submit` and wait. One loop takes whatever has arrived,
-writes it in a single transaction on a database thread, and only then wakes the waiting
-requests, so nothing is acknowledged before it is durable. While a batch commits the next
-one gathers, so the batch size follows the load by itself (`concurrency` batches may commit
-at once, for PostgreSQL). Created events are then enqueued in one round trip on a separate
-thread, and marked `queued` in the next transaction. If Redis is down the events stay
-`received` and the sweeper enqueues them later.
+Requests hand their delivery to `submit` and wait. At the end of each pass of the event
+loop, or as soon as `SEND_AT` wait, everything waiting goes as one batch to a writer process
+(`receiver.writer_pool`), which commits all the batches waiting for it in one transaction.
+Only when the writer says it committed are the waiting requests woken, so nothing is
+acknowledged before it is durable. While one transaction commits the next one gathers, so
+its size follows the load by itself. The writer enqueues the events each transaction
+created after answering; if Redis is down they stay `received` and the sweeper enqueues them
+later.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
-import structlog
+from config.errors import StorageUnavailable
+from receiver.writer_pool import Answer, WriterPool
+from records.event_store import Incoming, Outcome
 
-from config.errors import BrokerUnavailable, StorageUnavailable
-from records.event_store import EventStore, Incoming, Outcome
-from records.events import EventStatus
+MAX_BATCH_BYTES = 8 * 1024 * 1024  # keeps one message to a writer, and its transaction, modest
+# A batch goes out as soon as this many deliveries wait, without waiting for the end of the
+# loop pass: the writer starts on the first of a wave of requests while the rest are parsed.
+SEND_AT = 8
+WATCH_INTERVAL_SECONDS = 1.0
 
-log = structlog.get_logger(__name__)
-
-Enqueue = Callable[[Sequence[str]], None]
-_FLUSH = None  # a queue item that only asks the loop to write pending `queued` marks
+Pending = tuple[Incoming, asyncio.Future[Outcome]]
 
 
 class GroupCommitter:
     """Batches deliveries into shared transactions; see the module docstring."""
 
-    def __init__(
-        self,
-        store: EventStore,
-        enqueue: Enqueue,
-        *,
-        max_batch: int = 256,
-        on_enqueue_failure: Callable[[int], None] | None = None,
-        concurrency: int = 1,
-    ) -> None:
-        self._store = store
-        self._enqueue = enqueue
+    def __init__(self, writers: WriterPool, *, max_batch: int = 256) -> None:
+        self._writers = writers
         self._max_batch = max_batch
-        self._on_enqueue_failure = on_enqueue_failure
-        self._queue: asyncio.Queue[tuple[Incoming, asyncio.Future[Outcome]] | None] = (
-            asyncio.Queue()
-        )
-        self._enqueued: list[str] = []
-        # SQLite has one writer, so one transaction at a time; PostgreSQL takes several, and
-        # with a round trip per statement, overlapping them is what keeps its batches full.
-        self._db = ThreadPoolExecutor(concurrency, thread_name_prefix="voicehook-db")
-        self._slots = asyncio.Semaphore(concurrency)
-        self._writes: set[asyncio.Task[None]] = set()
-        self._redis = ThreadPoolExecutor(1, thread_name_prefix="voicehook-enqueue")
-        self._enqueue_tasks: set[asyncio.Task[None]] = set()
-        self._loop_task: asyncio.Task[None] | None = None
+        self._pending: list[Pending] = []
+        self._stalled_since: float | None = None  # when deliveries last found no writer
+        self._in_flight = 0
+        self._dispatch_soon = False
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._watchdog: asyncio.Task[None] | None = None
 
     async def submit(self, incoming: Incoming) -> Outcome:
         """Wait until `incoming` is committed; raises StorageUnavailable if it could not be."""
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((incoming, future))
+        loop = self._loop
+        if loop is None:
+            raise StorageUnavailable("the group commit has not started")
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._pending.append((incoming, future))
+        self._drained.clear()
+        if len(self._pending) >= SEND_AT:
+            self._dispatch()
+        elif not self._dispatch_soon:
+            # At the latest at the end of this loop pass, with every request parsed in it.
+            self._dispatch_soon = True
+            loop.call_soon(self._dispatch)
         return await future
 
-    def start(self) -> None:
-        self._loop_task = asyncio.get_running_loop().create_task(self._run())
+    async def start(self) -> None:
+        """Start the writer processes (StorageUnavailable if they cannot)."""
+        self._loop = asyncio.get_running_loop()
+        await self._writers.start(on_available=self._dispatch)
+        self._watchdog = self._loop.create_task(self._fail_stalled())
 
     async def stop(self) -> None:
-        """Finish what was submitted and enqueued, write the last marks, release threads."""
-        await self._queue.join()
-        if self._enqueue_tasks:
-            await asyncio.gather(*self._enqueue_tasks, return_exceptions=True)
-        await self._queue.join()  # the flush those enqueues may have asked for
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
-        if self._enqueued:
-            await self._write([])
-        self._db.shutdown(wait=True)
-        self._redis.shutdown(wait=True)
+        """Answer everything submitted, then stop the writers (they enqueue and mark first)."""
+        await self._drained.wait()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            await asyncio.gather(self._watchdog, return_exceptions=True)
+        await self._writers.stop()
 
-    async def _run(self) -> None:
-        while True:
-            first = await self._queue.get()
-            items = [first]
-            while len(items) < self._max_batch and not self._queue.empty():
-                items.append(self._queue.get_nowait())
-            batch = [item for item in items if item is not None]
-            await self._slots.acquire()
-            task = asyncio.get_running_loop().create_task(self._write_and_release(batch, items))
-            self._writes.add(task)
-            task.add_done_callback(self._writes.discard)
+    @property
+    def ready(self) -> bool:
+        """True while at least one writer process runs."""
+        return self._writers.alive > 0
 
-    async def _write_and_release(
-        self,
-        batch: list[tuple[Incoming, asyncio.Future[Outcome]]],
-        items: list[tuple[Incoming, asyncio.Future[Outcome]] | None],
-    ) -> None:
-        try:
-            await self._write(batch)
-        finally:
-            self._slots.release()
-            for _ in items:
-                self._queue.task_done()
-
-    async def _write(self, batch: list[tuple[Incoming, asyncio.Future[Outcome]]]) -> None:
-        enqueued, self._enqueued = self._enqueued, []
-        if not batch and not enqueued:
-            return  # a flush whose marks an earlier write already took
-        loop = asyncio.get_running_loop()
-        try:
-            outcomes = await loop.run_in_executor(
-                self._db, self._store.persist, [incoming for incoming, _ in batch], enqueued
+    def _dispatch(self) -> None:
+        """Send the waiting deliveries to the least loaded writer (they wait if none runs)."""
+        self._dispatch_soon = False
+        while self._pending and (writer := self._writers.least_loaded()) is not None:
+            batch = self._take_batch()
+            self._in_flight += 1
+            writer.commit(
+                [incoming for incoming, _ in batch],
+                partial(self._answered, batch),
+                self._writers.commit_timeout,
             )
-        except Exception as exc:  # every waiting request must hear of it
-            log.error("ingest.commit_failed", deliveries=len(batch), error=str(exc))
-            failure = exc if isinstance(exc, StorageUnavailable) else StorageUnavailable(str(exc))
-            self._enqueued = enqueued + self._enqueued
+        if not self._pending:
+            self._stalled_since = None
+        elif self._stalled_since is None and self._loop is not None:
+            self._stalled_since = self._loop.time()
+
+    def _take_batch(self) -> list[Pending]:
+        """The oldest waiting deliveries, within the batch limits."""
+        count = size = 0
+        for incoming, _ in self._pending:
+            if count == self._max_batch or (count and size + len(incoming.body) > MAX_BATCH_BYTES):
+                break
+            count += 1
+            size += len(incoming.body)
+        batch, self._pending = self._pending[:count], self._pending[count:]
+        return batch
+
+    def _answered(self, batch: list[Pending], answer: Answer) -> None:
+        self._in_flight -= 1
+        if isinstance(answer, StorageUnavailable):
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(failure)
-            return
-        fresh = []
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if not future.done():
-                future.set_result(outcome)
-            if outcome.created and outcome.status == EventStatus.RECEIVED:
-                fresh.append(outcome.event_id)
-        if fresh:
-            task = loop.create_task(self._enqueue_after_commit(fresh))
-            self._enqueue_tasks.add(task)
-            task.add_done_callback(self._enqueue_tasks.discard)
+                    future.set_exception(answer)
+        else:
+            for (_, future), outcome in zip(batch, answer, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
+        self._note_drained()
 
-    async def _enqueue_after_commit(self, event_ids: list[str]) -> None:
+    def _note_drained(self) -> None:
+        if not self._pending and not self._in_flight:
+            self._drained.set()
+
+    async def _fail_stalled(self) -> None:
+        """Fail what waited the commit timeout for a writer (every writer down or starting)."""
         loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._redis, self._enqueue, event_ids)
-        except BrokerUnavailable as exc:
-            log.warning("ingest.enqueue_failed", events=len(event_ids), error=str(exc))
-            if self._on_enqueue_failure is not None:
-                self._on_enqueue_failure(len(event_ids))
-            return
-        was_idle = not self._enqueued
-        self._enqueued.extend(event_ids)
-        if was_idle and self._queue.empty():
-            self._queue.put_nowait(_FLUSH)
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL_SECONDS)
+            since = self._stalled_since
+            if since is None or loop.time() - since < self._writers.commit_timeout:
+                continue
+            stalled, self._pending, self._stalled_since = self._pending, [], None
+            failure = StorageUnavailable("no writer process was available to commit")
+            for _, future in stalled:
+                if not future.done():
+                    future.set_exception(failure)
+            self._note_drained()

@@ -48,6 +48,11 @@ class ReceiverMetrics:
             "Events committed but not enqueued because the broker failed (left to the sweeper).",
             registry=self.registry,
         )
+        self.writer_restarts = Counter(
+            "voicehook_ingest_writer_restarts",
+            "Writer processes that exited unexpectedly and were replaced.",
+            registry=self.registry,
+        )
         for outcome in DeliveryOutcome:
             self.deliveries.labels(outcome.value)
         self._latency = {o: self.ack_latency.labels(o.value) for o in DeliveryOutcome}

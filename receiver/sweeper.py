@@ -16,16 +16,16 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import ColumnElement, Engine, select, update
 
+from config.broker import EnqueueIds
 from config.database import is_sqlite, write_options
-from receiver.ingest import Enqueue
 from records.events import EVENTS, EventStatus
 from records.types import utcnow
 
 log = structlog.get_logger(__name__)
 
 
-def sweep_once(engine: Engine, enqueue: Enqueue, *, min_age_seconds: float, limit: int) -> int:
-    """Enqueue up to `limit` events left `received` for over `min_age_seconds`; how many."""
+def sweep_once(engine: Engine, enqueue: EnqueueIds, *, min_age_seconds: float, limit: int) -> int:
+    """EnqueueIds up to `limit` events left `received` for over `min_age_seconds`; how many."""
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
     left = (EVENTS.c.status == EventStatus.RECEIVED.value) & (EVENTS.c.received_at <= cutoff)
     found = _claim_and_enqueue(engine, enqueue, left, limit, mark_queued_at=True)
@@ -36,13 +36,13 @@ def sweep_once(engine: Engine, enqueue: Enqueue, *, min_age_seconds: float, limi
 
 def sweep_stalled(
     engine: Engine,
-    enqueue: Enqueue,
+    enqueue: EnqueueIds,
     *,
     lease_seconds: float,
     stuck_after_seconds: float,
     limit: int,
 ) -> int:
-    """Enqueue again events whose worker died (`processing` past its lease) and `queued`
+    """EnqueueIds again events whose worker died (`processing` past its lease) and `queued`
     events whose message Redis lost (untouched for `stuck_after_seconds`); how many.
 
     A message that was not lost after all is harmless: a worker claims an event only once.
@@ -62,7 +62,7 @@ def sweep_stalled(
 
 def _claim_and_enqueue(
     engine: Engine,
-    enqueue: Enqueue,
+    enqueue: EnqueueIds,
     condition: ColumnElement[bool],
     limit: int,
     *,

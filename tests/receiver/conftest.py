@@ -12,7 +12,11 @@ import redis
 from sqlalchemy import Engine, select
 
 from config.signing import SIGNATURE_HEADER, compute_signature
+from records.envelope import parse_event
+from records.event_store import Incoming
 from records.events import DELIVERIES, EVENTS
+from records.ids import new_id
+from records.types import utcnow
 from tests.conftest import OLD_SECRET, SECRET
 from tests.services import ServerProcess, start_receiver
 
@@ -26,6 +30,20 @@ def envelope(
     if resource_id is not None:
         payload["id"] = resource_id
     return orjson.dumps({"event": event, "timestamp": "2025-01-01T00:00:00.000Z", "data": payload})
+
+
+def incoming(resource_id: str, event: str = "generation.ready") -> Incoming:
+    """A verified delivery of `event` for `resource_id`, as the endpoint would build it."""
+    body = envelope(event=event, resource_id=resource_id)
+    return Incoming(
+        event_id=new_id(),
+        event=parse_event(body),
+        body=body,
+        headers={"content-type": "application/json"},
+        remote_addr="127.0.0.1",
+        secret_fingerprint="test",
+        received_at=utcnow(),
+    )
 
 
 def signed_headers(body: bytes, secret: str = SECRET) -> dict[str, str]:

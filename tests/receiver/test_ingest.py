@@ -1,44 +1,90 @@
-"""Group commit: one transaction for many deliveries, nothing answered before the commit."""
+"""Group commit through real writer processes: one transaction for many deliveries, nothing
+answered before the commit, and a writer that dies or hangs costs only its own batch."""
 
 from __future__ import annotations
 
 import asyncio
-from functools import partial
-from uuid import uuid4
+import os
+import signal
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import Engine, text
 
-from config.broker import build_broker, enqueue_events
+from config.database import write_options
 from config.errors import StorageUnavailable
+from config.settings import Settings
 from receiver.ingest import GroupCommitter
-from records.envelope import parse_event
-from records.event_store import EventStore, Incoming, Outcome
-from records.types import utcnow
+from receiver.writer_pool import WriterPool
+from records.event_store import Incoming, Outcome
 from tests.conftest import make_settings
-from tests.receiver.conftest import deliveries, enqueued_event_ids, envelope, events
-from tests.services import RedisProcess, wait_for
+from tests.receiver.conftest import deliveries, enqueued_event_ids, events, incoming
+from tests.services import RedisProcess
+
+T = TypeVar("T")
 
 
-def incoming(resource_id: str) -> Incoming:
-    body = envelope(resource_id=resource_id)
-    return Incoming(
-        event_id=str(uuid4()),
-        event=parse_event(body),
-        body=body,
-        headers={},
-        remote_addr="127.0.0.1",
-        secret_fingerprint="test",
-        received_at=utcnow(),
-    )
+class Ingest:
+    """A started group commit over one writer process, and what it reported."""
+
+    def __init__(self, settings: Settings, commit_timeout: float | None = None) -> None:
+        self.enqueue_failures: list[int] = []
+        self.restarts = 0
+        self.pool = WriterPool(
+            settings,
+            size=1,
+            on_enqueue_failure=self.enqueue_failures.append,
+            on_restart=self._restarted,
+            commit_timeout=commit_timeout,
+        )
+        self.committer = GroupCommitter(self.pool, max_batch=128)
+
+    def _restarted(self) -> None:
+        self.restarts += 1
+
+    async def submit_all(self, items: Sequence[Incoming]) -> list[Outcome]:
+        return list(await asyncio.gather(*(self.committer.submit(item) for item in items)))
+
+    async def writer_pid(self) -> int:
+        """The pid of the running writer, once there is one."""
+        while not self.pool.writers:
+            await asyncio.sleep(0.05)
+        return self.pool.writers[0].pid
 
 
-async def submit_all(committer: GroupCommitter, items: list[Incoming]) -> list[Outcome]:
-    committer.start()
-    try:
-        return list(await asyncio.gather(*(committer.submit(item) for item in items)))
-    finally:
-        await committer.stop()
+def run(settings: Settings, body: Callable[[Ingest], Awaitable[T]], **options: float) -> T:
+    """Start an Ingest, run `body` with it, and stop it (answering and draining everything)."""
+
+    async def main() -> T:
+        ingest = Ingest(settings, **options)
+        await ingest.committer.start()
+        try:
+            return await body(ingest)
+        finally:
+            await ingest.committer.stop()
+
+    return asyncio.run(main())
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.05)
+
+
+@contextmanager
+def write_lock(engine: Engine) -> Iterator[None]:
+    """Hold the lock a writer needs to insert events, until the block ends."""
+    with engine.connect().execution_options(**write_options()) as conn:
+        conn.begin()  # BEGIN IMMEDIATE on SQLite: the database's write lock
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("LOCK TABLE events IN ACCESS EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            conn.rollback()
 
 
 class TestGroupCommitter:
@@ -46,10 +92,8 @@ class TestGroupCommitter:
         self, migrated_engine: Engine, database_url: str, redis_url: str
     ) -> None:
         """Copies of one event in the same batch: the first creates it, the others duplicate."""
-        broker = build_broker(make_settings(database_url, redis_url))
-        committer = GroupCommitter(EventStore(migrated_engine), partial(enqueue_events, broker))
         items = [incoming("a"), incoming("b"), incoming("a"), incoming("a")]
-        outcomes = asyncio.run(submit_all(committer, items))
+        outcomes = run(make_settings(database_url, redis_url), lambda i: i.submit_all(items))
         assert [o.created for o in outcomes] == [True, True, False, False]
         assert outcomes[0].event_id == outcomes[2].event_id == outcomes[3].event_id
         assert len(events(migrated_engine)) == 2
@@ -59,53 +103,102 @@ class TestGroupCommitter:
         )
         assert {e["status"] for e in events(migrated_engine)} == {"queued"}
 
+    def test_many_concurrent_submissions_share_transactions(
+        self, migrated_engine: Engine, database_url: str, redis_url: str
+    ) -> None:
+        """500 concurrent submissions all commit and are all enqueued, in far fewer commits."""
+        items = [incoming(str(n)) for n in range(500)]
+
+        async def body(ingest: Ingest) -> tuple[list[Outcome], int]:
+            outcomes = await ingest.submit_all(items)
+            return outcomes, ingest.pool.writers[0].commits
+
+        outcomes, commits = run(make_settings(database_url, redis_url), body)
+        assert all(o.created for o in outcomes)
+        assert len(events(migrated_engine)) == 500
+        assert len(enqueued_event_ids(redis_url)) == 500
+        assert commits < 50
+
     def test_storage_failure_fails_every_waiting_delivery(
         self, migrated_engine: Engine, database_url: str, redis_url: str
     ) -> None:
         """When the transaction fails, every submitter hears StorageUnavailable."""
-        broker = build_broker(make_settings(database_url, redis_url))
-        committer = GroupCommitter(EventStore(migrated_engine), partial(enqueue_events, broker))
         with migrated_engine.begin() as conn:
             conn.execute(text("DROP TABLE deliveries"))
         with pytest.raises(StorageUnavailable):
-            asyncio.run(submit_all(committer, [incoming("a"), incoming("b")]))
+            run(
+                make_settings(database_url, redis_url),
+                lambda i: i.submit_all([incoming("a"), incoming("b")]),
+            )
         assert events(migrated_engine) == []
 
     def test_broker_failure_keeps_events_received(
         self, migrated_engine: Engine, database_url: str, private_redis: RedisProcess
     ) -> None:
         """A failed enqueue is reported and leaves the committed events for the sweeper."""
-        broker = build_broker(make_settings(database_url, private_redis.url))
-        private_redis.stop()
-        failures: list[int] = []
-        committer = GroupCommitter(
-            EventStore(migrated_engine),
-            partial(enqueue_events, broker),
-            on_enqueue_failure=failures.append,
-        )
-        outcomes = asyncio.run(submit_all(committer, [incoming("a"), incoming("b")]))
+
+        async def body(ingest: Ingest) -> list[Outcome]:
+            private_redis.stop()
+            outcomes = await ingest.submit_all([incoming("a"), incoming("b")])
+            await eventually(lambda: ingest.enqueue_failures == [2])
+            return outcomes
+
+        outcomes = run(make_settings(database_url, private_redis.url), body)
         assert all(o.created for o in outcomes)
-        assert failures == [2]
         assert {e["status"] for e in events(migrated_engine)} == {"received"}
 
-    def test_many_concurrent_submissions_share_transactions(
+
+class TestWriterFailures:
+    def test_killed_writer_fails_its_batch_and_is_replaced(
         self, migrated_engine: Engine, database_url: str, redis_url: str
     ) -> None:
-        """500 concurrent submissions all commit and are all enqueued, in far fewer batches."""
-        broker = build_broker(make_settings(database_url, redis_url))
-        store = EventStore(migrated_engine)
-        transactions = 0
-        persist = store.persist
+        """SIGKILL mid-commit: that batch gets 503s and left nothing; a new writer takes over."""
 
-        def counting_persist(*args: object) -> list[Outcome]:
-            nonlocal transactions
-            transactions += 1
-            return persist(*args)  # type: ignore[arg-type]
+        async def body(ingest: Ingest) -> tuple[Outcome, int, int]:
+            first_pid = await ingest.writer_pid()
+            with write_lock(migrated_engine):
+                stuck = asyncio.ensure_future(ingest.submit_all([incoming("a"), incoming("b")]))
+                await eventually(lambda: ingest.pool.writers[0].in_flight == 1)
+                await asyncio.sleep(0.2)  # it is waiting on the lock now
+                os.kill(first_pid, signal.SIGKILL)
+                with pytest.raises(StorageUnavailable):
+                    await stuck
+            [outcome] = await ingest.submit_all([incoming("c")])
+            return outcome, first_pid, await ingest.writer_pid()
 
-        store.persist = counting_persist  # type: ignore[method-assign,assignment]
-        committer = GroupCommitter(store, partial(enqueue_events, broker), max_batch=128)
-        outcomes = asyncio.run(submit_all(committer, [incoming(str(n)) for n in range(500)]))
-        assert all(o.created for o in outcomes)
-        assert len(events(migrated_engine)) == 500
-        wait_for(lambda: len(enqueued_event_ids(redis_url)) == 500)
-        assert transactions < 50
+        outcome, first_pid, second_pid = run(
+            make_settings(database_url, redis_url, database_timeout_seconds=10), body
+        )
+        assert outcome.created
+        assert second_pid != first_pid
+        assert [e["resource_id"] for e in events(migrated_engine)] == ["c"]
+        assert len(deliveries(migrated_engine)) == 1
+
+    def test_hung_writer_times_out_and_is_replaced(
+        self, migrated_engine: Engine, database_url: str, redis_url: str
+    ) -> None:
+        """A writer that stops answering fails its batch after the commit timeout, then is
+        killed and replaced; the restart is counted."""
+
+        async def body(ingest: Ingest) -> tuple[int, Outcome]:
+            os.kill(await ingest.writer_pid(), signal.SIGSTOP)
+            with pytest.raises(StorageUnavailable, match="did not answer"):
+                await ingest.submit_all([incoming("a")])
+            [outcome] = await ingest.submit_all([incoming("b")])
+            return ingest.restarts, outcome
+
+        restarts, outcome = run(make_settings(database_url, redis_url), body, commit_timeout=1.0)
+        assert restarts == 1
+        assert outcome.created
+        assert "b" in [e["resource_id"] for e in events(migrated_engine)]
+
+    def test_writer_that_cannot_start_stops_the_start(self, sqlite_url: str) -> None:
+        """No writer, no receiver: a writer that exits before it is ready fails the start."""
+        settings = make_settings(sqlite_url, None)  # no REDIS_URL: the writer refuses to run
+
+        async def main() -> None:
+            pool = WriterPool(settings, size=1, on_enqueue_failure=lambda _: None)
+            await GroupCommitter(pool).start()
+
+        with pytest.raises(StorageUnavailable, match="did not start"):
+            asyncio.run(main())

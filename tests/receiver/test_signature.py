@@ -78,6 +78,7 @@ class TestVerifySignature:
             "sha1=" + "a" * 64,
             "sha256=" + "g" * 64,
             "sha256=" + "a" * 65,
+            "sha256=" + "a" * 32 + " " + "a" * 31,
             "a" * 64,
         ],
     )

@@ -265,7 +265,12 @@ class TestOperationalEndpoints:
         assert httpx.get(receiver.url + "/healthz").json() == {"status": "ok"}
         ready = httpx.get(receiver.url + "/readyz")
         assert ready.status_code == 200
-        assert ready.json() == {"status": "ready", "database": "ok", "broker": "ok"}
+        assert ready.json() == {
+            "status": "ready",
+            "database": "ok",
+            "broker": "ok",
+            "writer": "ok",
+        }
         response = post(receiver, envelope(), headers={"x-request-id": "router-abc-123"})
         assert response.headers["x-request-id"] == "router-abc-123"
         generated = httpx.get(receiver.url + "/healthz").headers["x-request-id"]

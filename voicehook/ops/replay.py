@@ -17,6 +17,7 @@ import httpx
 import orjson
 from sqlalchemy import Engine
 
+from config.broker import EnqueueIds
 from config.errors import BrokerUnavailable, StorageUnavailable
 from config.settings import Settings
 from config.signing import SIGNATURE_HEADER, compute_signature, secret_fingerprint
@@ -36,7 +37,6 @@ USER_AGENT = "voicehook-replay"
 DIRECT_BATCH = 100
 
 OnResult = Callable[[ReplayResult], None]
-Enqueue = Callable[[Sequence[str]], None]
 
 
 def outgoing_signature(capture: Capture, secret: bytes | None) -> str | None:
@@ -119,7 +119,7 @@ class DirectReplay:
 
     settings: Settings
     engine: Engine
-    enqueue: Enqueue | None  # None: no broker; new events stay `received` for the sweeper
+    enqueue: EnqueueIds | None  # None: no broker; new events stay `received` for the sweeper
 
     def run(
         self,

@@ -9,17 +9,16 @@ fixed, does the work that failed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, exists, select, update
 
+from config.broker import EnqueueIds
 from config.database import write_options
 from records.events import DELIVERIES, EVENTS, EventStatus
 from records.types import utcnow
 from voicehook.ops.selection import EventFilter
 
-Enqueue = Callable[[Sequence[str]], None]
 BATCH = 500
 HELD = "a worker is processing it now (the sweeper takes over if that worker died)"
 NO_BODY = "its delivery bodies were pruned, so a worker would have no data to act on"
@@ -43,7 +42,7 @@ class ReprocessResult:
 
 
 def reprocess(
-    engine: Engine, selection: EventFilter, enqueue: Enqueue, *, dry_run: bool = False
+    engine: Engine, selection: EventFilter, enqueue: EnqueueIds, *, dry_run: bool = False
 ) -> ReprocessResult:
     """Requeue the selected events (or, dry, say which would be); enqueue each exactly once.
 
@@ -81,7 +80,7 @@ def reprocess(
     return result
 
 
-def _requeue(engine: Engine, event_ids: list[str], enqueue: Enqueue) -> list[str]:
+def _requeue(engine: Engine, event_ids: list[str], enqueue: EnqueueIds) -> list[str]:
     now = utcnow()
     with engine.connect().execution_options(**write_options()) as conn, conn.begin():
         marked = list(

@@ -1,0 +1,195 @@
+"""The writer process: commits batches of deliveries, answers, then enqueues the new events.
+
+The receiver starts one or more of these (`receiver.writer_pool`) so that the database and
+broker work runs on a core of its own instead of taking turns with the event loop for the
+GIL. A writer takes every batch waiting on its socket, makes them durable in one
+transaction and answers with the outcomes: the receiver sends batches as they form, so the
+writer is never idle while work waits, and the longer a commit takes, the more the next one
+carries. It enqueues the events its batches created in
+one Redis round trip when no batch is waiting, or at the latest `ENQUEUE_WITHIN_SECONDS`
+after their commit; they are marked `queued` by the next transaction, or after
+`MARK_AFTER_SECONDS` without one. If Redis refuses, the events stay `received` for the
+sweeper and the receiver is told, for its metrics.
+
+It exits when the receiver closes the socket. It ignores SIGINT and SIGTERM: a terminal's
+Ctrl-C and a platform's shutdown signal reach the whole process group, and the receiver must
+be able to drain its in-flight requests through its writer before the writer goes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+
+import structlog
+
+from config.broker import EnqueueIds, build_broker, enqueue_events
+from config.database import make_engine
+from config.errors import BrokerUnavailable, StorageUnavailable
+from config.logging import configure_logging
+from config.settings import Settings
+from receiver.writer_protocol import (
+    Committed,
+    EnqueueFailed,
+    Failed,
+    Ready,
+    WriterGone,
+    outcomes_to_wire,
+    receive,
+    send,
+)
+from records.event_store import EventStore, IncomingRow
+from records.events import EventStatus
+
+log = structlog.get_logger(__name__)
+
+# Under load, new events wait this long for later batches to share their enqueue (one Redis
+# round trip for several commits); when no batch comes, they are enqueued at once.
+ENQUEUE_WITHIN_SECONDS = 0.005
+MARK_AFTER_SECONDS = 0.02  # how long enqueued ids wait for a batch to share its transaction
+MAX_DELIVERIES_PER_COMMIT = 1024  # batches waiting together share a commit, up to this many
+
+
+class BatchWriter:
+    """The writer's work, apart from its socket: commit batches, enqueue what they created."""
+
+    def __init__(
+        self, store: EventStore, enqueue: EnqueueIds, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._store = store
+        self._enqueue = enqueue
+        self._clock = clock
+        self.unenqueued: list[str] = []  # committed, not yet enqueued
+        self._enqueue_by = 0.0
+        self.unmarked: list[str] = []  # enqueued, not yet marked `queued`
+
+    def commit(self, batches: Sequence[Sequence[IncomingRow]]) -> Committed | Failed:
+        """Store the batches, and mark what was enqueued since the last commit, all or nothing."""
+        deliveries = [row for batch in batches for row in batch]
+        try:
+            outcomes = self._store.persist_rows(deliveries, self.unmarked)
+        except Exception as exc:  # every waiting request must hear of it, whatever it was
+            log.error("ingest.commit_failed", deliveries=len(deliveries), error=str(exc))
+            error = str(exc) if isinstance(exc, StorageUnavailable) else repr(exc)
+            return Failed(len(batches), error)
+        self.unmarked = []
+        fresh = [o.event_id for o in outcomes if o.created and o.status == EventStatus.RECEIVED]
+        if fresh and not self.unenqueued:
+            self._enqueue_by = self._clock() + ENQUEUE_WITHIN_SECONDS
+        self.unenqueued.extend(fresh)
+        return Committed(len(batches), outcomes_to_wire(outcomes))
+
+    def wait_time(self) -> float | None:
+        """How long to wait for the next batch before there is work of our own (None: none)."""
+        if self.unenqueued:
+            return max(0.0, self._enqueue_by - self._clock())
+        if self.unmarked:
+            return MARK_AFTER_SECONDS
+        return None
+
+    def enqueue_if_due(self) -> int:
+        if self.unenqueued and self._clock() >= self._enqueue_by:
+            return self.enqueue()
+        return 0
+
+    def enqueue(self) -> int:
+        """Enqueue every committed event not yet enqueued; how many the broker refused."""
+        fresh, self.unenqueued = self.unenqueued, []
+        if not fresh:
+            return 0
+        try:
+            self._enqueue(fresh)
+        except BrokerUnavailable as exc:
+            # They stay `received`; the sweeper enqueues them once the broker is back.
+            log.warning("ingest.enqueue_failed", events=len(fresh), error=str(exc))
+            return len(fresh)
+        self.unmarked.extend(fresh)
+        return 0
+
+    def catch_up(self) -> int:
+        """No batch came: enqueue what waits to be, else write the marks; how many refused."""
+        if self.unenqueued:
+            return self.enqueue()
+        self.mark_queued()
+        return 0
+
+    def mark_queued(self) -> None:
+        """Mark enqueued events `queued` in a transaction of their own (kept for later on error)."""
+        if not self.unmarked:
+            return
+        try:
+            self._store.mark_queued(self.unmarked)
+        except StorageUnavailable as exc:
+            log.warning("ingest.mark_failed", events=len(self.unmarked), error=str(exc))
+            return
+        self.unmarked = []
+
+
+def serve(sock: socket.socket, writer: BatchWriter) -> None:
+    """Answer batches until the receiver closes the socket, then enqueue and mark the rest."""
+    try:
+        while True:
+            message = receive(sock, writer.wait_time())
+            if message is None:
+                refused = writer.catch_up()
+            else:
+                send(sock, writer.commit(_waiting_batches(sock, _batch(message))))
+                refused = writer.enqueue_if_due()
+            if refused:
+                send(sock, EnqueueFailed(refused))
+    except (WriterGone, BrokenPipeError, ConnectionResetError):
+        pass
+    writer.enqueue()
+    writer.mark_queued()
+
+
+def _waiting_batches(sock: socket.socket, first: list[IncomingRow]) -> list[list[IncomingRow]]:
+    """`first` and the batches already waiting behind it, up to one transaction's worth."""
+    batches = [first]
+    count = len(first)
+    while count < MAX_DELIVERIES_PER_COMMIT and (message := receive(sock, 0)) is not None:
+        batch = _batch(message)
+        batches.append(batch)
+        count += len(batch)
+    return batches
+
+
+def _batch(message: object) -> list[IncomingRow]:
+    if not isinstance(message, list):
+        raise TypeError(f"expected a batch, got {type(message).__name__}")
+    return message
+
+
+def run(sock: socket.socket) -> None:
+    """Read the settings, build the store and broker, say ready, and serve."""
+    settings = receive(sock)
+    if not isinstance(settings, Settings):
+        raise TypeError(f"expected Settings, got {type(settings).__name__}")
+    configure_logging(settings)
+    engine = make_engine(settings, pool_size=1)
+    broker = build_broker(settings)
+    try:
+        send(sock, Ready(os.getpid()))
+        serve(sock, BatchWriter(EventStore(engine), partial(enqueue_events, broker)))
+    finally:
+        broker.client.close()
+        engine.dispose()
+
+
+def main(argv: Sequence[str] = sys.argv[1:]) -> None:
+    """`python -m receiver.writer FD`: serve the receiver on the inherited socket FD."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # WriterGone here: the receiver went away before we were ready.
+    with socket.socket(fileno=int(argv[0])) as sock, contextlib.suppress(WriterGone):
+        run(sock)
+
+
+if __name__ == "__main__":
+    main()
