@@ -176,7 +176,11 @@ def run(sock: socket.socket) -> None:
     broker = build_broker(settings)
     try:
         send(sock, Ready(os.getpid()))
-        serve(sock, BatchWriter(EventStore(engine), partial(enqueue_events, broker)))
+        store = EventStore(engine, keep_connection=True)
+        try:
+            serve(sock, BatchWriter(store, partial(enqueue_events, broker)))
+        finally:
+            store.close()
     finally:
         broker.client.close()
         engine.dispose()

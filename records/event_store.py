@@ -6,11 +6,12 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 import orjson
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from config.errors import StorageUnavailable
 from records.envelope import ParsedEvent
@@ -20,7 +21,9 @@ from records.types import utcnow
 MARKS_PER_STATEMENT = 1000  # well under SQLite's limit on bound parameters
 
 # An `Incoming` flattened for the database: what `EventStore.persist_rows` takes, and what
-# the receiver sends its writer process (a plain tuple pickles several times faster).
+# the receiver sends its writer process (a plain tuple pickles several times faster). Its
+# datetimes are naive UTC: an aware one pickles through its time zone object, which cost
+# more than the rest of the row.
 IncomingRow = tuple[
     str,  # event id, if this delivery is the event's first
     str,  # event type
@@ -54,14 +57,14 @@ class Incoming:
             self.event_id,
             event.type,
             event.resource_id,
-            event.body_timestamp,
+            naive_utc(event.body_timestamp),
             event.dedup_key,
             initial_status(event).value,
             self.body,
             orjson.dumps(self.headers).decode(),
             self.remote_addr,
             self.secret_fingerprint,
-            self.received_at,
+            naive_utc(self.received_at),
         )
 
 
@@ -71,6 +74,19 @@ class Outcome(NamedTuple):
     event_id: str
     created: bool
     status: str
+
+
+@overload
+def naive_utc(value: datetime) -> datetime: ...
+@overload
+def naive_utc(value: None) -> None: ...
+def naive_utc(value: datetime | None) -> datetime | None:
+    """`value` in UTC, without its time zone (naive values are taken to be UTC already)."""
+    if value is None or value.tzinfo is None:
+        return value
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None)
 
 
 def initial_status(event: ParsedEvent) -> EventStatus:
@@ -87,10 +103,14 @@ class EventStore:
     `records.events`, and the tests read everything back through the ORM.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, keep_connection: bool = False) -> None:
+        """`keep_connection`: hold one connection between calls instead of taking one from
+        the pool each time (for a single-threaded owner, such as a writer process)."""
         self._engine = engine
         self._sql = _Sql(engine.dialect.name)
         self._errors = (engine.dialect.loaded_dbapi.Error, SQLAlchemyError)
+        self._keep_connection = keep_connection
+        self._kept: PoolProxiedConnection | None = None
 
     def persist(self, batch: Sequence[Incoming], enqueued: Sequence[str] = ()) -> list[Outcome]:
         """Store `batch` and mark `enqueued` ids queued, all or nothing, in one commit."""
@@ -101,7 +121,7 @@ class EventStore:
     ) -> list[Outcome]:
         """`persist`, for deliveries already flattened by `Incoming.row`."""
         try:
-            connection = self._engine.raw_connection()
+            connection = self._kept or self._engine.raw_connection()
         except SQLAlchemyError as exc:
             raise StorageUnavailable(f"could not store {len(rows)} delivery(ies): {exc}") from exc
         try:
@@ -113,15 +133,25 @@ class EventStore:
                 chunk = enqueued[start : start + MARKS_PER_STATEMENT]
                 cursor.execute(*self._sql.mark_queued(chunk, utcnow()))
             connection.commit()
-            return outcomes
         except self._errors as exc:
             with contextlib.suppress(*self._errors):
                 connection.rollback()
-            # It may be broken (a restarted server); the pool opens a fresh one next time.
+            # It may be broken (a restarted server): next time, a fresh one.
             connection.invalidate()
-            raise StorageUnavailable(f"could not store {len(rows)} delivery(ies): {exc}") from exc
-        finally:
+            self._kept = None
             connection.close()
+            raise StorageUnavailable(f"could not store {len(rows)} delivery(ies): {exc}") from exc
+        if self._keep_connection:
+            self._kept = connection
+        else:
+            connection.close()
+        return outcomes
+
+    def close(self) -> None:
+        """Give back the kept connection, if any."""
+        if self._kept is not None:
+            self._kept.close()
+            self._kept = None
 
     def mark_queued(self, event_ids: Sequence[str]) -> None:
         self.persist_rows((), event_ids)
@@ -190,9 +220,12 @@ class _Sql:
         )
 
     def timestamp(self, value: datetime | None) -> object:
-        """SQLite stores UTC text in SQLAlchemy's DATETIME format; psycopg takes datetimes."""
-        if value is None or not self.sqlite:
-            return value
+        """SQLite stores UTC text in SQLAlchemy's DATETIME format; psycopg takes aware
+        datetimes. Naive values are UTC (see IncomingRow)."""
+        if value is None:
+            return None
+        if not self.sqlite:
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
         if value.utcoffset():
             value = value.astimezone(UTC)
         # `YYYY-MM-DD HH:MM:SS.ffffff`, without the offset; isoformat is far cheaper than strftime.
