@@ -5,11 +5,11 @@ broker work runs on a core of its own instead of taking turns with the event loo
 GIL. A writer takes every batch waiting on its socket, makes them durable in one
 transaction and answers with the outcomes: the receiver sends batches as they form, so the
 writer is never idle while work waits, and the longer a commit takes, the more the next one
-carries. It enqueues the events its batches created in
-one Redis round trip when no batch is waiting, or at the latest `ENQUEUE_WITHIN_SECONDS`
-after their commit; they are marked `queued` by the next transaction, or after
-`MARK_AFTER_SECONDS` without one. If Redis refuses, the events stay `received` for the
-sweeper and the receiver is told, for its metrics.
+carries. It enqueues the events its batches created in one Redis round trip as soon as no
+batch is waiting, or at the latest `ENQUEUE_WITHIN_SECONDS` after their commit; they are
+marked `queued` by the next transaction, or after `MARK_AFTER_SECONDS` without one. If
+Redis refuses, the events stay `received` for the sweeper and the receiver is told, for its
+metrics.
 
 It exits when the receiver closes the socket. It ignores SIGINT and SIGTERM: a terminal's
 Ctrl-C and a platform's shutdown signal reach the whole process group, and the receiver must
@@ -49,8 +49,8 @@ from records.events import EventStatus
 
 log = structlog.get_logger(__name__)
 
-# Under load, new events wait this long for later batches to share their enqueue (one Redis
-# round trip for several commits); when no batch comes, they are enqueued at once.
+# While batches come back to back, new events wait up to this long for later commits to
+# share their enqueue (one Redis round trip for several); otherwise they go at once.
 ENQUEUE_WITHIN_SECONDS = 0.005
 MARK_AFTER_SECONDS = 0.02  # how long enqueued ids wait for a batch to share its transaction
 MAX_DELIVERIES_PER_COMMIT = 1024  # batches waiting together share a commit, up to this many
@@ -86,9 +86,14 @@ class BatchWriter:
         return Committed(len(batches), outcomes_to_wire(outcomes))
 
     def wait_time(self) -> float | None:
-        """How long to wait for the next batch before there is work of our own (None: none)."""
+        """How long to wait for the next batch before there is work of our own (None: none).
+
+        Events to enqueue do not wait: if no batch is already waiting they go at once, and
+        they wait for later commits (up to ENQUEUE_WITHIN_SECONDS) only while batches keep
+        coming back to back.
+        """
         if self.unenqueued:
-            return max(0.0, self._enqueue_by - self._clock())
+            return 0.0
         if self.unmarked:
             return MARK_AFTER_SECONDS
         return None
