@@ -39,8 +39,8 @@ class Event(SQLModel, table=True):
     __table_args__ = (Index("ix_events_status_received_at", "status", "received_at"),)
 
     id: str = Field(sa_column=Column(String(36), primary_key=True))
-    type: str = Field(sa_column=Column(String(100), nullable=False, index=True))
-    resource_id: str | None = Field(default=None, sa_column=Column(String(255), index=True))
+    type: str = Field(sa_column=Column(String(100), nullable=False))
+    resource_id: str | None = Field(default=None, sa_column=Column(String(255)))
     dedup_key: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
     body_timestamp: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     status: str = Field(sa_column=Column(String(20), nullable=False))
