@@ -61,6 +61,9 @@ class EmbeddedRedis:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            # A session of its own: a terminal's Ctrl-C reaches the whole foreground group, and
+            # Redis must outlive the workers draining into it; `stop()` ends it after them.
+            start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

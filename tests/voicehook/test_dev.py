@@ -17,7 +17,9 @@ from tests.services import free_port, wait_for
 SCRUBBED = {"DATABASE_URL", "REDIS_URL", "VPAI_WEBHOOK_SECRETS", "VPAI_API_BASE_URL", "ADMIN_TOKEN"}
 
 
-def start_dev(cwd: Path, port: int, sandbox_port: int) -> subprocess.Popen[bytes]:
+def start_dev(
+    cwd: Path, port: int, sandbox_port: int, *, own_group: bool = False
+) -> subprocess.Popen[bytes]:
     env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
     log = (cwd / "dev.log").open("ab")
     return subprocess.Popen(
@@ -27,6 +29,7 @@ def start_dev(cwd: Path, port: int, sandbox_port: int) -> subprocess.Popen[bytes
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=own_group,
     )  # fmt: skip
 
 
@@ -102,3 +105,19 @@ def test_demo_runs_jobs_through_a_failure_to_audio(tmp_path: Path) -> None:
     assert "2/3" in output  # at least one job needed its retry
     assert len(list((tmp_path / "var" / "audio").rglob("*.wav"))) == 3
     assert len(list((tmp_path / "var" / "audio").rglob("*.mp3"))) == 3
+
+
+def test_ctrl_c_to_the_whole_group_stops_everything_cleanly(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C (SIGINT to every process of the group): the workers drain while
+    Redis still answers, and dev exits 0 with no connection errors."""
+    port, sandbox_port = free_port(), free_port()
+    dev = start_dev(tmp_path, port, sandbox_port, own_group=True)
+    try:
+        wait_for(lambda: ready(f"http://127.0.0.1:{port}"), timeout=60)
+    finally:
+        os.killpg(dev.pid, signal.SIGINT)
+        code = dev.wait(60)
+    log = (tmp_path / "dev.log").read_text()
+    assert code == 0, log[-3000:]
+    assert "connection error" not in log.lower(), log[-3000:]
+    assert "critical" not in log.lower(), log[-3000:]
