@@ -41,7 +41,11 @@ def create_app(
     engine: Engine | None = None,
     broker: BatchingRedisBroker | None = None,
 ) -> ASGIApp:
-    """The receiver app. Refuses (ConfigurationError) to be built without a webhook secret."""
+    """The receiver app. Refuses (ConfigurationError) to be built without a webhook secret.
+
+    `engine` and `broker` serve readiness and the internal API; the writer processes that
+    commit webhooks open their own, from `settings`.
+    """
     settings.webhook_secret_values()
     engine = engine or make_engine(settings)
     broker = broker or build_broker(settings)

@@ -60,6 +60,9 @@ class WriterProcess(asyncio.Protocol):
         self._decoder = FrameDecoder()
         self._transport: asyncio.Transport | None = None
         self._ready: asyncio.Future[Ready] = asyncio.get_running_loop().create_future()
+        # Read here so that a writer that died after its start was given up on logs nothing.
+        self._ready.add_done_callback(lambda ready: ready.cancelled() or ready.exception())
+        self._killing: asyncio.Task[None] | None = None
         self._in_flight: deque[tuple[int, OnAnswer]] = deque()  # (deliveries, callback)
         self.commits = 0  # transactions it reported committed
         self._timeout = 0.0
@@ -124,9 +127,11 @@ class WriterProcess(asyncio.Protocol):
         If `timeout` seconds pass with batches in flight and no answer, the writer is taken to
         be stuck: it is killed, and everything in flight fails.
         """
-        if not self.alive:
-            raise RuntimeError("commit() needs a running writer")
-        self._send([item.row() for item in batch])
+        try:
+            self._send([item.row() for item in batch])
+        except WriterGone:  # it died; its connection_lost has not run yet
+            on_answer(StorageUnavailable("the writer process has exited"))
+            return
         self._in_flight.append((len(batch), on_answer))
         self._timeout = timeout
         if self._deadline is None:
@@ -142,6 +147,12 @@ class WriterProcess(asyncio.Protocol):
         except TimeoutError:
             log.error("ingest.writer_stop_timeout", pid=self.pid)
         await self.kill()
+
+    async def reaped(self) -> None:
+        """Wait until the process has been waited for (after an exit or a kill)."""
+        if self._killing is not None:
+            await asyncio.gather(self._killing, return_exceptions=True)
+        await self._process.wait()
 
     async def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -173,7 +184,7 @@ class WriterProcess(asyncio.Protocol):
         self._gone()
 
     def _send(self, message: object) -> None:
-        if self._transport is None or self._transport.is_closing():
+        if not self.alive or self._transport is None or self._transport.is_closing():
             raise WriterGone("the writer socket is closed")
         self._transport.write(frame(message))
 
@@ -221,7 +232,8 @@ class WriterProcess(asyncio.Protocol):
     def _kill_soon(self) -> None:
         """It may be stuck or confused; the pool replaces it once it has exited."""
         self.exited.set()  # no new batches for it
-        asyncio.get_running_loop().create_task(self.kill())
+        if self._killing is None:
+            self._killing = asyncio.get_running_loop().create_task(self.kill())
 
     def _gone(self) -> None:
         self.exited.set()
@@ -252,6 +264,7 @@ class WriterPool:
         # it that, its enqueue, and some slack before deciding the writer is stuck.
         self.commit_timeout = commit_timeout or settings.database_timeout_seconds * 2 + 10
         self._writers: list[WriterProcess] = []
+        self._exited: list[WriterProcess] = []  # replaced, perhaps still being reaped
         self._watchers: set[asyncio.Task[None]] = set()
         self._stopping = False
 
@@ -290,7 +303,9 @@ class WriterPool:
             task.cancel()
         await asyncio.gather(*self._watchers, return_exceptions=True)
         await asyncio.gather(*(writer.stop() for writer in self._writers if writer.alive))
+        await asyncio.gather(*(writer.reaped() for writer in self._exited + self._writers))
         self._writers.clear()
+        self._exited.clear()
 
     async def _spawn(self) -> None:
         writer = await WriterProcess.start(self._settings, self._on_enqueue_failure)
@@ -305,6 +320,7 @@ class WriterPool:
         if self._stopping:
             return
         self._writers.remove(writer)
+        self._exited.append(writer)
         log.error("ingest.writer_exited", pid=writer.pid)
         self._on_restart()
         for attempt in range(sys.maxsize):
@@ -317,4 +333,6 @@ class WriterPool:
                 log.error("ingest.writer_restart_failed", error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
             else:
-                return
+                break
+        await writer.reaped()
+        self._exited.remove(writer)
