@@ -73,26 +73,15 @@ class WebhookEndpoint:
         try:
             body = await read_body_capped(receive, declared, self._max_body)
         except BodyTooLarge as exc:
-            log.warning(
-                "webhook.rejected",
-                request_id=request_id,
-                reason="payload_too_large",
-                detail=str(exc),
-            )
-            await self._reject(answer, DeliveryOutcome.TOO_LARGE, 413, started)
+            await self._reject(answer, DeliveryOutcome.TOO_LARGE, 413, started, detail=str(exc))
             return
         except ClientGone:
             return
 
         secret_index = verify_signature(body, signature, self._secrets)
         if secret_index is None:
-            log.warning(
-                "webhook.rejected",
-                request_id=request_id,
-                reason="invalid_signature",
-                size=len(body),
-            )
-            await self._reject(answer, DeliveryOutcome.INVALID_SIGNATURE, 401, started)
+            refused = DeliveryOutcome.INVALID_SIGNATURE
+            await self._reject(answer, refused, 401, started, size=len(body))
             return
         if secret_index > 0:
             self._metrics.older_secret.labels(str(secret_index)).inc()
@@ -103,13 +92,8 @@ class WebhookEndpoint:
             if self._tolerance is not None:
                 check_freshness(event.body_timestamp, received_at, self._tolerance)
         except (InvalidPayload, StaleTimestamp) as exc:
-            log.warning(
-                "webhook.rejected",
-                request_id=request_id,
-                reason="invalid_payload",
-                detail=str(exc),
-            )
-            await self._reject(answer, DeliveryOutcome.INVALID_PAYLOAD, 400, started)
+            refused = DeliveryOutcome.INVALID_PAYLOAD
+            await self._reject(answer, refused, 400, started, detail=str(exc))
             return
 
         client = scope.get("client")
@@ -151,8 +135,22 @@ class WebhookEndpoint:
             await answer.send(200, b'{"status":"duplicate","eventId":"' + event_id + b'"}')
 
     async def _reject(
-        self, answer: _Answer, outcome: DeliveryOutcome, status: int, started: float
+        self,
+        answer: _Answer,
+        outcome: DeliveryOutcome,
+        status: int,
+        started: float,
+        **context: object,
     ) -> None:
+        """Count and answer a refusal; log it when given `context` (not for 503s: during an
+        outage the writer has logged the cause, and a line per retried request adds nothing)."""
+        if context:
+            log.warning(
+                "webhook.rejected",
+                request_id=answer.request_id,
+                reason=ERROR_CODES[outcome],
+                **context,
+            )
         self._metrics.observe(outcome, time.perf_counter() - started)
         await answer.send(status, ERROR_BODIES[outcome])
 
@@ -162,6 +160,7 @@ class _Answer:
 
     def __init__(self, send: Send, request_id: str) -> None:
         self._send = send
+        self.request_id = request_id
         self._request_id = request_id.encode()
 
     async def send(self, status: int, body: bytes) -> None:

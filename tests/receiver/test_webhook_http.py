@@ -284,6 +284,20 @@ class TestOperationalEndpoints:
         assert 'voicehook_webhook_deliveries_total{outcome="invalid_signature"} 1.0' in metrics
         assert 'voicehook_webhook_ack_seconds_count{outcome="accepted"} 1.0' in metrics
 
+    def test_refusals_log_one_warning_with_the_request_id(self, receiver: ServerProcess) -> None:
+        """A forged and a malformed delivery each log one `webhook.rejected` with its reason."""
+        post(receiver, envelope(), secret="wrong", headers={"x-request-id": "rq-forged"})
+        post(receiver, b"not json", headers={"x-request-id": "rq-garbled"})
+        receiver.stop()
+        lines = [orjson.loads(line) for line in receiver.log().splitlines() if line.startswith("{")]
+        rejected = {
+            line["request_id"]: line for line in lines if line.get("event") == "webhook.rejected"
+        }
+        assert set(rejected) == {"rq-forged", "rq-garbled"}
+        assert rejected["rq-forged"]["reason"] == "invalid_signature"
+        assert rejected["rq-garbled"]["reason"] == "invalid_payload"
+        assert {line["level"] for line in rejected.values()} == {"warning"}
+
     def test_logs_carry_request_and_event_ids_and_no_secret(self, receiver: ServerProcess) -> None:
         """A duplicate logs one JSON line with both ids; secrets never appear in the log."""
         first = post(receiver, envelope(resource_id="logged"))
