@@ -12,23 +12,13 @@ from sqlalchemy import Engine
 
 from tests.receiver.conftest import envelope, events, post
 from tests.services import ServerProcess, wait_for
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        found.extend(int(child) for child in task.read_text().split())
-    return found
+from voicehook.bench import procfs
 
 
 def writer_pid(server: ServerProcess) -> int | None:
     """The receiver's writer process: its one child running `receiver.writer`."""
-    for child in children(server.process.pid):
-        try:
-            command = Path(f"/proc/{child}/cmdline").read_bytes()
-        except FileNotFoundError:
-            continue
-        if b"receiver.writer" in command:
+    for child in procfs.children(server.process.pid):
+        if "receiver.writer" in procfs.command_line(child):
             return child
     return None
 

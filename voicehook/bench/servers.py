@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from voicehook.bench import procfs
 from voicehook.bench.errors import BenchError
 from voicehook.bench.launch import HOST
 
@@ -41,8 +41,8 @@ class Server:
         return f"http://{HOST}:{self.port}"
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the server and its worker processes so far (Linux /proc)."""
-        return sum(_process_cpu_seconds(pid) for pid in _process_tree(self.process.pid))
+        """User + system CPU so far of the server and every process below it (Linux /proc)."""
+        return procfs.cpu_seconds(self.process.pid)
 
 
 @contextmanager
@@ -106,26 +106,3 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
-
-
-def _process_tree(pid: int) -> list[int]:
-    found = [pid]
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            children = task.read_text().split()
-        except OSError:
-            continue
-        for child in children:
-            found.extend(_process_tree(int(child)))
-    return found
-
-
-def _process_cpu_seconds(pid: int) -> float:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    # Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-    after_name = stat.rsplit(")", 1)[1].split()
-    ticks = int(after_name[11]) + int(after_name[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
