@@ -226,10 +226,8 @@ class _Sql:
             return None
         if not self.sqlite:
             return value if value.tzinfo else value.replace(tzinfo=UTC)
-        if value.utcoffset():
-            value = value.astimezone(UTC)
-        # `YYYY-MM-DD HH:MM:SS.ffffff`, without the offset; isoformat is far cheaper than strftime.
-        return value.isoformat(" ", "microseconds")[:26]
+        # `YYYY-MM-DD HH:MM:SS.ffffff`; isoformat is far cheaper than strftime.
+        return naive_utc(value).isoformat(" ", "microseconds")
 
     def flag(self, value: bool) -> object:
         return int(value) if self.sqlite else value
