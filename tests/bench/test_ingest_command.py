@@ -13,11 +13,13 @@ BENCH = [sys.executable, "-m", "voicehook", "bench", "ingest"]
 
 @pytest.mark.timeout(90)
 @pytest.mark.usefixtures("wrk")
-def test_short_run_verifies_and_ends_with_ratio() -> None:
-    """Both servers measured, every check passed, and the last line is the ratio."""
+def test_short_run_verifies_and_ends_with_the_median_rounds_ratio() -> None:
+    """Both servers measured in alternating rounds, every check passed over every receiver
+    run, and the last line is the ratio of the round named the median."""
     env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
     completed = subprocess.run(
-        [*BENCH, "--duration", "2s", "--warmup", "1s", "--connections", "4", "--embedded-redis"],
+        [*BENCH, "--duration", "2s", "--warmup", "1s", "--rounds", "2"]
+        + ["--connections", "4", "--embedded-redis"],
         capture_output=True,
         text=True,
         env=env,
@@ -28,9 +30,20 @@ def test_short_run_verifies_and_ends_with_ratio() -> None:
     assert completed.returncode == 0, output + completed.stderr
     lines = output.strip().splitlines()
     assert lines[-1].startswith("ratio=")
-    assert float(lines[-1].removeprefix("ratio=")) > 0
-    assert any(line.startswith("bare measured: ") for line in lines)
-    assert any(line.startswith("receiver measured: ") for line in lines)
+    ratio = float(lines[-1].removeprefix("ratio="))
+    runs = [line.split(":")[0] for line in lines if " req/s  p50 " in line]
+    assert runs == [
+        "bare warmup",
+        "receiver warmup",
+        "bare round 1",
+        "receiver round 1",
+        "bare round 2",
+        "receiver round 2",
+    ]
+    round_ratios = [float(line.split()[-1]) for line in lines if line.startswith("round ")]
+    assert len(round_ratios) == 2
+    assert ratio == min(round_ratios) > 0  # of two, the lower middle one
+    assert lines[-2].startswith("median of 2 rounds: round ")
     checks = [line for line in lines if line.startswith("check ")]
     assert len(checks) == 6
     assert all(": ok - " in line for line in checks), output

@@ -1,9 +1,10 @@
 """`voicehook bench ingest`: the receiver's acknowledged throughput against a bare endpoint.
 
 Both apps run under the same launcher with the same settings and environment, on the same
-machine, driven by the same wrk script with pre-signed unique bodies, one after the other:
-the bare endpoint first (its rate also sizes the receiver's body files), then the receiver,
-whose database and queue are checked against what wrk was told once it has stopped.
+machine, driven by the same wrk script with pre-signed unique bodies, in turn: a warmup of
+each, then rounds of a bare run followed by a receiver run (the bare rate sizes the
+receiver's body files). The ratio is the median round's. Once both have stopped, the
+receiver's database and queue are checked against what wrk was told.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
-from contextlib import ExitStack
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -35,7 +36,7 @@ from voicehook.bench.report import (
     redact_url,
     throughput_ratio,
 )
-from voicehook.bench.servers import running_server
+from voicehook.bench.servers import Server, running_server
 from voicehook.bench.verify import Check, check_log, verify_ingest
 
 BARE_FACTORY = "voicehook.bench.bare:create_bare_app"
@@ -65,6 +66,7 @@ class IngestOptions:
     warmup_seconds: int
     requests: int | None  # bodies per receiver run; None: sized from the bare rate
     keep_workdir: bool
+    rounds: int = 1  # measured runs of each server, alternating; the median round counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +103,9 @@ def run_ingest_bench(options: IngestOptions, echo: Echo) -> IngestResult:
             bench = _Bench(
                 wrk, options=options, env=env, secret=secret.encode(), workdir=workdir, echo=echo
             )
-            bare = bench.bare()
-            receiver_runs = bench.receiver(bare.report.requests_per_second)
+            rounds = bench.run()
             checks = verify_ingest(
-                [run.report for run in receiver_runs],
+                [run.report for run in bench.receiver_runs],
                 databases.read_stored(database_url),
                 queue_state.read_queue(redis_url),
             )
@@ -114,16 +115,48 @@ def run_ingest_bench(options: IngestOptions, echo: Echo) -> IngestResult:
             echo(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    receiver = receiver_runs[-1]
     for check in checks:
         echo(check.line())
-    ratio = throughput_ratio(receiver.report, bare.report)
-    echo(format_ratio(ratio))
-    return IngestResult(bare=bare, receiver=receiver, checks=checks, ratio=ratio)
+    middle = median_round(rounds)
+    if len(rounds) > 1:
+        echo(
+            f"median of {len(rounds)} rounds: round {rounds.index(middle) + 1},"
+            f" receiver {middle.receiver.report.requests_per_second:,.0f} req/s"
+            f" (p99 {middle.receiver.report.p99_us / 1000:.2f} ms),"
+            f" bare {middle.bare.report.requests_per_second:,.0f} req/s"
+        )
+    echo(format_ratio(middle.ratio))
+    return IngestResult(
+        bare=middle.bare, receiver=middle.receiver, checks=checks, ratio=middle.ratio
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One measured run of each server, back to back."""
+
+    bare: WrkRun
+    receiver: WrkRun
+
+    @property
+    def ratio(self) -> float:
+        return throughput_ratio(self.receiver.report, self.bare.report)
+
+
+def median_round(rounds: Sequence[Round]) -> Round:
+    """The round whose ratio is the median (the lower middle one of an even count)."""
+    if not rounds:
+        raise BenchError("no round was measured")
+    return sorted(rounds, key=lambda one: one.ratio)[(len(rounds) - 1) // 2]
 
 
 class _Bench:
-    """Runs warmup then measurement against one server at a time."""
+    """Both servers up at once, each warmed up, then measured in turn, round after round.
+
+    Alternating puts each receiver run next to a bare run made under the same conditions of
+    the machine (a neighbour's load, the host's frequency), and the median round discards a
+    round that one of them spoiled.
+    """
 
     def __init__(
         self,
@@ -142,74 +175,79 @@ class _Bench:
         self._workdir = workdir
         self._echo = echo
         self._prefix = f"bench_{secrets.token_hex(4)}"
+        self.receiver_runs: list[WrkRun] = []  # warmup included: all of them were stored
 
-    def bare(self) -> WrkRun:
+    def run(self) -> list[Round]:
+        options = self._options
+        with (
+            self._server("bare", BARE_FACTORY) as bare,
+            self._server("receiver", RECEIVER_FACTORY) as receiver,
+        ):
+            bare_bodies = write_body_files(
+                self._workdir / "bodies-bare",
+                f"{self._prefix}_bare",
+                options.shape.threads,
+                BARE_BODIES_PER_THREAD,
+                self._secret,
+            )
+            if options.warmup_seconds:
+                warm = self._drive(bare, "bare warmup", bare_bodies, options.warmup_seconds)
+                self._drive_receiver(receiver, "warmup", warm, options.warmup_seconds)
+            rounds = []
+            for number in range(1, options.rounds + 1):
+                label = "measured" if options.rounds == 1 else f"round {number}"
+                measured = self._drive(bare, f"bare {label}", bare_bodies, options.seconds)
+                one = Round(measured, self._drive_receiver(receiver, label, measured))
+                if options.rounds > 1:
+                    self._echo(f"round {number}: ratio {one.ratio:.3f}")
+                rounds.append(one)
+        return rounds
+
+    def _server(self, label: str, factory: str) -> AbstractContextManager[Server]:
+        log_path = self._workdir / f"{label}.log"
+        return running_server(
+            factory, workers=self._options.workers, env=self._env, log_path=log_path
+        )
+
+    def _drive_receiver(
+        self, server: Server, label: str, bare: WrkRun, seconds: int | None = None
+    ) -> WrkRun:
+        """A receiver run with bodies of its own, never sent before, sized from `bare`."""
+        seconds = self._options.seconds if seconds is None else seconds
+        bodies = self._options.requests or max(
+            MIN_BODIES, math.ceil(bare.report.requests_per_second * HEADROOM * seconds)
+        )
         threads = self._options.shape.threads
-        bodies = write_body_files(
-            self._workdir / "bodies-bare",
-            f"{self._prefix}_bare",
+        directory = write_body_files(
+            self._workdir / f"bodies-receiver-{len(self.receiver_runs)}",
+            f"{self._prefix}_{len(self.receiver_runs)}",
             threads,
-            BARE_BODIES_PER_THREAD,
+            math.ceil(bodies / threads),
             self._secret,
         )
-        runs = self._measure(
-            "bare", BARE_FACTORY, BodyMode.CYCLE, [bodies] * len(self._run_seconds())
+        run = self._drive(server, f"receiver {label}", directory, seconds, BodyMode.ONCE)
+        self.receiver_runs.append(run)
+        return run
+
+    def _drive(
+        self,
+        server: Server,
+        label: str,
+        bodies: Path,
+        seconds: int,
+        mode: BodyMode = BodyMode.CYCLE,
+    ) -> WrkRun:
+        command = wrk_command(
+            self._wrk,
+            server.base_url + WEBHOOK_PATH,
+            bodies=bodies,
+            mode=mode,
+            shape=self._options.shape,
+            seconds=seconds,
         )
-        return runs[-1]
-
-    def receiver(self, bare_rate: float) -> list[WrkRun]:
-        """Warmup and measured runs, each with bodies of its own, none ever sent twice."""
-        directories = []
-        for label, seconds in self._run_seconds():
-            per_thread = math.ceil(
-                self._bodies_for(bare_rate, seconds) / self._options.shape.threads
-            )
-            directories.append(
-                write_body_files(
-                    self._workdir / f"bodies-receiver-{label}",
-                    f"{self._prefix}_{label}",
-                    self._options.shape.threads,
-                    per_thread,
-                    self._secret,
-                )
-            )
-        return self._measure("receiver", RECEIVER_FACTORY, BodyMode.ONCE, directories)
-
-    def _run_seconds(self) -> list[tuple[str, int]]:
-        runs = [("measured", self._options.seconds)]
-        if self._options.warmup_seconds:
-            runs.insert(0, ("warmup", self._options.warmup_seconds))
-        return runs
-
-    def _bodies_for(self, bare_rate: float, seconds: int) -> int:
-        if self._options.requests is not None:
-            return self._options.requests
-        return max(MIN_BODIES, math.ceil(bare_rate * HEADROOM * seconds))
-
-    def _measure(
-        self, label: str, factory: str, mode: BodyMode, bodies: list[Path]
-    ) -> list[WrkRun]:
-        runs: list[WrkRun] = []
-        with running_server(
-            factory,
-            workers=self._options.workers,
-            env=self._env,
-            log_path=self._workdir / f"{label}.log",
-        ) as server:
-            url = server.base_url + WEBHOOK_PATH
-            for (phase, seconds), directory in zip(self._run_seconds(), bodies, strict=True):
-                command = wrk_command(
-                    self._wrk,
-                    url,
-                    bodies=directory,
-                    mode=mode,
-                    shape=self._options.shape,
-                    seconds=seconds,
-                )
-                run = run_wrk(command, server.cpu_seconds)
-                runs.append(run)
-                self._echo(_run_line(f"{label} {phase}", run))
-        return runs
+        run = run_wrk(command, server.cpu_seconds)
+        self._echo(_run_line(label, run))
+        return run
 
 
 def _run_line(label: str, run: WrkRun) -> str:
@@ -279,6 +317,6 @@ def _describe(
     )
     echo(
         f"load: {wrk}, {options.shape.threads} thread(s), {options.shape.connections}"
-        f" connections, warmup {options.warmup_seconds}s then {options.seconds}s per server,"
-        " pre-signed unique bodies"
+        f" connections, warmup {options.warmup_seconds}s then {options.rounds} round(s) of"
+        f" {options.seconds}s per server, pre-signed unique bodies"
     )

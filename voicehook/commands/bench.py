@@ -47,6 +47,14 @@ def ingest(
     workers: Annotated[int, typer.Option(min=1, help="Uvicorn workers, for both servers.")] = 1,
     duration: Annotated[str, typer.Option(help="Measured run per server: 10s, 1m.")] = "10s",
     warmup: Annotated[str, typer.Option(help="Unmeasured run before it (0: none).")] = "2s",
+    rounds: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Measured runs of each server, alternating bare and receiver; the ratio is"
+            " the median round's.",
+        ),
+    ] = 3,
     requests: Annotated[
         int | None,
         typer.Option(min=1, help="Bodies per receiver run (default: bare rate x1.25 x duration)."),
@@ -81,6 +89,7 @@ def ingest(
         warmup_seconds=warmup_seconds,
         requests=requests,
         keep_workdir=keep_workdir,
+        rounds=rounds,
     )
     try:
         result = run_ingest_bench(options, typer.echo)
