@@ -90,7 +90,9 @@ class BatchWriter:
 
         Events to enqueue do not wait: if no batch is already waiting they go at once, and
         they wait for later commits (up to ENQUEUE_WITHIN_SECONDS) only while batches keep
-        coming back to back.
+        coming back to back. (Always waiting, to share more round trips, made the ingest
+        bench slower, 0.55 against 0.60: an idle writer's time is free, a busy one's is on
+        every request's path.)
         """
         if self.unenqueued:
             return 0.0
