@@ -24,8 +24,8 @@ MAX_BATCH_BYTES = 8 * 1024 * 1024  # keeps one message to a writer, and its tran
 # loop pass: the writer starts on the first of a wave of requests while the rest are parsed.
 # Each commit costs about 150 µs of CPU whatever its size (fsync, and a few B-tree pages per
 # index), so too small a number buys overlap with commits that steal the loop's CPU: on 2
-# cores the ingest bench's ratio was 0.55-0.57 at 8, 0.60-0.62 at 12 and 16, 0.50-0.53 at
-# 24 and 32 (see README, "Where bench ingest stands").
+# cores the ingest bench's ratio was 0.55-0.57 at 8, 0.59-0.62 at 12 and 16, 0.53 at 24 and
+# 0.50 at 32 (see README, "Where bench ingest stands").
 SEND_AT = 16
 WATCH_INTERVAL_SECONDS = 1.0
 

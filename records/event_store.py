@@ -247,9 +247,9 @@ class _Sql:
         """Mark the events still `received` queued (a worker may have claimed one already).
 
         The rows are found by primary key alone, with the status tested in the assignments:
-        given `status = 'received'` in the WHERE clause, PostgreSQL's plan also scans the
-        status index, whose `received` entries for rows since marked stay until a vacuum, so
-        every commit got slower as the table grew (3 ms to 15 ms over 50k events).
+        given `status = 'received'` in the WHERE clause, PostgreSQL's plan also scanned the
+        status index, whose `received` entries for rows since marked stay until a vacuum:
+        1.4 ms per mark at 30k events, and growing with the table.
         """
         stamp = self.timestamp(now)
         received, queued = EventStatus.RECEIVED.value, EventStatus.QUEUED.value

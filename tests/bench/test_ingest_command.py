@@ -17,9 +17,9 @@ def test_short_run_verifies_and_ends_with_the_median_rounds_ratio() -> None:
     """Both servers measured in alternating rounds, every check passed over every receiver
     run, and the last line is the ratio of the round named the median."""
     env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    short = ["--duration", "2s", "--warmup", "1s", "--rounds", "2", "--connections", "4"]
     completed = subprocess.run(
-        [*BENCH, "--duration", "2s", "--warmup", "1s", "--rounds", "2"]
-        + ["--connections", "4", "--embedded-redis"],
+        [*BENCH, *short, "--embedded-redis"],
         capture_output=True,
         text=True,
         env=env,

@@ -197,7 +197,9 @@ class _Bench:
             for number in range(1, options.rounds + 1):
                 label = "measured" if options.rounds == 1 else f"round {number}"
                 measured = self._drive(bare, f"bare {label}", bare_bodies, options.seconds)
-                one = Round(measured, self._drive_receiver(receiver, label, measured))
+                one = Round(
+                    measured, self._drive_receiver(receiver, label, measured, options.seconds)
+                )
                 if options.rounds > 1:
                     self._echo(f"round {number}: ratio {one.ratio:.3f}")
                 rounds.append(one)
@@ -209,11 +211,8 @@ class _Bench:
             factory, workers=self._options.workers, env=self._env, log_path=log_path
         )
 
-    def _drive_receiver(
-        self, server: Server, label: str, bare: WrkRun, seconds: int | None = None
-    ) -> WrkRun:
+    def _drive_receiver(self, server: Server, label: str, bare: WrkRun, seconds: int) -> WrkRun:
         """A receiver run with bodies of its own, never sent before, sized from `bare`."""
-        seconds = self._options.seconds if seconds is None else seconds
         bodies = self._options.requests or max(
             MIN_BODIES, math.ceil(bare.report.requests_per_second * HEADROOM * seconds)
         )
