@@ -64,9 +64,9 @@ class IngestOptions:
     workers: int
     seconds: int
     warmup_seconds: int
+    rounds: int  # measured runs of each server, alternating; the median round counts
     requests: int | None  # bodies per receiver run; None: sized from the bare rate
     keep_workdir: bool
-    rounds: int = 1  # measured runs of each server, alternating; the median round counts
 
 
 @dataclass(frozen=True, slots=True)

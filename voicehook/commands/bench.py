@@ -87,9 +87,9 @@ def ingest(
         workers=workers,
         seconds=seconds,
         warmup_seconds=warmup_seconds,
+        rounds=rounds,
         requests=requests,
         keep_workdir=keep_workdir,
-        rounds=rounds,
     )
     try:
         result = run_ingest_bench(options, typer.echo)
