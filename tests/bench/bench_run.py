@@ -7,15 +7,14 @@ import subprocess
 import sys
 
 from tests.services import missing_service
-from voicehook.bench.errors import BenchError
-from voicehook.bench.redis_server import redis_executable
+from voicehook.redis_server import RedisServerError, redis_server_binary
 
 
 def require_redis_server() -> None:
     """The benches start their own redis-server: skip without one (fail in CI)."""
     try:
-        redis_executable()
-    except BenchError as exc:
+        redis_server_binary()
+    except RedisServerError as exc:
         missing_service(str(exc))
 
 

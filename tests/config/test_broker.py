@@ -12,7 +12,7 @@ from config.broker import build_broker, enqueue_events, enqueue_submissions, pin
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.queues import EVENTS_QUEUE, JOBS_QUEUE, PROCESS_EVENT_ACTOR, SUBMIT_JOB_ACTOR
 from config.settings import Settings
-from tests.services import RedisProcess
+from voicehook.redis_server import RedisServer
 
 
 class TestBatchingBroker:
@@ -50,7 +50,7 @@ class TestBatchingBroker:
         assert sorted(v for k, v in seen if k == "event") == sorted(events)
         assert sorted(v for k, v in seen if k == "job") == ["j1", "j2", "j3"]
 
-    def test_a_dead_redis_is_broker_unavailable(self, private_redis: RedisProcess) -> None:
+    def test_a_dead_redis_is_broker_unavailable(self, private_redis: RedisServer) -> None:
         """With Redis stopped, enqueueing raises BrokerUnavailable and ping says False."""
         broker = build_broker(Settings.model_validate({"redis_url": private_redis.url}))
         private_redis.stop()

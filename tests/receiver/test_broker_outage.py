@@ -12,7 +12,8 @@ import httpx
 from sqlalchemy import Engine
 
 from tests.receiver.conftest import enqueued_event_ids, envelope, events, post, receiver_env
-from tests.services import ROOT, RedisProcess, start_receiver, wait_for
+from tests.services import ROOT, start_receiver, wait_for
+from voicehook.redis_server import RedisServer
 
 
 class TestBrokerOutage:
@@ -20,7 +21,7 @@ class TestBrokerOutage:
         self,
         database_url: str,
         migrated_engine: Engine,
-        private_redis: RedisProcess,
+        private_redis: RedisServer,
         tmp_path: Path,
     ) -> None:
         """With Redis stopped, deliveries get 202 and stay `received`; a sweeper enqueues them."""

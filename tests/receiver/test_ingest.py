@@ -21,7 +21,7 @@ from receiver.writer_pool import WriterPool
 from records.event_store import Incoming, Outcome
 from tests.conftest import make_settings
 from tests.receiver.conftest import deliveries, enqueued_event_ids, events, incoming
-from tests.services import RedisProcess
+from voicehook.redis_server import RedisServer
 
 T = TypeVar("T")
 
@@ -133,7 +133,7 @@ class TestGroupCommitter:
         assert events(migrated_engine) == []
 
     def test_broker_failure_keeps_events_received(
-        self, migrated_engine: Engine, database_url: str, private_redis: RedisProcess
+        self, migrated_engine: Engine, database_url: str, private_redis: RedisServer
     ) -> None:
         """A failed enqueue is reported and leaves the committed events for the sweeper."""
 

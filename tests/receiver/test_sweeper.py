@@ -20,7 +20,7 @@ from records.events import EVENTS
 from records.types import utcnow
 from tests.conftest import make_settings
 from tests.receiver.conftest import enqueued_event_ids, envelope, events
-from tests.services import RedisProcess
+from voicehook.redis_server import RedisServer
 
 
 def store_received(engine: Engine, count: int, age_seconds: float) -> list[str]:
@@ -60,7 +60,7 @@ class TestSweepOnce:
         assert sweep_once(migrated_engine, enqueue, min_age_seconds=60, limit=100) == 0
 
     def test_broker_down_leaves_events_received(
-        self, migrated_engine: Engine, database_url: str, private_redis: RedisProcess
+        self, migrated_engine: Engine, database_url: str, private_redis: RedisServer
     ) -> None:
         """If Redis refuses, the claim is rolled back and the events stay for the next sweep."""
         store_received(migrated_engine, 2, age_seconds=120)

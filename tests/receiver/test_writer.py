@@ -12,7 +12,7 @@ from receiver.writer_protocol import Committed, Failed
 from records.event_store import EventStore
 from tests.conftest import make_settings
 from tests.receiver.conftest import enqueued_event_ids, events, incoming
-from tests.services import RedisProcess
+from voicehook.redis_server import RedisServer
 
 
 class FakeClock:
@@ -81,7 +81,7 @@ class TestBatchWriter:
         assert statuses == {"a": "queued", "x": "ignored"}
 
     def test_broker_down_leaves_events_received_and_counts_them(
-        self, migrated_engine: Engine, database_url: str, private_redis: RedisProcess
+        self, migrated_engine: Engine, database_url: str, private_redis: RedisServer
     ) -> None:
         """A refused enqueue is reported and leaves the committed events for the sweeper."""
         writer = batch_writer(migrated_engine, database_url, private_redis.url, FakeClock())

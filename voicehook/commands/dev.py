@@ -22,6 +22,7 @@ from records import migrate
 from sandbox.voices import DEFAULT_VOICE
 from voicehook.demo import DemoTargets, run_demo
 from voicehook.embedded_redis import EmbeddedRedis
+from voicehook.redis_server import RedisServerError
 from voicehook.supervisor import Child, Supervisor, inherit_env, python_module
 
 VAR = Path("var")
@@ -80,7 +81,11 @@ def dev(
     embedded: EmbeddedRedis | None = None
     if not settings.redis_url:
         embedded = EmbeddedRedis(VAR / "redis")
-        embedded.start()
+        try:
+            embedded.start()
+        except RedisServerError as exc:
+            typer.echo(f"voicehook dev: the embedded Redis did not start: {exc}", err=True)
+            raise typer.Exit(1) from None
         overrides["REDIS_URL"] = embedded.url
     run_sandbox = "VPAI_API_BASE_URL" not in inherit_env()
     if run_sandbox:
