@@ -25,7 +25,7 @@ log = structlog.get_logger(__name__)
 
 
 def sweep_once(engine: Engine, enqueue: EnqueueIds, *, min_age_seconds: float, limit: int) -> int:
-    """EnqueueIds up to `limit` events left `received` for over `min_age_seconds`; how many."""
+    """Enqueue up to `limit` events left `received` for over `min_age_seconds`; how many."""
     cutoff = utcnow() - timedelta(seconds=min_age_seconds)
     left = (EVENTS.c.status == EventStatus.RECEIVED.value) & (EVENTS.c.received_at <= cutoff)
     found = _claim_and_enqueue(engine, enqueue, left, limit, mark_queued_at=True)
@@ -42,7 +42,7 @@ def sweep_stalled(
     stuck_after_seconds: float,
     limit: int,
 ) -> int:
-    """EnqueueIds again events whose worker died (`processing` past its lease) and `queued`
+    """Enqueue again events whose worker died (`processing` past its lease) and `queued`
     events whose message Redis lost (untouched for `stuck_after_seconds`); how many.
 
     A message that was not lost after all is harmless: a worker claims an event only once.

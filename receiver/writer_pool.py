@@ -280,7 +280,7 @@ class WriterPool:
 
     def least_loaded(self) -> WriterProcess | None:
         """The running writer with the fewest batches in flight; None if none runs."""
-        running = [writer for writer in self._writers if writer.alive]
+        running = self.writers
         return min(running, key=lambda writer: writer.in_flight) if running else None
 
     async def start(self, on_available: Callable[[], None]) -> None:
