@@ -237,11 +237,15 @@ class _Sql:
     def flag(self, value: bool) -> object:
         return int(value) if self.sqlite else value
 
-    def select_keys(self, keys: list[str]) -> tuple[str, Any]:
-        head = "SELECT dedup_key, id, status FROM events WHERE dedup_key "
+    def one_of(self, values: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
+        """`column <this>` matches any of `values`: the clause and its parameters."""
         if self.sqlite:
-            return head + f"IN ({', '.join('?' * len(keys))})", tuple(keys)
-        return head + "= ANY(%s)", (keys,)
+            return f"IN ({', '.join('?' * len(values))})", tuple(values)
+        return "= ANY(%s)", (list(values),)
+
+    def select_keys(self, keys: list[str]) -> tuple[str, Any]:
+        clause, params = self.one_of(keys)
+        return "SELECT dedup_key, id, status FROM events WHERE dedup_key " + clause, params
 
     def mark_queued(self, event_ids: Sequence[str], now: datetime) -> tuple[str, Any]:
         """Mark the events still `received` queued (a worker may have claimed one already).
@@ -259,6 +263,5 @@ class _Sql:
             f" updated_at = CASE WHEN {still} THEN {self.p} ELSE updated_at END,"
             f" status = CASE WHEN {still} THEN '{queued}' ELSE status END WHERE id "
         )
-        if self.sqlite:
-            return head + f"IN ({', '.join('?' * len(event_ids))})", (stamp, stamp, *event_ids)
-        return head + "= ANY(%s)", (stamp, stamp, list(event_ids))
+        clause, params = self.one_of(event_ids)
+        return head + clause, (stamp, stamp, *params)
