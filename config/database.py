@@ -91,6 +91,16 @@ def _sqlite_engine(raw_url: str, database: str | None, timeout: float) -> Engine
 
 
 @contextmanager
+def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
+    """One transaction on a connection of its own: commit on success, roll back on error."""
+    connection = engine.connect()
+    if write:
+        connection = connection.execution_options(**write_options())
+    with connection, connection.begin():
+        yield connection
+
+
+@contextmanager
 def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     bind = engine.execution_options(**write_options()) if write else engine

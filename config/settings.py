@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     sweeper_min_age_seconds: float = Field(default=30.0, ge=0)
     sweeper_batch_size: int = Field(default=500, ge=1)
     sweeper_stuck_after_seconds: float = Field(default=3600.0, gt=0)
+    # Longer than an actor's time limit: a job `submitting` this long belongs to a dead worker.
+    submitting_lease_seconds: float = Field(default=15 * 60.0, gt=0)
 
     @field_validator(
         "vpai_webhook_secrets",

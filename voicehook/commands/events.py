@@ -17,16 +17,16 @@ from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
+from records.delivery_bodies import prune_bodies
+from records.event_reads import EventFilter, first_body, list_events, show_event
 from records.types import utcnow
 from voicehook.commands.dev import VAR
 from voicehook.embedded_redis import running_embedded_url
 from voicehook.ops.capture import write_directory, write_jsonl
-from voicehook.ops.event_views import first_body, list_events, show_event
 from voicehook.ops.export import DeliveryExport
 from voicehook.ops.output import json_text
-from voicehook.ops.prune import prune_bodies
 from voicehook.ops.reprocess import reprocess as requeue_events
-from voicehook.ops.selection import EventFilter, InvalidSelection, build_filter
+from voicehook.ops.selection import InvalidSelection, build_filter
 from voicehook.ops.timespec import InvalidTimeSpec, parse_instant
 
 app = typer.Typer(

@@ -10,7 +10,6 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from sqlmodel import Session, col, select
 
 from config.broker import build_broker, enqueue_submissions
 from config.database import make_engine
@@ -18,11 +17,14 @@ from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
 from processors.context import build_context
-from processors.resume import resume_blocked
 from processors.voices_sync import sync_voices
-from receiver.job_intake import UnknownCustomer, create_job, job_document, upsert_customer
+from receiver.job_intake import UnknownCustomer, create_job
 from receiver.job_requests import CustomerRequest, JobRequest
-from records.jobs import Customer, Job
+from records.customer_repo import list_customers as stored_customers
+from records.customer_repo import upsert_customer
+from records.job_repo import job_document, resume_blocked
+from records.job_repo import list_jobs as stored_jobs
+from records.jobs import Job
 from voicehook.commands.dev import VAR
 from voicehook.embedded_redis import running_embedded_url
 
@@ -103,11 +105,7 @@ def list_jobs(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List jobs, newest first."""
-    with Session(make_engine(Settings())) as session:
-        query = select(Job).order_by(col(Job.created_at).desc()).limit(limit)
-        if status:
-            query = query.where(Job.status == status)
-        rows = list(session.exec(query))
+    rows = stored_jobs(make_engine(Settings()), status, limit)
     if as_json:
         _print_json([_summary(job) for job in rows])
         return
@@ -183,9 +181,8 @@ def add_customer(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create a customer (or show the existing one with this reference)."""
-    customer, created = upsert_customer(
-        make_engine(Settings()), CustomerRequest(external_ref=external_ref, name=name)
-    )
+    request = CustomerRequest(external_ref=external_ref, name=name)
+    customer, created = upsert_customer(make_engine(Settings()), request.external_ref, request.name)
     if as_json:
         _print_json({"id": customer.id, "externalRef": customer.external_ref, "created": created})
     else:
@@ -195,8 +192,7 @@ def add_customer(
 @customers_app.command("list")
 def list_customers(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Customers with their usage."""
-    with Session(make_engine(Settings())) as session:
-        rows = list(session.exec(select(Customer).order_by(col(Customer.created_at))))
+    rows = stored_customers(make_engine(Settings()))
     documents = [
         {
             "id": c.id,

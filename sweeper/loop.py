@@ -1,4 +1,4 @@
-"""The sweeper process's loop: run each chore, sleep, repeat until told to stop."""
+"""The sweeper's loop: run each chore, sleep, repeat until told to stop."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
 
-from config.database import write_options
+from config.database import transaction
 from records.events import DELIVERIES, EVENTS, EventStatus
 
 BATCH = 500
@@ -52,7 +52,7 @@ def prune_bodies(
     pruned = freed = 0
     after = 0
     while True:
-        with engine.connect().execution_options(**write_options()) as conn, conn.begin():
+        with transaction(engine) as conn:
             rows = conn.execute(
                 select(DELIVERIES.c.id, DELIVERIES.c.body_size)
                 .select_from(joined)

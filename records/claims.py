@@ -1,4 +1,8 @@
-"""The event lifecycle as the workers see it: claim, finish, hand back for later."""
+"""A worker's claim on an event: who may start on it, the claim itself, and how it ends.
+
+The rule is declared once (`CLAIMABLE_STATES` and the lease on `LEASED_STATE`): the pure
+`may_claim` and the SQL `claimable` the claim runs are both written from it.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,43 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, or_, select, update
 
-from config.database import write_options
-from records.events import EVENTS, EventStatus, first_body_query
+from config.database import transaction
+from records.event_reads import first_body_query
+from records.events import EVENTS, EventStatus
 from records.types import utcnow
+
+CLAIMABLE_STATES = frozenset({EventStatus.RECEIVED, EventStatus.QUEUED})
+LEASED_STATE = EventStatus.PROCESSING  # held by a worker until its lease runs out
+
+
+def may_claim(
+    status: str, started_at: datetime | None, now: datetime, lease_seconds: float
+) -> bool:
+    """Whether a worker may start on an event: new, or abandoned by a worker that died.
+
+    A `processing` event without a start time is never claimed (the claim always sets one).
+    """
+    if status in CLAIMABLE_STATES:
+        return True
+    if status == LEASED_STATE and started_at is not None:
+        return now - started_at >= timedelta(seconds=lease_seconds)
+    return False
+
+
+def lease_expired(now: datetime, lease_seconds: float) -> ColumnElement[bool]:
+    """Events held past their lease: the worker holding them died (SQL of `may_claim`)."""
+    stale = now - timedelta(seconds=lease_seconds)
+    return (EVENTS.c.status == LEASED_STATE.value) & (EVENTS.c.started_at <= stale)
+
+
+def claimable(now: datetime, lease_seconds: float) -> ColumnElement[bool]:
+    """Events a worker may start on (SQL of `may_claim`)."""
+    return or_(
+        EVENTS.c.status.in_(sorted(state.value for state in CLAIMABLE_STATES)),
+        lease_expired(now, lease_seconds),
+    )
 
 
 @dataclass(frozen=True)
@@ -37,20 +73,12 @@ def claim_event(engine: Engine, event_id: str, lease_seconds: float) -> ClaimedE
     when it ends: that worker may have died); None when the event is settled or unknown.
     """
     now = utcnow()
-    stale = now - timedelta(seconds=lease_seconds)
-    with engine.connect().execution_options(**write_options()) as conn, conn.begin():
+    with transaction(engine) as conn:
         claimed = conn.execute(
             update(EVENTS)
-            .where(
-                EVENTS.c.id == event_id,
-                or_(
-                    EVENTS.c.status.in_([EventStatus.RECEIVED.value, EventStatus.QUEUED.value]),
-                    (EVENTS.c.status == EventStatus.PROCESSING.value)
-                    & (EVENTS.c.started_at <= stale),
-                ),
-            )
+            .where(EVENTS.c.id == event_id, claimable(now, lease_seconds))
             .values(
-                status=EventStatus.PROCESSING.value,
+                status=LEASED_STATE.value,
                 attempts=EVENTS.c.attempts + 1,
                 started_at=now,
                 updated_at=now,
@@ -73,7 +101,7 @@ def _busy_or_settled(
     row = conn.execute(
         select(EVENTS.c.status, EVENTS.c.started_at).where(EVENTS.c.id == event_id)
     ).first()
-    if row is None or row.status != EventStatus.PROCESSING.value or row.started_at is None:
+    if row is None or row.status != LEASED_STATE.value or row.started_at is None:
         return None
     started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
     remaining = (started + timedelta(seconds=lease_seconds) - now).total_seconds()
@@ -94,7 +122,7 @@ def _data_of(body: bytes | None) -> dict[str, Any]:
 def settle_event(engine: Engine, event_id: str, status: EventStatus, error: str | None) -> None:
     """Record the outcome: processed, ignored or failed (with the reason)."""
     now = utcnow()
-    with engine.connect().execution_options(**write_options()) as conn, conn.begin():
+    with transaction(engine) as conn:
         conn.execute(
             update(EVENTS)
             .where(EVENTS.c.id == event_id)
@@ -105,9 +133,9 @@ def settle_event(engine: Engine, event_id: str, status: EventStatus, error: str 
 def hand_back(engine: Engine, event_id: str, error: str) -> None:
     """Back to `queued` (a delayed message will bring it back), noting why."""
     now = utcnow()
-    with engine.connect().execution_options(**write_options()) as conn, conn.begin():
+    with transaction(engine) as conn:
         conn.execute(
             update(EVENTS)
-            .where(EVENTS.c.id == event_id, EVENTS.c.status == EventStatus.PROCESSING.value)
+            .where(EVENTS.c.id == event_id, EVENTS.c.status == LEASED_STATE.value)
             .values(status=EventStatus.QUEUED.value, last_error=error, updated_at=now)
         )

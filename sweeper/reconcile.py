@@ -8,25 +8,21 @@ duplicate.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from uuid import uuid4
 
 import orjson
 import structlog
-from sqlalchemy import Engine, or_, select, update
 
-from config.database import session_scope
 from processors.budget import Priority
 from processors.context import ProcessorContext
 from processors.errors import NotFound, TransientApiError
 from records.envelope import parse_event
 from records.event_store import EventStore, Incoming
-from records.jobs import Attempt, AttemptStatus
+from records.job_outcomes import mark_polled, overdue_attempts
 from records.types import utcnow
 
 log = structlog.get_logger(__name__)
 
-ATTEMPTS = Attempt.metadata.tables["attempts"]
 TERMINAL = {"ready": "generation.ready", "failed": "generation.failed"}
 RECONCILER_FINGERPRINT = "reconciler"
 
@@ -39,24 +35,7 @@ def reconcile_once(
     limit: int = 20,
 ) -> int:
     """Poll up to `limit` overdue attempts while the low-priority budget allows; events made."""
-    now = utcnow()
-    overdue = now - timedelta(seconds=ctx.reconcile_after_seconds)
-    with session_scope(ctx.engine, write=False) as session:
-        candidates = list(
-            session.execute(
-                select(ATTEMPTS.c.id, ATTEMPTS.c.generation_id)
-                .where(
-                    ATTEMPTS.c.status == AttemptStatus.SUBMITTED.value,
-                    ATTEMPTS.c.submitted_at <= overdue,
-                    or_(
-                        ATTEMPTS.c.last_polled_at.is_(None),
-                        ATTEMPTS.c.last_polled_at <= overdue,
-                    ),
-                )
-                .order_by(ATTEMPTS.c.submitted_at)
-                .limit(limit)
-            )
-        )
+    candidates = overdue_attempts(ctx.engine, ctx.reconcile_after_seconds, limit)
     created: list[str] = []
     for attempt_id, generation_id in candidates:
         try:
@@ -65,7 +44,7 @@ def reconcile_once(
             break  # the budget is for others now, or the API is struggling: next sweep
         except NotFound:
             generation = None
-        _mark_polled(ctx.engine, attempt_id)
+        mark_polled(ctx.engine, attempt_id)
         if generation is None or generation.status not in TERMINAL:
             continue
         body = orjson.dumps(
@@ -90,10 +69,3 @@ def reconcile_once(
             log.info("reconcile.found", generation_id=generation_id, status=generation.status)
     enqueue_events(created)
     return len(created)
-
-
-def _mark_polled(engine: Engine, attempt_id: str) -> None:
-    with session_scope(engine) as session:
-        session.execute(
-            update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_id).values(last_polled_at=utcnow())
-        )

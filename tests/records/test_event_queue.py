@@ -1,4 +1,4 @@
-"""The sweeper enqueues what was committed but never enqueued, once, with copies racing."""
+"""Events put back on the broker from the database: once each, with sweepers racing."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from sqlalchemy import Engine, update
 
 from config.broker import build_broker, enqueue_events
 from config.errors import BrokerUnavailable
-from receiver.sweeper import sweep_once, sweep_stalled
 from records.envelope import parse_event
+from records.event_queue import enqueue_received, requeue_stalled
 from records.event_store import EventStore, Incoming
 from records.events import EVENTS
 from records.types import utcnow
@@ -43,7 +43,7 @@ def store_received(engine: Engine, count: int, age_seconds: float) -> list[str]:
     return [o.event_id for o in EventStore(engine).persist(batch)]
 
 
-class TestSweepOnce:
+class TestEnqueueReceived:
     def test_enqueues_only_old_received_events(
         self, migrated_engine: Engine, database_url: str, redis_url: str
     ) -> None:
@@ -52,12 +52,12 @@ class TestSweepOnce:
         fresh = store_received(migrated_engine, 2, age_seconds=0)
         broker = build_broker(make_settings(database_url, redis_url))
         enqueue = partial(enqueue_events, broker)
-        assert sweep_once(migrated_engine, enqueue, min_age_seconds=60, limit=100) == 3
+        assert enqueue_received(migrated_engine, enqueue, min_age_seconds=60, limit=100) == 3
         assert sorted(enqueued_event_ids(redis_url)) == sorted(old)
         status = {e["id"]: e["status"] for e in events(migrated_engine)}
         assert {status[i] for i in old} == {"queued"}
         assert {status[i] for i in fresh} == {"received"}
-        assert sweep_once(migrated_engine, enqueue, min_age_seconds=60, limit=100) == 0
+        assert enqueue_received(migrated_engine, enqueue, min_age_seconds=60, limit=100) == 0
 
     def test_broker_down_leaves_events_received(
         self, migrated_engine: Engine, database_url: str, private_redis: RedisServer
@@ -67,7 +67,7 @@ class TestSweepOnce:
         broker = build_broker(make_settings(database_url, private_redis.url))
         private_redis.stop()
         with pytest.raises(BrokerUnavailable):
-            sweep_once(
+            enqueue_received(
                 migrated_engine, partial(enqueue_events, broker), min_age_seconds=0, limit=10
             )
         assert {e["status"] for e in events(migrated_engine)} == {"received"}
@@ -85,7 +85,7 @@ class TestSweepOnce:
         def sweep() -> None:
             barrier.wait()
             try:
-                while sweep_once(migrated_engine, enqueue, min_age_seconds=0, limit=7):
+                while enqueue_received(migrated_engine, enqueue, min_age_seconds=0, limit=7):
                     pass
             except BaseException as exc:  # reported to the test thread
                 errors.append(exc)
@@ -101,7 +101,7 @@ class TestSweepOnce:
         assert max(counts.values()) == 1
 
 
-class TestSweepStalled:
+class TestRequeueStalled:
     def test_requeues_dead_workers_and_lost_messages_only(
         self, migrated_engine: Engine, database_url: str, redis_url: str
     ) -> None:
@@ -122,7 +122,7 @@ class TestSweepStalled:
                     .values(status=status, started_at=started, updated_at=updated)
                 )
         broker = build_broker(make_settings(database_url, redis_url))
-        found = sweep_stalled(
+        found = requeue_stalled(
             migrated_engine,
             partial(enqueue_events, broker),
             lease_seconds=600,
