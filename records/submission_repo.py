@@ -194,16 +194,13 @@ def submission_postponed(engine: Engine, submission: Submission, delay: float, r
     """The API was not reached or pushed back: no attempt was made; try again after `delay`."""
     now = utcnow()
     with transaction(engine) as conn:
-        conn.execute(delete(ATTEMPTS).where(ATTEMPTS.c.id == submission.attempt_id))
-        conn.execute(
-            update(JOBS)
-            .where(JOBS.c.id == submission.job_id)
-            .values(
-                status=submission.previous_status,
-                next_attempt_at=now + timedelta(seconds=delay),
-                last_error=reason,
-                updated_at=now,
-            )
+        _withdraw(
+            conn,
+            submission,
+            status=submission.previous_status,
+            next_attempt_at=now + timedelta(seconds=delay),
+            last_error=reason,
+            updated_at=now,
         )
 
 
@@ -213,11 +210,19 @@ def submission_refused(
     """The API refused the job itself (402 → blocked, 403/400/401 → failed)."""
     now = utcnow()
     with transaction(engine) as conn:
-        conn.execute(delete(ATTEMPTS).where(ATTEMPTS.c.id == submission.attempt_id))
-        conn.execute(
-            update(JOBS)
-            .where(JOBS.c.id == submission.job_id)
-            .values(status=status.value, last_error=reason, next_attempt_at=None, updated_at=now)
+        _withdraw(
+            conn,
+            submission,
+            status=status.value,
+            last_error=reason,
+            next_attempt_at=None,
+            updated_at=now,
         )
         if status is JobStatus.FAILED:
             count_failed(conn, submission.customer_id, now)
+
+
+def _withdraw(conn: Connection, submission: Submission, **job_values: object) -> None:
+    """No generation was made: the attempt goes, and the job takes `job_values`."""
+    conn.execute(delete(ATTEMPTS).where(ATTEMPTS.c.id == submission.attempt_id))
+    conn.execute(update(JOBS).where(JOBS.c.id == submission.job_id).values(**job_values))

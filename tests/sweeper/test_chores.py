@@ -6,7 +6,11 @@ import os
 import time
 from pathlib import Path
 
-from sweeper.chores import remove_stale_downloads
+from sqlalchemy import Engine
+
+from config.broker import build_broker
+from sweeper.chores import build_chores, remove_stale_downloads
+from tests.conftest import make_settings
 
 
 class TestRemoveStaleDownloads:
@@ -25,3 +29,31 @@ class TestRemoveStaleDownloads:
         assert remove_stale_downloads(tmp_path / "audio", older_than_seconds=600) == 1
         assert sorted(p.name for p in folder.iterdir()) == sorted([live.name, audio.name])
         assert remove_stale_downloads(tmp_path / "missing", older_than_seconds=600) == 0
+
+
+class TestBuildChores:
+    def test_every_chore_and_reconciliation_only_with_an_api_key(
+        self, migrated_engine: Engine, database_url: str, redis_url: str
+    ) -> None:
+        """Without VPAI_API_KEY the sweeper runs everything but reconciliation."""
+        names = [
+            "enqueue_received_events",
+            "requeue_stalled_events",
+            "recover_jobs",
+            "remove_stale_downloads",
+            "recover_voices",
+        ]
+        settings = make_settings(database_url, redis_url)
+        broker = build_broker(settings)
+        assert [c.name for c in build_chores(settings, migrated_engine, broker)] == names
+        keyed = make_settings(database_url, redis_url, vpai_api_key="vk_test_sandbox")
+        chores = build_chores(keyed, migrated_engine, broker)
+        assert [c.name for c in chores] == [*names, "reconcile"]
+
+    def test_an_idle_round_asks_for_no_second_round(
+        self, migrated_engine: Engine, database_url: str, redis_url: str, tmp_path: Path
+    ) -> None:
+        """On an empty database no chore reports more work waiting."""
+        settings = make_settings(database_url, redis_url, audio_dir=tmp_path / "audio")
+        chores = build_chores(settings, migrated_engine, build_broker(settings))
+        assert [chore.run() for chore in chores] == [False] * len(chores)
