@@ -1,4 +1,5 @@
-"""Errors the processors raise on purpose. Imports nothing internal, so every module may raise them.
+"""Errors the processors raise on purpose. Imports nothing internal but the root error, so every
+module may raise them.
 
 The class says what the caller should do; the message says what happened, for logs. Messages
 never carry a signed URL's query string (its signature is a credential for ten minutes).
@@ -6,9 +7,23 @@ never carry a signed URL's query string (its signature is a credential for ten m
 
 from __future__ import annotations
 
+from config.errors import VoicehookError
 
-class ProcessingError(Exception):
-    """Base class for every error the processors raise on purpose."""
+
+class ProcessingError(VoicehookError):
+    """Raised when an event or a job cannot be processed as asked; the base of this package."""
+
+
+class WorkerNotStarted(ProcessingError):
+    """Raised when an actor runs in a process whose worker start-up has not installed a context."""
+
+
+class UnknownAudioFormat(ProcessingError):
+    """Raised when asked to inspect audio of a format other than mp3 or wav."""
+
+
+class InvalidAllowedHost(ProcessingError):
+    """Raised when a `DOWNLOAD_ALLOWED_HOSTS` entry is not `host` or `host:port`."""
 
 
 class DownloadError(ProcessingError):
@@ -54,6 +69,10 @@ class RetryLater(ProcessingError):
     def __init__(self, delay_seconds: float, reason: str) -> None:
         super().__init__(reason)
         self.delay_seconds = max(0.0, delay_seconds)
+
+
+class SubmissionInFlight(RetryLater):
+    """Raised when a webhook may belong to a submission whose commit has not landed yet."""
 
 
 class ApiError(ProcessingError):

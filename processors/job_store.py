@@ -15,16 +15,12 @@ from sqlalchemy import CursorResult, Engine, Result, func, update
 from sqlmodel import Session, col, select
 
 from config.database import session_scope
-from processors.errors import RetryLater
+from processors.errors import SubmissionInFlight
 from records.jobs import Attempt, AttemptStatus, Customer, Job, JobStatus
 from records.types import utcnow
 
 IN_FLIGHT_WINDOW_SECONDS = 60.0
 IN_FLIGHT_RETRY_SECONDS = 2.0
-
-
-class SubmissionInFlight(RetryLater):
-    """Raised when a webhook may belong to a submission whose commit has not landed yet."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from processors.context import ProcessorContext
+from processors.errors import WorkerNotStarted
 
 _context: ProcessorContext | None = None
 
@@ -14,5 +15,5 @@ def install_context(context: ProcessorContext) -> None:
 
 def current_context() -> ProcessorContext:
     if _context is None:
-        raise RuntimeError("the worker's processing context was not installed")
+        raise WorkerNotStarted("the worker's processing context was not installed")
     return _context

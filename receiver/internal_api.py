@@ -23,7 +23,6 @@ from starlette.routing import Route
 from config.errors import BrokerUnavailable
 from config.settings import Settings
 from receiver.job_intake import (
-    UnknownCustomer,
     create_job,
     job_audio_path,
     job_document,
@@ -32,6 +31,7 @@ from receiver.job_intake import (
 from receiver.job_requests import CloneRequest, CustomerRequest, JobRequest
 from receiver.responses import json_response
 from receiver.voice_intake import create_voice, voice_document
+from records.errors import UnknownCustomer
 
 log = structlog.get_logger(__name__)
 

@@ -11,12 +11,9 @@ from sqlmodel import col, select
 
 from config.database import session_scope
 from receiver.job_requests import CustomerRequest, JobRequest
+from records.errors import UnknownCustomer
 from records.jobs import Attempt, Customer, Job, JobStatus
 from records.types import utcnow
-
-
-class UnknownCustomer(LookupError):
-    """Raised when a job names a customer that does not exist."""
 
 
 def upsert_customer(engine: Engine, request: CustomerRequest) -> tuple[Customer, bool]:

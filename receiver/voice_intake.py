@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from config.database import session_scope
-from receiver.job_intake import UnknownCustomer
 from receiver.job_requests import CloneRequest
+from records.errors import UnknownCustomer
 from records.ids import new_id
 from records.jobs import Customer, Voice, VoiceStatus, voice_samples_dir
 from records.types import utcnow

@@ -24,13 +24,13 @@ import structlog
 
 from config.errors import StorageUnavailable
 from config.settings import Settings
+from receiver.errors import WriterGone
 from receiver.writer_protocol import (
     Committed,
     EnqueueFailed,
     Failed,
     FrameDecoder,
     Ready,
-    WriterGone,
     frame,
     outcomes_from_wire,
 )

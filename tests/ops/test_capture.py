@@ -9,9 +9,9 @@ import orjson
 import pytest
 
 from config.signing import SIGNATURE_HEADER
+from voicehook.errors import CaptureError
 from voicehook.ops.capture import (
     Capture,
-    CaptureError,
     capture_document,
     capture_file_name,
     capture_from_document,

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from config.signing import compute_signature
+from voicehook.errors import InvalidSelection
 from voicehook.ops.capture import Capture
 from voicehook.ops.doctor import Status, redact_url, schema_check
 from voicehook.ops.replay import outgoing_signature, unsignable
 from voicehook.ops.reprocess import HELD, NO_BODY, skip_reason
-from voicehook.ops.selection import InvalidSelection, build_filter
+from voicehook.ops.selection import build_filter
 from voicehook.ops.summary import (
     MAX_LISTED,
     ReplayResult,

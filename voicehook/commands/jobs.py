@@ -20,8 +20,9 @@ from config.settings import Settings
 from processors.context import build_context
 from processors.resume import resume_blocked
 from processors.voices_sync import sync_voices
-from receiver.job_intake import UnknownCustomer, create_job, job_document, upsert_customer
+from receiver.job_intake import create_job, job_document, upsert_customer
 from receiver.job_requests import CustomerRequest, JobRequest
+from records.errors import UnknownCustomer
 from records.jobs import Customer, Job
 from voicehook.commands.dev import VAR
 from voicehook.embedded_redis import running_embedded_url

@@ -26,15 +26,12 @@ from typing import Any, BinaryIO, TypeGuard
 import orjson
 
 from config.signing import SIGNATURE_HEADER
+from voicehook.errors import CaptureError
 
 UTF8 = "utf-8"
 BASE64 = "base64"
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 CAPTURE_SUFFIXES = JSONL_SUFFIXES | {".json"}
-
-
-class CaptureError(ValueError):
-    """Raised when a replay input cannot be read: missing, or a malformed capture document."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,10 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Table
 
 from records.events import EVENTS, EventStatus
+from voicehook.errors import InvalidSelection
 from voicehook.ops.timespec import parse_instant
 
 STATUSES = tuple(status.value for status in EventStatus)
-
-
-class InvalidSelection(ValueError):
-    """Raised when selector flags contradict each other or name an unknown status."""
 
 
 @dataclass(frozen=True, slots=True)
