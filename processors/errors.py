@@ -44,7 +44,7 @@ class DownloadRefused(DownloadError):
 
 
 class DownloadFailed(DownloadError):
-    """Raised on network errors, time-outs, other bad statuses or a truncated body: retry later."""
+    """Raised when a download met a network error, time-out, bad status or short body: retry."""
 
 
 class DownloadTooLarge(DownloadError):
@@ -85,27 +85,27 @@ class ApiError(ProcessingError):
 
 
 class InvalidRequest(ApiError):
-    """Raised on 400 `invalid_request`: the request itself is wrong."""
+    """Raised when the API answers 400 `invalid_request`: the request itself is wrong."""
 
 
 class Unauthorized(ApiError):
-    """Raised on 401 `unauthorized`: the API key is missing or wrong."""
+    """Raised when the API answers 401 `unauthorized`: the API key is missing or wrong."""
 
 
 class InsufficientCredits(ApiError):
-    """Raised on 402 `insufficient_credits`."""
+    """Raised when the API answers 402 `insufficient_credits`."""
 
 
 class PublicApiRequiresScale(ApiError):
-    """Raised on 403 `public_api_requires_scale`: the workspace is not on the Scale plan."""
+    """Raised when the API answers 403 `public_api_requires_scale`: not on the Scale plan."""
 
 
 class CloningRequiresPaidPlan(ApiError):
-    """Raised on 403 `cloning_requires_paid_plan`."""
+    """Raised when the API answers 403 `cloning_requires_paid_plan`."""
 
 
 class NotFound(ApiError):
-    """Raised on 404 `not_found`."""
+    """Raised when the API answers 404 `not_found`."""
 
 
 class TransientApiError(ApiError):
@@ -115,7 +115,7 @@ class TransientApiError(ApiError):
 
 
 class RateLimited(TransientApiError):
-    """Raised on 429 `rate_limit_exceeded`; not a failed attempt, just a wait."""
+    """Raised when the API answers 429 `rate_limit_exceeded`; not a failed attempt, a wait."""
 
     def __init__(self, code: str, status: int, *, retry_after: float) -> None:
         super().__init__(code, status)
@@ -124,7 +124,7 @@ class RateLimited(TransientApiError):
 
 
 class ServerError(TransientApiError):
-    """Raised on a 5xx answer (or a body that is not the contract's)."""
+    """Raised when the API answers a 5xx (or a body that is not the contract's)."""
 
 
 class NetworkError(TransientApiError):

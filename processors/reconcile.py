@@ -17,8 +17,8 @@ from sqlalchemy import Engine, or_, select, update
 
 from config.database import session_scope
 from processors.budget import Priority
-from processors.context import ProcessorContext
 from processors.errors import NotFound, TransientApiError
+from processors.worker import ProcessorContext
 from records.envelope import parse_event
 from records.event_store import EventStore, Incoming
 from records.jobs import Attempt, AttemptStatus

@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import select
 
 from config.database import session_scope
-from processors.context import ProcessorContext
+from processors.worker import ProcessorContext
 from records.jobs import Voice, VoiceStatus
 from records.types import utcnow
 

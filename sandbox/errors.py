@@ -16,7 +16,7 @@ class AudioRenderError(SandboxError):
 
 
 class DownloadCutOff(SandboxError):
-    """Raised mid-response to drop the connection after a truncated body (a fault)."""
+    """Raised when a download fault cuts a response short, to drop the connection mid-body."""
 
 
 class ApiKeyTaken(SandboxError):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from config.database import session_scope
-from processors.context import ProcessorContext
 from processors.errors import ApiError, RetryLater, TransientApiError
 from processors.vpai import explain
+from processors.worker import ProcessorContext
 from records.jobs import Voice, VoiceStatus, voice_samples_dir
 from records.types import utcnow
 

@@ -7,9 +7,9 @@ from uuid import uuid4
 from sqlmodel import select
 
 from config.database import session_scope
-from processors.context import ProcessorContext
 from processors.errors import PermanentFailure
 from processors.events import ClaimedEvent
+from processors.worker import ProcessorContext
 from records.jobs import Voice, VoiceStatus
 from records.types import utcnow
 

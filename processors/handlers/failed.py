@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from processors.context import ProcessorContext
 from processors.errors import PermanentFailure
 from processors.events import ClaimedEvent
 from processors.job_store import attempt_for_generation, fail_job, record_attempt, schedule_retry
 from processors.policy import FailureAction, on_failed
+from processors.worker import ProcessorContext
 from records.jobs import AttemptStatus
 
 

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 import structlog
 
 from processors.audio import AudioFacts, verify_audio
-from processors.context import ProcessorContext
 from processors.download import download_audio
 from processors.errors import (
     AudioInvalid,
@@ -31,6 +30,7 @@ from processors.job_store import (
     record_attempt,
 )
 from processors.policy import ReadyAction, on_ready
+from processors.worker import ProcessorContext
 from records.jobs import AttemptStatus
 
 log = structlog.get_logger(__name__)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from processors.context import ProcessorContext
 from processors.errors import ApiError, InsufficientCredits, RetryLater, TransientApiError
 from processors.submission_store import (
     start_submission,
@@ -11,6 +10,7 @@ from processors.submission_store import (
     submission_refused,
 )
 from processors.vpai import explain
+from processors.worker import ProcessorContext
 from records.jobs import JobStatus
 
 

@@ -7,10 +7,10 @@ import time
 import pytest
 from sqlmodel import Session
 
-from processors.context import ProcessorContext
 from processors.errors import RetryLater
 from processors.handlers.clone import clone_voice
 from processors.voices_sync import sync_voices
+from processors.worker import ProcessorContext
 from receiver.job_intake import upsert_customer
 from receiver.job_requests import CloneRequest, CustomerRequest
 from receiver.voice_intake import create_voice

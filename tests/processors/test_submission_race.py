@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from processors.context import ProcessorContext
 from processors.submission_store import start_submission, submission_accepted
+from processors.worker import ProcessorContext
 from records.jobs import Job
 from records.types import utcnow
 from tests.processors.flow import Sandbox, customer, event, job, new_job, process, store_event

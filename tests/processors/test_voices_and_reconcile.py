@@ -14,10 +14,10 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from config.broker import build_broker, enqueue_events, enqueue_submissions
-from processors.context import ProcessorContext
 from processors.handlers.submit import submit_job
 from processors.maintenance import recover_jobs, remove_stale_downloads
 from processors.reconcile import reconcile_once
+from processors.worker import ProcessorContext
 from records.event_store import EventStore
 from records.events import Event
 from records.jobs import Attempt, Job, Voice

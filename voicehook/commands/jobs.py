@@ -17,9 +17,9 @@ from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
-from processors.context import build_context
 from processors.resume import resume_blocked
 from processors.voices_sync import sync_voices
+from processors.worker import build_context
 from receiver.job_intake import create_job, job_document, upsert_customer
 from receiver.job_requests import CustomerRequest, JobRequest
 from records.errors import UnknownCustomer

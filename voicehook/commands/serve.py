@@ -24,9 +24,9 @@ from config.database import make_engine
 from config.errors import ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
-from processors.context import build_context
 from processors.maintenance import recover_jobs, recover_voices, remove_stale_downloads
 from processors.reconcile import reconcile_once
+from processors.worker import build_context
 from receiver.sweeper import sweep_once, sweep_stalled
 from records.event_store import EventStore
 from voicehook.periodic import Chore, run_chores
