@@ -97,7 +97,7 @@ class TestSignatures:
 
     def test_bare_bodies_need_a_secret(self) -> None:
         """Bare bodies have nothing to send without --secret; with one, all can be signed."""
-        bare = Capture(b"{}", "body.json", enveloped=False)
+        bare = Capture(b"{}", "body.json")
         assert unsignable([bare], None) == ["body.json"]
         assert unsignable([bare], b"s") == []
 
