@@ -20,7 +20,7 @@ class StaleTimestamp(RecordsError):
     """Raised when the freshness window is on and the body's timestamp is outside it."""
 
 
-class NaiveDatetime(RecordsError, ValueError):
+class NaiveDatetime(RecordsError):
     """Raised when a datetime without a zone is given to a UTC column (a bug in the caller)."""
 
 
