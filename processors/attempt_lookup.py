@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from processors.errors import RetryLater
+from processors.errors import SubmissionInFlight
 from records.job_outcomes import AttemptView, attempt_for_generation
 
 IN_FLIGHT_RETRY_SECONDS = 2.0
-
-
-class SubmissionInFlight(RetryLater):
-    """Raised when a webhook may belong to a submission whose commit has not landed yet."""
 
 
 def attempt_of(

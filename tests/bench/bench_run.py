@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 from tests.services import missing_service
-from voicehook.redis_server import RedisServerError, redis_server_binary
+from voicehook.errors import RedisServerError
+from voicehook.redis_server import redis_server_binary
 
 
 def require_redis_server() -> None:

@@ -29,6 +29,7 @@ from processors.errors import (
     DownloadFailed,
     DownloadRefused,
     DownloadTooLarge,
+    InvalidAllowedHost,
     ProcessingError,
 )
 from tests.processors import fileserver
@@ -101,12 +102,12 @@ class TestParseAllowedHosts:
     )
     def test_malformed_entries_are_rejected(self, entry: str) -> None:
         """Anything but host or host:port is a configuration error."""
-        with pytest.raises(ValueError, match="not host or host:port"):
+        with pytest.raises(InvalidAllowedHost, match="not host or host:port"):
             parse_allowed_hosts([entry])
 
     def test_a_single_string_is_rejected(self) -> None:
         """A bare string would be a collection of characters; it is refused."""
-        with pytest.raises(TypeError):
+        with pytest.raises(InvalidAllowedHost):
             parse_allowed_hosts("cdn.example.com")
 
 

@@ -9,7 +9,8 @@ import pytest
 import redis
 
 from tests.services import free_port
-from voicehook.redis_server import RedisServer, RedisServerError, throwaway_options
+from voicehook.errors import RedisServerError
+from voicehook.redis_server import RedisServer, throwaway_options
 
 
 def throwaway(directory: Path, log: bool = False) -> RedisServer:

@@ -45,15 +45,6 @@ def write_body_files(
     return directory
 
 
-def read_body_file(path: Path) -> list[tuple[str, bytes]]:
-    """The (signature, body) pairs of one thread's file."""
-    pairs = []
-    for line in path.read_bytes().splitlines():
-        signature, body = line.split(b"\t", 1)
-        pairs.append((signature.decode(), body))
-    return pairs
-
-
 def utc_timestamp(moment: datetime) -> str:
     """The upstream's timestamp format: ISO 8601, milliseconds, `Z`."""
     return (

@@ -1,7 +1,10 @@
-"""The benchmark's errors; imports nothing internal, so every module can raise them."""
+"""The benchmark's errors; imports nothing internal but the root error, so every module can
+raise them."""
+
+from config.errors import VoicehookError
 
 
-class BenchError(Exception):
+class BenchError(VoicehookError):
     """Raised when a benchmark cannot run or its results cannot be trusted."""
 
 

@@ -15,7 +15,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     if not values:
         raise BenchError("no values to take a percentile of")
     if not 0 < fraction <= 1:
-        raise ValueError("fraction must be in (0, 1]")
+        raise BenchError("fraction must be in (0, 1]")
     ordered = sorted(values)
     rank = math.ceil(fraction * len(ordered))
     return ordered[rank - 1]

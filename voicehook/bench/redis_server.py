@@ -9,7 +9,8 @@ from pathlib import Path
 from voicehook.bench.errors import BenchError
 from voicehook.bench.launch import HOST
 from voicehook.bench.servers import free_port
-from voicehook.redis_server import RedisServer, RedisServerError, throwaway_options
+from voicehook.errors import RedisServerError
+from voicehook.redis_server import RedisServer, throwaway_options
 
 
 @contextmanager

@@ -16,11 +16,12 @@ from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
-from processors.context import build_context
 from processors.voices_sync import sync_voices
-from receiver.job_intake import UnknownCustomer, create_job
+from processors.worker import build_context
+from receiver.job_intake import create_job
 from receiver.job_requests import CustomerRequest, JobRequest
 from records import customer_repo, job_repo
+from records.errors import UnknownCustomer
 from records.jobs import Job
 from voicehook.commands.dev import VAR
 from voicehook.embedded_redis import running_embedded_url

@@ -1,22 +1,36 @@
-"""What a handler needs from the outside world, built once per worker process."""
+"""A worker process's start-up, in one place: what a handler needs (`ProcessorContext`), how it
+is built and installed, and the entry the Dramatiq CLI is pointed at.
+
+Dramatiq binds an actor to the broker set when the actor's module is imported, so the order
+is fixed: `python -m dramatiq processors.worker:start_worker processors.actors` makes each
+worker process call `start_worker` first (settings, logging, broker, processing context — in
+that order), and only then import the actors (`DRAMATIQ_ARGS`). The sweeper and the CLI build
+a context of their own with `build_context`; only a worker process installs one.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine
 
-from config.broker import redis_client
+from config.broker import build_broker, redis_client, schedule_submission
 from config.database import make_engine
 from config.errors import ConfigurationError
+from config.logging import configure_logging
 from config.settings import Settings
 from processors.budget import ApiBudget, BudgetPolicy
+from processors.errors import WorkerNotStarted
 from processors.vpai import VpaiClient, api_http_client
+
+# What the Dramatiq CLI is given: the start-up callable first, then the actor modules.
+DRAMATIQ_ARGS = ("processors.worker:start_worker", "processors.actors")
 
 
 @dataclass
@@ -34,7 +48,7 @@ class ProcessorContext:
     download_tries: int = 3
     event_lease_seconds: float = 600.0
     reconcile_after_seconds: float = 600.0
-    # Set by the actors module: enqueue a job's submission after a delay (seconds).
+    # Set by `start_worker`: enqueue a job's submission after a delay (seconds).
     schedule_submission: Callable[[str, float], None] = field(default=lambda job_id, delay: None)
 
 
@@ -83,3 +97,27 @@ def build_context(settings: Settings, engine: Engine | None = None) -> Processor
         reconcile_after_seconds=settings.reconcile_after_seconds,
         event_lease_seconds=settings.event_lease_seconds,
     )
+
+
+_context: ProcessorContext | None = None
+
+
+def start_worker(settings: Settings | None = None) -> None:
+    """Set the broker and install the context; the actor modules may be imported afterwards."""
+    settings = settings or Settings()
+    configure_logging(settings)
+    broker = build_broker(settings)
+    context = build_context(settings)
+    context.schedule_submission = partial(schedule_submission, broker)
+    install_context(context)
+
+
+def install_context(context: ProcessorContext) -> None:
+    global _context  # noqa: PLW0603 - one per process, set once before any message runs
+    _context = context
+
+
+def current_context() -> ProcessorContext:
+    if _context is None:
+        raise WorkerNotStarted("the worker's processing context was not installed")
+    return _context
