@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from voicehook.bench.cpu import MachineCpu, busy_share, parse_machine_stat, parse_process_ticks
-from voicehook.bench.errors import BenchError
-from voicehook.bench.logs import check_errors, error_lines
+from bench.cpu import MachineCpu, busy_share, parse_machine_stat, parse_process_ticks
+from bench.errors import BenchError
+from bench.logs import check_errors, error_lines
 
 PROC_STAT = """\
 cpu  100 5 50 800 40 3 2 0 0 0

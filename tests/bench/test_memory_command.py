@@ -1,4 +1,4 @@
-"""`voicehook bench memory`: a short real run with a smaller file."""
+"""`python -m bench memory`: a short real run with a smaller file."""
 
 from __future__ import annotations
 

@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from voicehook.bench import procfs
-from voicehook.bench.errors import BenchError
-from voicehook.bench.memory import WAV_BYTES_PER_SECOND, duration_for
-from voicehook.bench.rss import growth, megabytes, parse_status
+from bench import procfs
+from bench.errors import BenchError
+from bench.memory import WAV_BYTES_PER_SECOND, duration_for
+from bench.rss import growth, megabytes, parse_status
 
 STATUS = """\
 Name:\tpython

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from voicehook.bench.service_stack import caller_env
-from voicehook.bench.worker_process import is_events_dramatiq
+from bench.service_stack import caller_env
+from bench.worker_process import is_events_dramatiq
 
 
 class TestIsEventsDramatiq:

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine
 
+from bench import procfs
 from tests.receiver.conftest import envelope, events, post
 from tests.services import ServerProcess, wait_for
-from voicehook.bench import procfs
 
 
 def writer_pid(server: ServerProcess) -> int | None:

@@ -10,9 +10,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench import procfs
+from bench.errors import BenchError
 from config.queues import EVENTS_QUEUE
-from voicehook.bench import procfs
-from voicehook.bench.errors import BenchError
 
 STOP_TIMEOUT_SECONDS = 40.0  # the worker gives in-flight messages 20 s, then requeues them
 

@@ -1,4 +1,4 @@
--- wrk script for `voicehook bench ingest`: every request is a pre-signed, unique delivery.
+-- wrk script for `python -m bench ingest`: every request is a pre-signed, unique delivery.
 --
 -- Usage: wrk -s ingest.lua URL -- BODIES_DIR MODE
 --   BODIES_DIR holds one file per wrk thread, `<n>.tsv` for n = 1..threads, each line

@@ -1,4 +1,4 @@
-"""`voicehook bench budget`: failed generations retried while new jobs keep arriving, under
+"""`python -m bench budget`: failed generations retried while new jobs keep arriving, under
 the shared API budget — no 429 ever, and the budget used to the full while work waits.
 
 Time is scaled down so that a run takes a minute or two: the limit keeps its 60 requests
@@ -20,17 +20,17 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from bench import job_records
+from bench.errors import BenchError
+from bench.logs import check_errors
+from bench.pacing import PacedRun, Sampler, paced
+from bench.report import format_ratio
+from bench.sandbox_process import SandboxOptions, SandboxProcess
+from bench.service_stack import Stack, bench_workdir, running_stack
+from bench.utilization import Sample, Utilization, utilization
+from bench.verify import Check
+from bench.worker_process import running_worker
 from sandbox.voices import DEFAULT_VOICE
-from voicehook.bench import job_records
-from voicehook.bench.errors import BenchError
-from voicehook.bench.logs import check_errors
-from voicehook.bench.pacing import PacedRun, Sampler, paced
-from voicehook.bench.report import format_ratio
-from voicehook.bench.sandbox_process import SandboxOptions, SandboxProcess
-from voicehook.bench.service_stack import Stack, bench_workdir, running_stack
-from voicehook.bench.utilization import Sample, Utilization, utilization
-from voicehook.bench.verify import Check
-from voicehook.bench.worker_process import running_worker
 
 Echo = Callable[[str], None]
 

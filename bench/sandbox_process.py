@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from voicehook.bench.errors import BenchError
-from voicehook.bench.launch import HOST
-from voicehook.bench.servers import free_port
+from bench.errors import BenchError
+from bench.launch import HOST
+from bench.servers import free_port
 
 READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0

@@ -1,4 +1,4 @@
-"""`voicehook bench`: benchmarks run as scripts against real processes, not as tests."""
+"""`python -m bench`: benchmarks run as scripts against real processes, not as tests."""
 
 from __future__ import annotations
 
@@ -8,15 +8,20 @@ from typing import Annotated
 
 import typer
 
-from voicehook.bench.budget import BudgetOptions, run_budget_bench
-from voicehook.bench.e2e import E2eOptions, run_e2e_bench
-from voicehook.bench.errors import BenchError
-from voicehook.bench.ingest import DatabaseKind, IngestOptions, run_ingest_bench
-from voicehook.bench.loadgen import LoadShape
-from voicehook.bench.memory import MemoryOptions, run_memory_bench
-from voicehook.bench.report import parse_duration
+from bench.budget import BudgetOptions, run_budget_bench
+from bench.e2e import E2eOptions, run_e2e_bench
+from bench.errors import BenchError
+from bench.ingest import DatabaseKind, IngestOptions, run_ingest_bench
+from bench.loadgen import LoadShape
+from bench.memory import MemoryOptions, run_memory_bench
+from bench.report import parse_duration
 
-app = typer.Typer(help="Benchmarks of voicehook's hot paths.", no_args_is_help=True)
+app = typer.Typer(
+    help="Benchmarks of voicehook's hot paths.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,  # `python -m bench` is no command a shell completes
+)
 
 
 @app.command()
@@ -94,7 +99,7 @@ def ingest(
     try:
         result = run_ingest_bench(options, typer.echo)
     except BenchError as exc:
-        typer.echo(f"voicehook bench ingest: {exc}", err=True)
+        typer.echo(f"bench ingest: {exc}", err=True)
         raise typer.Exit(2) from None
     if not result.passed:
         raise typer.Exit(1)
@@ -208,7 +213,7 @@ def _run(name: str, bench: Callable[[], bool]) -> None:
     try:
         passed = bench()
     except BenchError as exc:
-        typer.echo(f"voicehook bench {name}: {exc}", err=True)
+        typer.echo(f"bench {name}: {exc}", err=True)
         raise typer.Exit(2) from None
     if not passed:
         raise typer.Exit(1)

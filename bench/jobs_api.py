@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from voicehook.bench.errors import BenchError
+from bench.errors import BenchError
 
 CUSTOMER_REF = "bench"
 

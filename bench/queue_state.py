@@ -6,10 +6,10 @@ import json
 
 import redis
 
+from bench.errors import BenchError
+from bench.report import redact_url
+from bench.verify import QueueState
 from config.queues import EVENTS_QUEUE
-from voicehook.bench.errors import BenchError
-from voicehook.bench.report import redact_url
-from voicehook.bench.verify import QueueState
 
 # Dramatiq's RedisBroker keeps a queue as a list of message ids and a hash id -> message.
 QUEUE_KEY = f"dramatiq:{EVENTS_QUEUE}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voicehook.bench.errors import BenchError
+from bench.errors import BenchError
 
 
 @dataclass(frozen=True, slots=True)

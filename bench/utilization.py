@@ -14,7 +14,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from voicehook.bench.errors import BenchError
+from bench.errors import BenchError
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from voicehook.bench.verify import Check
+from bench.verify import Check
 
 ERROR_LEVELS = frozenset({"error", "critical", "exception"})
 

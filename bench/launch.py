@@ -1,6 +1,6 @@
 """Serve one app factory with the bench's fixed server settings.
 
-`python -m voicehook.bench.launch FACTORY --port N [--workers N]`. The bare endpoint and the
+`python -m bench.launch FACTORY --port N [--workers N]`. The bare endpoint and the
 receiver are both started through here, so their server settings cannot drift apart.
 """
 

@@ -1,4 +1,4 @@
-"""`voicehook bench memory`: a worker's resident memory while it downloads a 200 MB file.
+"""`python -m bench memory`: a worker's resident memory while it downloads a 200 MB file.
 
 A real `voicehook worker` (one events process, so there is one process to watch) gets a
 `generation.ready` for a sandbox generation of the given size. Its events process is sampled
@@ -17,16 +17,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from bench import job_records, procfs
+from bench.errors import BenchError
+from bench.pacing import Sampler
+from bench.report import format_ratio
+from bench.rss import BYTES_PER_MB, MemoryGrowth, growth, megabytes
+from bench.sandbox_process import SandboxOptions
+from bench.service_stack import Stack, bench_workdir, running_stack
+from bench.verify import Check
+from bench.worker_process import event_worker_pids, running_worker
 from sandbox.audio import SAMPLE_RATE, SAMPLE_WIDTH
-from voicehook.bench import job_records, procfs
-from voicehook.bench.errors import BenchError
-from voicehook.bench.pacing import Sampler
-from voicehook.bench.report import format_ratio
-from voicehook.bench.rss import BYTES_PER_MB, MemoryGrowth, growth, megabytes
-from voicehook.bench.sandbox_process import SandboxOptions
-from voicehook.bench.service_stack import Stack, bench_workdir, running_stack
-from voicehook.bench.verify import Check
-from voicehook.bench.worker_process import event_worker_pids, running_worker
 
 Echo = Callable[[str], None]
 

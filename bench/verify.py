@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from voicehook.bench.report import WrkReport
+from bench.report import WrkReport
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 
-from voicehook.bench import procfs
-from voicehook.bench.errors import BenchError
-from voicehook.bench.launch import HOST
+from bench import procfs
+from bench.errors import BenchError
+from bench.launch import HOST
 
 READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 30.0
@@ -51,7 +51,7 @@ def running_server(
 ) -> Iterator[Server]:
     """Start `factory` under the bench launcher; on exit SIGTERM it and wait for it."""
     port = free_port()
-    command = [sys.executable, "-m", "voicehook.bench.launch", factory, "--port", str(port)]
+    command = [sys.executable, "-m", "bench.launch", factory, "--port", str(port)]
     command += ["--workers", str(workers)]
     with log_path.open("ab") as log:
         process = subprocess.Popen(

@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from voicehook.bench.errors import BenchError
+from bench.errors import BenchError
 
 BYTES_PER_KIB = 1024
 BYTES_PER_MB = 1_000_000

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from voicehook.bench.errors import BenchError
+from bench.errors import BenchError
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

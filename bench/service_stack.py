@@ -15,14 +15,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from bench import databases
+from bench.jobs_api import JobsApi
+from bench.redis_server import embedded_redis
+from bench.sandbox_process import SandboxOptions, SandboxProcess, running_sandbox
+from bench.servers import running_server
 from config.database import make_engine
 from config.settings import Settings
 from receiver.app import WEBHOOK_PATH
-from voicehook.bench import databases
-from voicehook.bench.jobs_api import JobsApi
-from voicehook.bench.redis_server import embedded_redis
-from voicehook.bench.sandbox_process import SandboxOptions, SandboxProcess, running_sandbox
-from voicehook.bench.servers import running_server
 
 RECEIVER_FACTORY = "receiver.app:app_from_environment"
 SERVICE_ENV = {"LOG_FORMAT": "json", "LOG_LEVEL": "info"}  # the production defaults

@@ -1,4 +1,4 @@
-"""`voicehook bench e2e`: webhook POST → job ready with its audio on disk, at a steady rate.
+"""`python -m bench e2e`: webhook POST → job ready with its audio on disk, at a steady rate.
 
 Jobs are submitted through the internal API at the target rate, so the sandbox finishes
 their generations, and posts their `generation.ready` webhooks, at that rate too (its phases
@@ -16,11 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.settings import Settings
-from sandbox.voices import DEFAULT_VOICE
-from voicehook.bench import job_records
-from voicehook.bench.cpu_watch import CpuWatch
-from voicehook.bench.e2e_latency import (
+from bench import job_records
+from bench.cpu_watch import CpuWatch
+from bench.e2e_latency import (
     READY_EVENT,
     Post,
     Stages,
@@ -30,16 +28,18 @@ from voicehook.bench.e2e_latency import (
     goal_ratio,
     stages,
 )
-from voicehook.bench.errors import BenchError
-from voicehook.bench.jobs_api import JobsApi
-from voicehook.bench.logs import check_errors
-from voicehook.bench.pacing import PacedRun, paced
-from voicehook.bench.percentiles import LatencySummary, format_latency
-from voicehook.bench.report import format_ratio
-from voicehook.bench.sandbox_process import SandboxOptions
-from voicehook.bench.service_stack import Stack, bench_workdir, running_stack
-from voicehook.bench.verify import Check, check_log
-from voicehook.bench.worker_process import running_worker
+from bench.errors import BenchError
+from bench.jobs_api import JobsApi
+from bench.logs import check_errors
+from bench.pacing import PacedRun, paced
+from bench.percentiles import LatencySummary, format_latency
+from bench.report import format_ratio
+from bench.sandbox_process import SandboxOptions
+from bench.service_stack import Stack, bench_workdir, running_stack
+from bench.verify import Check, check_log
+from bench.worker_process import running_worker
+from config.settings import Settings
+from sandbox.voices import DEFAULT_VOICE
 
 Echo = Callable[[str], None]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 
-from voicehook.bench.errors import BenchError, WrkOutputError
+from bench.errors import BenchError, WrkOutputError
 
 REPORT_PREFIX = "voicehook-bench "
 _DURATION = re.compile(r"(\d+)\s*(s|m|h)?")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from voicehook.bench.errors import BenchError, WrkMissing
-from voicehook.bench.report import WrkReport, parse_wrk_report
+from bench.errors import BenchError, WrkMissing
+from bench.report import WrkReport, parse_wrk_report
 
 LUA_SCRIPT = Path(__file__).with_name("ingest.lua")
 WRK_TIMEOUT = "10s"  # slow answers are measured as latency, not dropped as timeouts
@@ -46,7 +46,7 @@ def find_wrk() -> str:
     found = shutil.which("wrk")
     if found is None:
         raise WrkMissing(
-            "wrk is not installed; `voicehook bench` needs it as its load generator. "
+            "wrk is not installed; `python -m bench` needs it as its load generator. "
             "Install it with `apt-get install wrk` (Debian/Ubuntu) or `brew install wrk`."
         )
     return found

@@ -19,5 +19,5 @@ async def accept(_: Request) -> JSONResponse:
 
 
 def create_bare_app() -> Starlette:
-    """Uvicorn factory (`voicehook.bench.bare:create_bare_app --factory`)."""
+    """Uvicorn factory (`bench.bare:create_bare_app --factory`)."""
     return Starlette(routes=[Route(WEBHOOK_PATH, accept, methods=["POST"])])

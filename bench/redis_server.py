@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from voicehook.bench.errors import BenchError
-from voicehook.bench.launch import HOST
-from voicehook.bench.servers import free_port
+from bench.errors import BenchError
+from bench.launch import HOST
+from bench.servers import free_port
 from voicehook.redis_server import RedisServer, RedisServerError, throwaway_options
 
 

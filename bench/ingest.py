@@ -1,4 +1,4 @@
-"""`voicehook bench ingest`: the receiver's acknowledged throughput against a bare endpoint.
+"""`python -m bench ingest`: the receiver's acknowledged throughput against a bare endpoint.
 
 Both apps run under the same launcher with the same settings and environment, on the same
 machine, driven by the same wrk script with pre-signed unique bodies, in turn: a warmup of
@@ -22,24 +22,24 @@ from pathlib import Path
 
 import uvicorn
 
-from config.settings import Settings
-from receiver.app import WEBHOOK_PATH
-from voicehook.bench import databases, queue_state
-from voicehook.bench.bodies import write_body_files
-from voicehook.bench.errors import BenchError
-from voicehook.bench.launch import HOST, SERVER_OPTIONS
-from voicehook.bench.loadgen import BodyMode, LoadShape, WrkRun, find_wrk, run_wrk, wrk_command
-from voicehook.bench.redis_server import embedded_redis
-from voicehook.bench.report import (
+from bench import databases, queue_state
+from bench.bodies import write_body_files
+from bench.errors import BenchError
+from bench.launch import HOST, SERVER_OPTIONS
+from bench.loadgen import BodyMode, LoadShape, WrkRun, find_wrk, run_wrk, wrk_command
+from bench.redis_server import embedded_redis
+from bench.report import (
     format_ratio,
     format_run,
     redact_url,
     throughput_ratio,
 )
-from voicehook.bench.servers import Server, running_server
-from voicehook.bench.verify import Check, check_log, verify_ingest
+from bench.servers import Server, running_server
+from bench.verify import Check, check_log, verify_ingest
+from config.settings import Settings
+from receiver.app import WEBHOOK_PATH
 
-BARE_FACTORY = "voicehook.bench.bare:create_bare_app"
+BARE_FACTORY = "bench.bare:create_bare_app"
 RECEIVER_FACTORY = "receiver.app:app_from_environment"
 BARE_BODIES_PER_THREAD = 20_000  # the bare endpoint keeps nothing, so it cycles through these
 HEADROOM = 1.25  # receiver bodies per run: the bare rate times this, times the seconds

@@ -10,12 +10,12 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from bench.errors import BenchError
+from bench.verify import StoredState
 from config.database import make_engine
 from config.settings import Settings, normalise_database_url
 from records import migrate
 from records.events import Delivery, Event, EventStatus
-from voicehook.bench.errors import BenchError
-from voicehook.bench.verify import StoredState
 
 EVENTS = Event.metadata.tables["events"]
 DELIVERIES = Delivery.metadata.tables["deliveries"]

@@ -6,8 +6,8 @@ import os
 import time
 from collections.abc import Mapping
 
-from voicehook.bench import procfs
-from voicehook.bench.cpu import busy_share
+from bench import procfs
+from bench.cpu import busy_share
 
 
 class CpuWatch:

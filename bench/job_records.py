@@ -10,11 +10,11 @@ from datetime import datetime
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlmodel import SQLModel
 
+from bench.e2e_latency import READY_EVENT, Completion
+from bench.errors import BenchError
 from records import jobs as _jobs  # noqa: F401 - registers the tables below
 from records.events import EVENTS
 from records.jobs import AttemptStatus, JobStatus
-from voicehook.bench.e2e_latency import READY_EVENT, Completion
-from voicehook.bench.errors import BenchError
 
 JOBS = SQLModel.metadata.tables["jobs"]
 ATTEMPTS = SQLModel.metadata.tables["attempts"]

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from voicehook.bench.errors import BenchError
-from voicehook.bench.percentiles import LatencySummary
+from bench.errors import BenchError
+from bench.percentiles import LatencySummary
 
 READY_EVENT = "generation.ready"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from voicehook.bench.cpu import MachineCpu, parse_machine_stat, parse_process_ticks
-from voicehook.bench.rss import ProcessMemory, parse_status
+from bench.cpu import MachineCpu, parse_machine_stat, parse_process_ticks
+from bench.rss import ProcessMemory, parse_status
 
 PROC = Path("/proc")
 RESET_PEAK = "5"  # written to clear_refs: the kernel resets VmHWM to the current RSS
