@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import job_records
-from bench.cpu_watch import CpuWatch
 from bench.e2e_latency import (
     READY_EVENT,
     Post,
@@ -33,6 +32,7 @@ from bench.jobs_api import JobsApi
 from bench.logs import check_errors
 from bench.pacing import PacedRun, paced
 from bench.percentiles import LatencySummary, format_latency
+from bench.process_stats import CpuWatch
 from bench.report import format_ratio
 from bench.sandbox_process import SandboxOptions
 from bench.service_stack import Stack, bench_workdir, running_stack

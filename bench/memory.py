@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from bench import job_records, procfs
+from bench import job_records, process_stats
 from bench.errors import BenchError
 from bench.pacing import Sampler
+from bench.process_stats import BYTES_PER_MB, MemoryGrowth, growth, megabytes
 from bench.report import format_ratio
-from bench.rss import BYTES_PER_MB, MemoryGrowth, growth, megabytes
 from bench.sandbox_process import SandboxOptions
 from bench.service_stack import Stack, bench_workdir, running_stack
 from bench.verify import Check
@@ -90,12 +90,12 @@ def run_memory_bench(options: MemoryOptions, echo: Echo) -> MemoryResult:
         idle = _rss_for(pid, options.idle_seconds)
         if job_records.job_of_generation(engine, str(generation["id"]))[0] != "unknown":
             raise BenchError("the worker heard of the generation before it was sent")
-        reset = procfs.reset_peak(pid)
+        reset = process_stats.reset_peak(pid)
         started = time.monotonic()
         with Sampler(lambda: _rss(pid), SAMPLE_SECONDS) as sampler:
             status, path, stored = _send_and_wait(stack, engine, str(generation["id"]))
         seconds = time.monotonic() - started
-        after = procfs.memory(pid)
+        after = process_stats.memory(pid)
         on_disk = (stack.audio_dir / path).stat().st_size if path else None
     kernel_peak = after.peak_kib if reset and after is not None else None
     during = [rss for rss in sampler.samples if rss is not None]
@@ -173,7 +173,7 @@ def _wait_for_job(engine: Engine, generation_id: str) -> tuple[str, str | None, 
 
 
 def _rss(pid: int) -> int | None:
-    memory = procfs.memory(pid)
+    memory = process_stats.memory(pid)
     return memory.rss_kib if memory is not None else None
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import procfs
+from bench import process_stats
 from bench.errors import BenchError
 from bench.launch import HOST
 
@@ -42,7 +42,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU so far of the server and every process below it (Linux /proc)."""
-        return procfs.cpu_seconds(self.process.pid)
+        return process_stats.cpu_seconds(self.process.pid)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import procfs
+from bench import process_stats
 from bench.errors import BenchError
 from config.queues import EVENTS_QUEUE
 
@@ -38,9 +38,9 @@ def running_worker(env: Mapping[str, str], log_path: Path) -> Iterator[subproces
 def event_worker_pids(worker_pid: int) -> list[int]:
     """The processes that run `process_event` (downloads happen there): the children of the
     Dramatiq process consuming the events queue."""
-    for pid in procfs.descendants(worker_pid):
-        if is_events_dramatiq(procfs.command_line(pid)):
-            return procfs.children(pid)
+    for pid in process_stats.descendants(worker_pid):
+        if is_events_dramatiq(process_stats.command_line(pid)):
+            return process_stats.children(pid)
     return []
 
 
