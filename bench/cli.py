@@ -39,10 +39,10 @@ def ingest(
     ] = None,
     redis_url: Annotated[
         str | None,
-        typer.Option(help="Redis to enqueue into (default: $REDIS_URL, else an embedded one)."),
+        typer.Option(help="Redis to enqueue into (default: $REDIS_URL, else a throwaway one)."),
     ] = None,
     embedded_redis: Annotated[
-        bool, typer.Option(help="Start an embedded redis-server even if $REDIS_URL is set.")
+        bool, typer.Option(help="Start a throwaway redis-server even if $REDIS_URL is set.")
     ] = False,
     clear_queue: Annotated[
         bool, typer.Option(help="Empty a given Redis's events queue first, not refuse to run.")

@@ -229,7 +229,7 @@ def _describe(
     echo(
         "service: receiver under the bench launcher (1 uvicorn worker), `voicehook worker`"
         f" (events: {processes} process(es) x {threads} threads; jobs: 1 x 2), SQLite"
-        f" {stack.database_url}, embedded Redis, LOG_LEVEL={env['LOG_LEVEL']}"
+        f" {stack.database_url}, throwaway Redis, LOG_LEVEL={env['LOG_LEVEL']}"
     )
     echo(
         f"load: {options.rate:g} jobs/s through the internal API for {options.seconds}s"

@@ -27,7 +27,6 @@ from bench.bodies import write_body_files
 from bench.errors import BenchError
 from bench.launch import HOST, SERVER_OPTIONS
 from bench.loadgen import BodyMode, LoadShape, WrkRun, find_wrk, run_wrk, wrk_command
-from bench.redis_server import embedded_redis
 from bench.report import (
     format_ratio,
     format_run,
@@ -35,6 +34,7 @@ from bench.report import (
     throughput_ratio,
 )
 from bench.servers import Server, running_server
+from bench.throwaway_redis import throwaway_redis
 from bench.verify import Check, check_log, verify_ingest
 from config.settings import Settings
 from receiver.app import WEBHOOK_PATH
@@ -58,7 +58,7 @@ class DatabaseKind(StrEnum):
 class IngestOptions:
     database: DatabaseKind
     database_url: str | None  # sqlite: default a fresh file; postgresql: required
-    redis_url: str | None  # None: an embedded redis-server
+    redis_url: str | None  # None: a throwaway redis-server
     clear_queue: bool
     shape: LoadShape
     workers: int
@@ -259,7 +259,7 @@ def _run_line(label: str, run: WrkRun) -> str:
 
 def _redis(stack: ExitStack, options: IngestOptions, workdir: Path) -> str:
     if options.redis_url is None:
-        return stack.enter_context(embedded_redis(workdir))
+        return stack.enter_context(throwaway_redis(workdir))
     brokers = queue_state.require_empty_queue(options.redis_url, clear=options.clear_queue)
     stack.callback(queue_state.drop_queue, options.redis_url, brokers)
     return options.redis_url
@@ -302,7 +302,7 @@ def _describe(
         database_url=database_url, redis_url=redis_url, log_format="json", log_level="info"
     )
     server = ", ".join(f"{key}={value}" for key, value in SERVER_OPTIONS.items())
-    redis_origin = "embedded" if options.redis_url is None else "given"
+    redis_origin = "throwaway" if options.redis_url is None else "given"
     echo(f"database: {options.database.value} {redact_url(database_url)}")
     echo(f"redis: {redact_url(redis_url)} ({redis_origin})")
     echo(

@@ -3,10 +3,7 @@ bench's threads never share a GIL: the webhook timestamps it logs stay the sende
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +14,8 @@ import httpx
 
 from bench.errors import BenchError
 from bench.launch import HOST
-from bench.servers import free_port
+from bench.servers import wait_until_ready
+from voicehook.child_process import ChildProcess, free_port
 
 READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -58,7 +56,7 @@ class SandboxProcess:
 def running_sandbox(
     options: SandboxOptions, *, workdir: Path, env: Mapping[str, str]
 ) -> Iterator[SandboxProcess]:
-    port = free_port()
+    port = free_port(HOST)
     queued, running, enhancing = options.phase_seconds
     command = [
         *(sys.executable, "-m", "voicehook", "sandbox", "--host", HOST, "--port", str(port)),
@@ -73,55 +71,25 @@ def running_sandbox(
         "SANDBOX_RUNNING_SECONDS": str(running),
         "SANDBOX_ENHANCING_SECONDS": str(enhancing),
     }
-    log_path = workdir / "sandbox.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            command,
-            env=sandbox_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
     url = f"http://{HOST}:{port}"
-    control = httpx.Client(
+    with httpx.Client(
         base_url=url + "/sandbox", timeout=CONTROL_TIMEOUT_SECONDS, trust_env=False
-    )
+    ) as control:
+        child = ChildProcess.start(
+            command,
+            name="the sandbox",
+            env=sandbox_env,
+            log_path=workdir / "sandbox.log",
+            grace_seconds=STOP_TIMEOUT_SECONDS,
+        )
+        with child:
+            wait_until_ready(child, lambda: _answers(control), READY_TIMEOUT_SECONDS)
+            overview = control.get("/").json()
+            yield SandboxProcess(url, str(overview["apiKey"]), control, child.pid)
+
+
+def _answers(control: httpx.Client) -> bool:
     try:
-        overview = _wait_until_ready(control, process, log_path)
-        yield SandboxProcess(url, str(overview["apiKey"]), control, process.pid)
-    finally:
-        control.close()
-        _stop(process)
-
-
-def _wait_until_ready(
-    control: httpx.Client, process: subprocess.Popen[bytes], log_path: Path
-) -> dict[str, Any]:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(
-                f"the sandbox exited with {process.returncode}:\n"
-                + log_path.read_text(errors="replace")
-            )
-        try:
-            response = control.get("/")
-        except httpx.TransportError:
-            time.sleep(0.05)
-            continue
-        if response.status_code == 200:
-            overview: dict[str, Any] = response.json()
-            return overview
-        time.sleep(0.05)
-    raise BenchError(f"the sandbox did not answer within {READY_TIMEOUT_SECONDS:.0f}s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        return control.get("/").status_code == 200
+    except httpx.TransportError:
+        return False

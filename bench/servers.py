@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import signal
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,33 +13,30 @@ import httpx
 from bench import process_stats
 from bench.errors import BenchError
 from bench.launch import HOST
+from voicehook.child_process import ChildProcess, ChildProcessFailed, free_port
 
 READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 30.0
 
 
-def free_port() -> int:
-    """A TCP port on the loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
 class Server:
     """A running uvicorn process serving `factory`."""
 
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
-        self.process = process
+    def __init__(self, child: ChildProcess, port: int) -> None:
+        self.child = child
         self.port = port
-        self.log_path = log_path
 
     @property
     def base_url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        return self.child.pid
+
     def cpu_seconds(self) -> float:
         """User + system CPU so far of the server and every process below it (Linux /proc)."""
-        return process_stats.cpu_seconds(self.process.pid)
+        return process_stats.cpu_seconds(self.child.pid)
 
 
 @contextmanager
@@ -50,59 +44,44 @@ def running_server(
     factory: str, *, workers: int, env: Mapping[str, str], log_path: Path
 ) -> Iterator[Server]:
     """Start `factory` under the bench launcher; on exit SIGTERM it and wait for it."""
-    port = free_port()
+    port = free_port(HOST)
     command = [sys.executable, "-m", "bench.launch", factory, "--port", str(port)]
     command += ["--workers", str(workers)]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            command, env=dict(env), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-    server = Server(process, port, log_path)
+    child = ChildProcess.start(
+        command, name="server", env=env, log_path=log_path, grace_seconds=STOP_TIMEOUT_SECONDS
+    )
+    server = Server(child, port)
+    # Any HTTP answer means the lifespan has run and the socket accepts (a 404 will do).
+    wait_until_ready(child, lambda: _answers(server.base_url), READY_TIMEOUT_SECONDS)
     try:
-        _wait_until_ready(server)
         yield server
     finally:
-        _stop(server)
+        stop_checked(child, expected=(0, -signal.SIGTERM))
 
 
-def _wait_until_ready(server: Server) -> None:
-    """Any HTTP answer means the lifespan has run and the socket accepts (a 404 will do)."""
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise BenchError(
-                f"server exited with {server.process.returncode} before it was ready:\n"
-                + _tail(server.log_path)
-            )
-        try:
-            httpx.get(server.base_url + "/", timeout=1.0)
-        except httpx.TransportError:
-            time.sleep(0.05)
-            continue
-        return
-    raise BenchError(
-        f"server not ready after {READY_TIMEOUT_SECONDS:.0f}s:\n{_tail(server.log_path)}"
-    )
-
-
-def _stop(server: Server) -> None:
-    process = server.process
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise BenchError(
-                f"server ignored SIGTERM for {STOP_TIMEOUT_SECONDS:.0f}s and was killed"
-            ) from None
-    if process.returncode not in (0, -signal.SIGTERM):
-        raise BenchError(f"server exited with {process.returncode}:\n{_tail(server.log_path)}")
-
-
-def _tail(path: Path, lines: int = 20) -> str:
+def wait_until_ready(child: ChildProcess, ready: Callable[[], bool], timeout: float) -> None:
+    """`child.wait_until_ready`, failing as a bench error (which carries the log's tail)."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+        child.wait_until_ready(ready, timeout=timeout)
+    except ChildProcessFailed as exc:
+        raise BenchError(str(exc)) from exc
+
+
+def stop_checked(child: ChildProcess, *, expected: tuple[int, ...] | None = None) -> None:
+    """Stop it; a bench error if it had to be killed, or (given `expected`) exited otherwise:
+    either would put the run's figures in doubt."""
+    code = child.stop()
+    if child.killed:
+        raise BenchError(
+            f"{child.name} ignored SIGTERM for {child.grace_seconds:.0f}s and was killed"
+        )
+    if expected is not None and code not in expected:
+        raise BenchError(f"{child.name} exited with {code}:\n{child.log_tail()}")
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url + "/", timeout=1.0)
+    except httpx.TransportError:
+        return False
+    return True

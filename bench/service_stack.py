@@ -1,4 +1,4 @@
-"""The whole service for a bench run: an embedded Redis, a fresh SQLite file, the sandbox in
+"""The whole service for a bench run: a throwaway Redis, a fresh SQLite file, the sandbox in
 its own process, the receiver (as `voicehook web` serves it) registered as its webhook
 endpoint; the worker is started by the bench when it wants it."""
 
@@ -17,9 +17,9 @@ from sqlalchemy import Engine
 
 from bench import databases
 from bench.jobs_api import JobsApi
-from bench.redis_server import embedded_redis
 from bench.sandbox_process import SandboxOptions, SandboxProcess, running_sandbox
 from bench.servers import running_server
+from bench.throwaway_redis import throwaway_redis
 from config.database import make_engine
 from config.settings import Settings
 from receiver.app import WEBHOOK_PATH
@@ -71,7 +71,7 @@ def running_stack(
 ) -> Iterator[Stack]:
     """Everything but the worker, up and wired; `service_env` adds to the service's settings."""
     with ExitStack() as stack:
-        redis_url = stack.enter_context(embedded_redis(workdir))
+        redis_url = stack.enter_context(throwaway_redis(workdir))
         database_url = databases.sqlite_url(workdir)
         databases.prepare(database_url)
         base_env = caller_env()
@@ -106,7 +106,7 @@ def running_stack(
             redis_url=redis_url,
             sandbox=sandbox,
             receiver_url=receiver.base_url,
-            receiver_pid=receiver.process.pid,
+            receiver_pid=receiver.pid,
             env=env,
             admin_token=admin_token,
         )

@@ -2,37 +2,34 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 from bench import process_stats
-from bench.errors import BenchError
+from bench.servers import stop_checked
 from config.queues import EVENTS_QUEUE
+from voicehook.child_process import ChildProcess
 
 STOP_TIMEOUT_SECONDS = 40.0  # the worker gives in-flight messages 20 s, then requeues them
 
 
 @contextmanager
-def running_worker(env: Mapping[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def running_worker(env: Mapping[str, str], log_path: Path) -> Iterator[ChildProcess]:
     """Start `voicehook worker`; on exit SIGTERM it, and kill its session if it lingers."""
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "voicehook", "worker"],
-            env=dict(env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    child = ChildProcess.start(
+        [sys.executable, "-m", "voicehook", "worker"],
+        name="the worker",
+        env=env,
+        log_path=log_path,
+        own_session=True,  # killed, its Dramatiq processes go with it
+        grace_seconds=STOP_TIMEOUT_SECONDS,
+    )
     try:
-        yield process
+        yield child
     finally:
-        _stop(process)
+        stop_checked(child)
 
 
 def event_worker_pids(worker_pid: int) -> list[int]:
@@ -50,14 +47,3 @@ def is_events_dramatiq(argv: list[str]) -> bool:
         return False
     queues = argv[argv.index("--queues") + 1 :]
     return bool(queues) and queues[0] == EVENTS_QUEUE
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # our own session: the worker's children
-            process.wait()
-            raise BenchError("the worker ignored SIGTERM and was killed") from None
