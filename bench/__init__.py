@@ -3,7 +3,9 @@
 They are tools of the project, not part of the shipped service: the wheel leaves them out,
 and nothing in the shipped packages imports them.
 
-Pure parts (`report`, `bodies`, `verify`) are plain functions over values; the rest start
-and stop the processes a run needs (`servers`, `loadgen`, `redis_server`, `databases`) and
-`ingest` wires them together.
+`cli` is the command line. Pure parts (`report`, `bodies`, `verify`, the parsers of
+`process_stats`) are plain functions over values; the rest start and stop the processes a
+run needs (`servers`, `sandbox_process`, `worker_process` and `throwaway_redis`, on
+`voicehook.child_process`) and what it works with (`loadgen` runs wrk, `databases`), and
+`ingest`, `e2e`, `budget` and `memory` wire them together.
 """
