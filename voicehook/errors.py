@@ -27,3 +27,11 @@ class CaptureError(CommandError):
 
 class RedisServerError(CommandError):
     """Raised when there is no redis-server, or it exited or went unanswered while starting."""
+
+
+class ChildProcessFailed(CommandError):
+    """Raised when a child process exits before it is ready, or is not ready in time."""
+
+
+class NoSessionToSignal(CommandError):
+    """Raised when a child started without a session of its own is asked to signal its group."""

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import orjson
 
-from config.signing import compute_signature
-from voicehook.bench.bodies import (
+from bench.bodies import (
     signed_deliveries,
     utc_timestamp,
     webhook_body,
     write_body_files,
 )
+from config.signing import compute_signature
 
 SECRET = b"whsec_bench_test_secret"
 

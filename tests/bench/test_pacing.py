@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from voicehook.bench.pacing import Sampler, paced
+from bench.pacing import Sampler, paced
 
 
 class FakeClock:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from voicehook.bench.errors import BenchError
-from voicehook.bench.percentiles import LatencySummary, format_latency, percentile
+from bench.errors import BenchError
+from bench.percentiles import LatencySummary, format_latency, percentile
 
 
 class TestPercentile:

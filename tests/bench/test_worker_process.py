@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bench.service_stack import caller_env
+from bench.worker_process import is_events_dramatiq
 from processors.worker import DRAMATIQ_ARGS
-from voicehook.bench.service_stack import caller_env
-from voicehook.bench.worker_process import is_events_dramatiq
 
 
 class TestIsEventsDramatiq:

@@ -10,15 +10,15 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine
 
+from bench import process_stats
 from tests.receiver.conftest import envelope, events, post
 from tests.services import ServerProcess, wait_for
-from voicehook.bench import procfs
 
 
 def writer_pid(server: ServerProcess) -> int | None:
     """The receiver's writer process: its one child running `receiver.writer`."""
-    for child in procfs.children(server.process.pid):
-        if "receiver.writer" in procfs.command_line(child):
+    for child in process_stats.children(server.process.pid):
+        if "receiver.writer" in process_stats.command_line(child):
             return child
     return None
 
