@@ -19,7 +19,7 @@ from config.errors import StorageUnavailable
 from config.settings import Settings
 from config.signing import SIGNATURE_HEADER, secret_fingerprint
 from receiver.body import BodyTooLarge, ClientGone, read_body_capped
-from receiver.ingest import GroupCommitter
+from receiver.committer import Committer
 from receiver.metrics import DeliveryOutcome, ReceiverMetrics
 from receiver.request_context import new_request_id, valid_request_id
 from receiver.signature import verify_signature
@@ -49,7 +49,7 @@ class WebhookEndpoint:
     def __init__(
         self,
         settings: Settings,
-        committer: GroupCommitter,
+        committer: Committer,
         metrics: ReceiverMetrics,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:

@@ -6,13 +6,14 @@ VOICEHOOK_REQUIRE_SERVICES is set (CI), so CI can never pass by skipping.
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from voicehook.redis_server import RedisServer, throwaway_options
 
 REQUIRE_SERVICES = bool(os.environ.get("VOICEHOOK_REQUIRE_SERVICES"))
 ROOT = Path(__file__).resolve().parents[1]
+LOG_TAIL_CHARS = 4000  # of a process's log, printed when a wait on it fails
 
 
 def missing_service(reason: str) -> None:
@@ -40,15 +42,39 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(predicate: object, timeout: float = 10.0, interval: float = 0.05) -> None:
-    """Poll `predicate()` until it is truthy, or fail after `timeout` seconds."""
-    assert callable(predicate)
+def wait_for(
+    predicate: Callable[[], object],
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    *,
+    description: str | None = None,
+    log: Callable[[], str] | None = None,
+) -> None:
+    """Poll `predicate()` until it is truthy, or fail after `timeout` seconds.
+
+    The deadline only guards against a hang, so it is generous. The failure says what was
+    awaited (`description`, else the predicate's source) and, when `log` is given, ends with
+    the tail of what it returns (the log of the process the test waits on).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+    if predicate():
+        return
+    message = f"not within {timeout:g}s: {description or describe(predicate)}"
+    if log is not None:
+        message += f"\n--- log (last {LOG_TAIL_CHARS} characters) ---\n{log()[-LOG_TAIL_CHARS:]}"
+    raise AssertionError(message)
+
+
+def describe(predicate: Callable[[], object]) -> str:
+    """The source of `predicate` (a lambda's line), or its name."""
+    try:
+        return inspect.getsource(predicate).strip()
+    except (OSError, TypeError):
+        return getattr(predicate, "__qualname__", repr(predicate))
 
 
 @contextmanager
@@ -146,7 +172,7 @@ def start_receiver(
             return False
 
     try:
-        wait_for(healthy, timeout=20)
+        wait_for(healthy, timeout=60, description="the receiver answers /healthz", log=server.log)
     except BaseException:
         server.stop()
         raise

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from config.database import write_options
 from config.errors import StorageUnavailable
 from config.settings import Settings
-from receiver.ingest import GroupCommitter
+from receiver.group_commit import GroupCommitter
 from receiver.writer_pool import WriterPool
 from records.event_store import Incoming, Outcome
 from tests.conftest import make_settings
