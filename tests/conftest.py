@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -27,7 +28,16 @@ OLD_SECRET = "whsec_test_older"
 
 
 @pytest.fixture(autouse=True)
-def _reset_structlog() -> Iterator[None]:
+def _reset_structlog(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts with structlog's defaults, and no logger is cached: commands run in
+    process configure logging onto streams that close after them, and a logger cached then
+    (configure_logging caches on first use) would write into a closed stream ever after."""
+    configure = structlog.configure
+
+    def configure_uncached(**options: Any) -> None:
+        configure(**{**options, "cache_logger_on_first_use": False})
+
+    monkeypatch.setattr(structlog, "configure", configure_uncached)
     yield
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()

@@ -8,8 +8,10 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp
@@ -74,3 +76,18 @@ def served_receiver(settings: Settings, **options: Any) -> Iterator[str]:
     """The receiver app with inline commit, served on a thread; yields its base URL."""
     with receiver_app(settings) as app, served(app, **options) as url:
         yield url
+
+
+@dataclass(frozen=True)
+class Served:
+    """A receiver served over a socket: its base URL, and an HTTP client of it."""
+
+    url: str
+    client: httpx.Client
+
+
+@contextmanager
+def served_receiver_client(settings: Settings) -> Iterator[Served]:
+    """`served_receiver`, with a client of it."""
+    with served_receiver(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
+        yield Served(url, client)

@@ -76,9 +76,10 @@ class TestWebCommand:
                 except httpx.HTTPError:
                     return False
 
-            wait_for(up, timeout=30)
-            assert post(server, envelope(resource_id="via-web")).status_code == 202
-            assert httpx.get(server.url + "/readyz").status_code == 200
+            wait_for(up, timeout=60, description="`voicehook web` answers", log=server.log)
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                assert post(client, envelope(resource_id="via-web")).status_code == 202
+                assert client.get("/readyz").status_code == 200
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(30) == 0, server.log()
