@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,10 @@ from sqlalchemy import Engine
 
 from tests.conftest import SECRET
 from tests.processors.flow import Sandbox
-from tests.services import ROOT, free_port, wait_for
+from tests.services import LOG_TAIL_CHARS, ROOT, free_port, wait_for
+
+DEADLINE_SECONDS = 180  # a hang guard for each start and stop, never a measure
+pytestmark = pytest.mark.timeout(900)
 
 
 def procfile() -> dict[str, str]:
@@ -60,11 +62,11 @@ def run_line(command: str, env: dict[str, str], log: Path) -> subprocess.Popen[b
 
 
 def stop(process: subprocess.Popen[bytes], log: Path) -> None:
+    """SIGTERM, as a PaaS sends it: the process drains and exits 0 (the deadline is a hang
+    guard; how long a stop takes is not measured here)."""
     os.killpg(process.pid, signal.SIGTERM)
-    started = time.monotonic()
-    code = process.wait(40)
-    assert code == 0, log.read_text()[-3000:]
-    assert time.monotonic() - started < 30  # within a PaaS's usual grace period
+    code = process.wait(DEADLINE_SECONDS)
+    assert code == 0, log.read_text()[-LOG_TAIL_CHARS:]
 
 
 class TestProcfileLines:
@@ -89,9 +91,21 @@ class TestProcfileLines:
                 except httpx.HTTPError:
                     return False
 
-            wait_for(web_ready, timeout=40)
-            wait_for(lambda: "Worker process is ready" in logs["worker"].read_text(), timeout=40)
-            wait_for(lambda: "sweeper.started" in logs["sweeper"].read_text(), timeout=40)
+            wait_for(
+                web_ready, DEADLINE_SECONDS, description="web is ready", log=logs["web"].read_text
+            )
+            wait_for(
+                lambda: "Worker process is ready" in logs["worker"].read_text(),
+                DEADLINE_SECONDS,
+                description="the worker is ready",
+                log=logs["worker"].read_text,
+            )
+            wait_for(
+                lambda: "sweeper.started" in logs["sweeper"].read_text(),
+                DEADLINE_SECONDS,
+                description="the sweeper started",
+                log=logs["sweeper"].read_text,
+            )
             for name, process in processes.items():
                 assert process.poll() is None, f"{name} exited:\n{logs[name].read_text()}"
         finally:
@@ -106,9 +120,11 @@ class TestHoncho:
     ) -> None:
         """`honcho start web worker sweeper` serves, and Ctrl-C stops every process."""
         log = tmp_path / "honcho.log"
+        no_dotenv = tmp_path / "empty.env"  # not the developer's ./.env, which honcho reads
+        no_dotenv.write_text("")
         honcho = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "honcho"), "start", "-p", paas_env["PORT"],
-             "web", "worker", "sweeper"],
+             "--env", str(no_dotenv), "web", "worker", "sweeper"],
             env=paas_env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
@@ -121,12 +137,22 @@ class TestHoncho:
                 except httpx.HTTPError:
                     return False
 
-            wait_for(serving, timeout=40)
-            wait_for(lambda: "Worker process is ready" in log.read_text(), timeout=40)
-            wait_for(lambda: "sweeper.started" in log.read_text(), timeout=40)
+            wait_for(serving, DEADLINE_SECONDS, description="web is ready", log=log.read_text)
+            wait_for(
+                lambda: "Worker process is ready" in log.read_text(),
+                DEADLINE_SECONDS,
+                description="the worker is ready",
+                log=log.read_text,
+            )
+            wait_for(
+                lambda: "sweeper.started" in log.read_text(),
+                DEADLINE_SECONDS,
+                description="the sweeper started",
+                log=log.read_text,
+            )
         finally:
             os.killpg(honcho.pid, signal.SIGINT)
-            honcho.wait(40)
+            honcho.wait(DEADLINE_SECONDS)
         output = log.read_text()
         for name in ("web.1", "worker.1", "sweeper.1"):
             assert f"{name} stopped" in output
