@@ -32,6 +32,26 @@ def log_of(path: Path) -> Callable[[], str]:
     return lambda: path.read_text(errors="replace") if path.exists() else "(no log yet)"
 
 
+def wait_while_running(
+    process: subprocess.Popen[bytes],
+    condition: Callable[[], bool],
+    seconds: float,
+    *,
+    description: str,
+    log: Callable[[], str],
+) -> None:
+    """Wait for `condition`, failing at once (with the log) if `process` exits first."""
+    wait_for(
+        lambda: condition() or process.poll() is not None,
+        seconds,
+        description=description,
+        log=log,
+    )
+    if not condition():
+        tail = log()[-LOG_TAIL_CHARS:]
+        raise AssertionError(f"exited ({process.returncode}) before {description}:\n{tail}")
+
+
 def start_dev(
     cwd: Path, port: int, sandbox_port: int, *, own_group: bool = False
 ) -> subprocess.Popen[bytes]:
@@ -70,7 +90,9 @@ def test_dev_carries_a_job_to_audio_and_keeps_its_data(tmp_path: Path) -> None:
     dev = start_dev(tmp_path, port, sandbox_port)
     dev_log = log_of(tmp_path / "dev.log")
     try:
-        wait_for(lambda: ready(url), START_SECONDS, description="dev is ready", log=dev_log)
+        wait_while_running(
+            dev, lambda: ready(url), START_SECONDS, description="dev is ready", log=dev_log
+        )
         assert cli(tmp_path, "customers", "add", "acme", "Acme Ltd").returncode == 0
         submitted = cli(
             tmp_path, "jobs", "submit", "--customer", "acme", "--voice", DEFAULT_VOICE.id,
@@ -83,7 +105,7 @@ def test_dev_carries_a_job_to_audio_and_keeps_its_data(tmp_path: Path) -> None:
             shown = cli(tmp_path, "jobs", "show", job_id, "--json")
             return bool(orjson.loads(shown.stdout)["status"] == "ready")
 
-        wait_for(job_ready, 300, interval=2, description="the job is ready", log=dev_log)
+        wait_while_running(dev, job_ready, 300, description="the job is ready", log=dev_log)
         audio = list((tmp_path / "var" / "audio").rglob(f"{job_id}.wav"))
         assert len(audio) == 1
         assert audio[0].read_bytes()[:4] == b"RIFF"
@@ -93,7 +115,9 @@ def test_dev_carries_a_job_to_audio_and_keeps_its_data(tmp_path: Path) -> None:
 
     restarted = start_dev(tmp_path, port, sandbox_port)
     try:
-        wait_for(lambda: ready(url), START_SECONDS, description="dev is ready again", log=dev_log)
+        wait_while_running(
+            restarted, lambda: ready(url), START_SECONDS, description="dev is ready", log=dev_log
+        )
         shown = orjson.loads(cli(tmp_path, "jobs", "show", job_id, "--json").stdout)
         assert shown["status"] == "ready"
     finally:
@@ -113,10 +137,10 @@ def test_demo_runs_jobs_through_a_failure_to_audio(tmp_path: Path) -> None:
     )  # fmt: skip
     demo_log = log_of(log)
     try:
-        wait_for(
+        wait_while_running(
+            demo,
             lambda: "every job is ready" in demo_log(),
             600,
-            interval=0.5,
             description="the demo says every job is ready",
             log=demo_log,
         )
@@ -137,7 +161,8 @@ def test_ctrl_c_to_the_whole_group_stops_everything_cleanly(tmp_path: Path) -> N
     dev = start_dev(tmp_path, port, sandbox_port, own_group=True)
     dev_log = log_of(tmp_path / "dev.log")
     try:
-        wait_for(
+        wait_while_running(
+            dev,
             lambda: ready(f"http://127.0.0.1:{port}"),
             START_SECONDS,
             description="dev is ready",
