@@ -19,8 +19,8 @@ from config.errors import StorageUnavailable
 from config.settings import Settings
 from config.signing import SIGNATURE_HEADER, secret_fingerprint
 from receiver.body import read_body_capped
+from receiver.committer import Committer
 from receiver.errors import BodyTooLarge, ClientGone
-from receiver.ingest import GroupCommitter
 from receiver.metrics import DeliveryOutcome, ReceiverMetrics
 from receiver.request_context import new_request_id, valid_request_id
 from receiver.signature import verify_signature
@@ -51,7 +51,7 @@ class WebhookEndpoint:
     def __init__(
         self,
         settings: Settings,
-        committer: GroupCommitter,
+        committer: Committer,
         metrics: ReceiverMetrics,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:

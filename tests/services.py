@@ -6,12 +6,13 @@ VOICEHOOK_REQUIRE_SERVICES is set (CI), so CI can never pass by skipping.
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from voicehook.redis_server import RedisServer, start_throwaway_redis
 
 REQUIRE_SERVICES = bool(os.environ.get("VOICEHOOK_REQUIRE_SERVICES"))
 ROOT = Path(__file__).resolve().parents[1]
+LOG_TAIL_CHARS = 4000  # of a process's log, printed when a wait on it fails
 
 
 def missing_service(reason: str) -> None:
@@ -35,15 +37,39 @@ def missing_service(reason: str) -> None:
     pytest.skip(reason)
 
 
-def wait_for(predicate: object, timeout: float = 10.0, interval: float = 0.05) -> None:
-    """Poll `predicate()` until it is truthy, or fail after `timeout` seconds."""
-    assert callable(predicate)
+def wait_for(
+    predicate: Callable[[], object],
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    *,
+    description: str | None = None,
+    log: Callable[[], str] | None = None,
+) -> None:
+    """Poll `predicate()` until it is truthy, or fail after `timeout` seconds.
+
+    The deadline only guards against a hang, so it is generous. The failure says what was
+    awaited (`description`, else the predicate's source) and, when `log` is given, ends with
+    the tail of what it returns (the log of the process the test waits on).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+    if predicate():
+        return
+    message = f"not within {timeout:g}s: {description or describe(predicate)}"
+    if log is not None:
+        message += f"\n--- log (last {LOG_TAIL_CHARS} characters) ---\n{log()[-LOG_TAIL_CHARS:]}"
+    raise AssertionError(message)
+
+
+def describe(predicate: Callable[[], object]) -> str:
+    """The source of `predicate` (a lambda's line), or its name."""
+    try:
+        return inspect.getsource(predicate).strip()
+    except (OSError, TypeError):
+        return getattr(predicate, "__qualname__", repr(predicate))
 
 
 @contextmanager
@@ -132,5 +158,5 @@ def start_receiver(
         grace_seconds=15,
     )
     server = ServerProcess(f"http://127.0.0.1:{port}", child, dict(env))
-    child.wait_until_ready(lambda: answers_health(server.url), timeout=20)
+    child.wait_until_ready(lambda: answers_health(server.url), timeout=120)
     return server

@@ -68,9 +68,10 @@ class TestWebCommand:
         )
         server = ServerProcess(f"http://127.0.0.1:{port}", child)
         try:
-            child.wait_until_ready(lambda: answers_health(server.url), timeout=30)
-            assert post(server, envelope(resource_id="via-web")).status_code == 202
-            assert httpx.get(server.url + "/readyz").status_code == 200
+            child.wait_until_ready(lambda: answers_health(server.url), timeout=180)
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                assert post(client, envelope(resource_id="via-web")).status_code == 202
+                assert client.get("/readyz").status_code == 200
         finally:
             assert child.stop() == 0, server.log()
 

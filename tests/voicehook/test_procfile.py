@@ -94,12 +94,12 @@ class TestProcfileLines:
         processes = {name: run_line(name, entries[name], paas_env, logs[name]) for name in logs}
         try:
             url = f"http://127.0.0.1:{paas_env['PORT']}"
-            processes["web"].wait_until_ready(readyz(url), timeout=40)
+            processes["web"].wait_until_ready(readyz(url), timeout=180)
             processes["worker"].wait_until_ready(
-                logged(logs["worker"], "Worker process is ready"), timeout=40
+                logged(logs["worker"], "Worker process is ready"), timeout=180
             )
             processes["sweeper"].wait_until_ready(
-                logged(logs["sweeper"], "sweeper.started"), timeout=40
+                logged(logs["sweeper"], "sweeper.started"), timeout=180
             )
             for name, process in processes.items():
                 assert process.poll() is None, f"{name} exited:\n{process.log_tail()}"
@@ -123,9 +123,9 @@ class TestHoncho:
         )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{paas_env['PORT']}"
-            honcho.wait_until_ready(readyz(url), timeout=40)
-            honcho.wait_until_ready(logged(log, "Worker process is ready"), timeout=40)
-            honcho.wait_until_ready(logged(log, "sweeper.started"), timeout=40)
+            honcho.wait_until_ready(readyz(url), timeout=180)
+            honcho.wait_until_ready(logged(log, "Worker process is ready"), timeout=180)
+            honcho.wait_until_ready(logged(log, "sweeper.started"), timeout=180)
         finally:
             honcho.stop(signum=signal.SIGINT, group=True)  # a terminal's Ctrl-C
         output = log.read_text()
