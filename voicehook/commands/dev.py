@@ -8,9 +8,7 @@ VPAI_API_BASE_URL in the environment is used instead of the embedded one.
 
 from __future__ import annotations
 
-import secrets
 import time
-from pathlib import Path
 
 import httpx
 import typer
@@ -21,28 +19,12 @@ from config.settings import Settings
 from records import migrate
 from sandbox.voices import DEFAULT_VOICE
 from voicehook.demo import DemoTargets, run_demo
+from voicehook.dev_files import VAR, dev_secret, dev_webhook_secret
 from voicehook.embedded_redis import EmbeddedRedis
 from voicehook.redis_server import RedisServerError
 from voicehook.supervisor import Child, Supervisor, inherit_env, python_module
 
-VAR = Path("var")
 SANDBOX_API_KEY = "vk_test_sandbox"
-
-
-def dev_secret(var: Path, name: str, prefix: str) -> str:
-    """A generated secret kept under ./var, so restarts (and other tools) reuse it."""
-    path = var / name
-    if path.exists():
-        return path.read_text().strip()
-    var.mkdir(parents=True, exist_ok=True)
-    value = prefix + secrets.token_hex(16)
-    path.write_text(value + "\n")
-    path.chmod(0o600)
-    return value
-
-
-def dev_webhook_secret(var: Path) -> str:
-    return dev_secret(var, "dev-webhook-secret", "whsec_dev_")
 
 
 def dev(

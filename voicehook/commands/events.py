@@ -18,7 +18,7 @@ from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
 from records.types import utcnow
-from voicehook.commands.dev import VAR
+from voicehook.dev_files import VAR
 from voicehook.embedded_redis import running_embedded_url
 from voicehook.ops.capture import write_directory, write_jsonl
 from voicehook.ops.event_views import first_body, list_events, show_event

@@ -23,8 +23,19 @@ from processors.voices_sync import sync_voices
 from receiver.job_intake import UnknownCustomer, create_job, job_document, upsert_customer
 from receiver.job_requests import CustomerRequest, JobRequest
 from records.jobs import Customer, Job
-from voicehook.commands.dev import VAR
+from voicehook.dev_files import VAR
 from voicehook.embedded_redis import running_embedded_url
+from voicehook.request_errors import describe_request_error
+
+# The option each field of a JobRequest comes from, to name it in an error.
+SUBMIT_OPTIONS = {
+    "customerRef": "--customer",
+    "voiceId": "--voice",
+    "script": "--script",
+    "format": "--format",
+    "settings.speed": "--speed",
+    "settings.pitchSemitones": "--pitch",
+}
 
 
 def _log_to_stderr() -> None:
@@ -82,7 +93,9 @@ def submit(
             }
         )
     except ValidationError as exc:
-        typer.echo(f"invalid job: {exc}", err=True)
+        typer.echo(
+            f"voicehook jobs submit: {describe_request_error(exc, SUBMIT_OPTIONS)}", err=True
+        )
         raise typer.Exit(2) from None
     try:
         job = create_job(make_engine(settings), request, settings.job_max_attempts)
