@@ -209,3 +209,49 @@ class TestSharedBudget:
                 receiver.stop()
         assert control["requests"]["rateLimited"] == 0
         assert control["requests"]["served"] >= 14
+
+
+# Each way a worker is told to stop, as a sequence of signals to its whole process group:
+# what a PaaS sends (once, or twice), Ctrl-C in a terminal, and Ctrl-C under honcho or
+# `voicehook dev` (SIGINT to the group, then SIGTERM from the runner).
+STOP_PATTERNS = {
+    "group-sigterm": (signal.SIGTERM,),
+    "double-sigterm": (signal.SIGTERM, signal.SIGTERM),
+    "ctrl-c": (signal.SIGINT,),
+    "ctrl-c-under-a-runner": (signal.SIGINT, signal.SIGTERM),
+}
+
+
+class TestDrainOnStop:
+    @pytest.mark.parametrize("pattern", list(STOP_PATTERNS))
+    def test_an_in_flight_download_completes_or_is_redelivered(
+        self,
+        service: tuple[ServerProcess, Processes],
+        migrated_engine: Engine,
+        vpai: Sandbox,
+        tmp_path: Path,
+        pattern: str,
+    ) -> None:
+        """Signalled mid-download, the worker drains (never "Killing worker process") and
+        the job ends ready exactly once: finished in the grace period or fetched again."""
+        receiver, processes = service
+        vpai.faults(downloadSlowRate=1.0, downloadSlowBytesPerSecond=64_000)
+        worker = processes.start("worker", name="worker-1")
+        log = tmp_path / "worker-1.log"
+        job_id = submit(receiver, script="A longer script, so the file takes a while. " * 2)
+        audio_dir = tmp_path / "audio"
+        wait_for(lambda: any(audio_dir.rglob("*.part")), timeout=60)
+        for sig in STOP_PATTERNS[pattern]:
+            os.killpg(worker.pid, sig)
+        code = worker.wait(60)
+        output = log.read_text()
+        assert "Killing worker process" not in output, output[-4000:]
+        assert "Stopping worker process" in output, output[-4000:]
+        assert code == 0, output[-4000:]
+        if job(migrated_engine, job_id).status != "ready":  # requeued: the next worker fetches it
+            vpai.faults(downloadSlowRate=0.0)
+            processes.start("worker", name="worker-2")
+            processes.start("sweeper", name="sweeper")
+            wait_for(lambda: job(migrated_engine, job_id).status == "ready", timeout=60)
+        assert customer(migrated_engine).jobs_ready == 1
+        assert [a.status for a in attempts(migrated_engine, job_id)] == ["ready"]

@@ -109,11 +109,14 @@ def test_demo_runs_jobs_through_a_failure_to_audio(tmp_path: Path) -> None:
 
 def test_ctrl_c_to_the_whole_group_stops_everything_cleanly(tmp_path: Path) -> None:
     """A terminal's Ctrl-C (SIGINT to every process of the group): the workers drain while
-    Redis still answers, and dev exits 0 with no connection errors."""
+    Redis still answers (each worker process drains once, never "Killing worker process"),
+    and dev exits 0 with no connection errors."""
     port, sandbox_port = free_port(), free_port()
     dev = start_dev(tmp_path, port, sandbox_port, own_group=True)
     try:
         wait_for(lambda: ready(f"http://127.0.0.1:{port}"), timeout=60)
+        log_path = tmp_path / "dev.log"
+        wait_for(lambda: log_path.read_text().count("Worker process is ready") >= 2, timeout=60)
     finally:
         os.killpg(dev.pid, signal.SIGINT)
         code = dev.wait(60)
@@ -121,3 +124,5 @@ def test_ctrl_c_to_the_whole_group_stops_everything_cleanly(tmp_path: Path) -> N
     assert code == 0, log[-3000:]
     assert "connection error" not in log.lower(), log[-3000:]
     assert "critical" not in log.lower(), log[-3000:]
+    assert "Killing worker process" not in log, log[-3000:]
+    assert "Stopping worker process" in log, log[-3000:]
