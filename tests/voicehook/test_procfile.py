@@ -100,20 +100,46 @@ class TestProcfileLines:
                     stop(process, logs[name])
 
 
+def readme_procfile_command() -> str:
+    """The command the README's "Running the Procfile locally" gives, exactly as written."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Running the Procfile locally", 1)[1].split("\n### ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    [command] = [line for line in block.splitlines() if line.startswith("honcho ")]
+    return command
+
+
 class TestHoncho:
-    def test_honcho_start_runs_the_service_against_postgres_and_redis(
-        self, paas_env: dict[str, str], migrated_engine: Engine, tmp_path: Path
+    def test_the_readmes_command_migrates_serves_and_stops_on_ctrl_c(
+        self, database_url: str, redis_url: str, vpai: Sandbox, tmp_path: Path
     ) -> None:
-        """`honcho start web worker sweeper` serves, and Ctrl-C stops every process."""
+        """From a folder holding the Procfile and a .env (the README's way to configure it),
+        with nothing else of the caller's environment: the README's command migrates, serves,
+        and Ctrl-C stops every process cleanly, the workers drained, not killed."""
+        app = tmp_path / "app"
+        app.mkdir()
+        (app / "Procfile").write_text((ROOT / "Procfile").read_text())
+        port = free_port()
+        settings = {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "VPAI_WEBHOOK_SECRETS": SECRET,
+            "VPAI_API_BASE_URL": vpai.server.api_base_url,
+            "VPAI_API_KEY": vpai.server.api_key,
+            "AUDIO_DIR": str(tmp_path / "audio"),
+            "PORT": str(port),
+            "WORKER_PROCESSES": "1",
+            "WORKER_THREADS": "1",
+        }
+        (app / ".env").write_text("".join(f"{k}='{v}'\n" for k, v in settings.items()))
         log = tmp_path / "honcho.log"
         honcho = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "honcho"), "start", "-p", paas_env["PORT"],
-             "web", "worker", "sweeper"],
-            env=paas_env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-            start_new_session=True,
+            ["bash", "-c", readme_procfile_command()],
+            env={"PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}", "HOME": str(tmp_path)},
+            cwd=app, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         try:
-            url = f"http://127.0.0.1:{paas_env['PORT']}"
+            url = f"http://127.0.0.1:{port}"
 
             def serving() -> bool:
                 try:
@@ -121,13 +147,18 @@ class TestHoncho:
                 except httpx.HTTPError:
                     return False
 
-            wait_for(serving, timeout=40)
-            wait_for(lambda: "Worker process is ready" in log.read_text(), timeout=40)
-            wait_for(lambda: "sweeper.started" in log.read_text(), timeout=40)
+            try:
+                wait_for(serving, timeout=60)
+                wait_for(lambda: "Worker process is ready" in log.read_text(), timeout=40)
+                wait_for(lambda: "sweeper.started" in log.read_text(), timeout=40)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{log.read_text()[-3000:]}") from None
         finally:
-            os.killpg(honcho.pid, signal.SIGINT)
+            os.killpg(honcho.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches honcho's group
             honcho.wait(40)
         output = log.read_text()
+        assert "database at revision" in output, output[-3000:]
         for name in ("web.1", "worker.1", "sweeper.1"):
-            assert f"{name} stopped" in output
+            assert f"{name} stopped" in output, output[-3000:]
         assert "Application shutdown complete" in output  # uvicorn drained, not killed
+        assert "Killing worker process" not in output, output[-3000:]
