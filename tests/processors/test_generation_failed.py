@@ -12,6 +12,8 @@ from sqlalchemy import update
 from processors.context import ProcessorContext
 from processors.errors import RetryLater
 from processors.handlers.submit import submit_job
+from receiver.job_intake import create_job, upsert_customer
+from receiver.job_requests import CustomerRequest, JobRequest
 from records.jobs import Job
 from records.types import utcnow
 from tests.processors.flow import (
@@ -180,6 +182,21 @@ class TestSubmissionRefusals:
         assert failed.last_error is not None
         assert "public_api_requires_scale" in failed.last_error
         assert customer(ctx.engine).jobs_failed == 1
+
+    def test_a_refused_request_keeps_the_apis_words(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """400 invalid_request for a voice id that is not one: lastError quotes the API."""
+        upsert_customer(ctx.engine, CustomerRequest(external_ref="acme", name="Acme"))
+        request = JobRequest(customer_ref="acme", voice_id="not-a-uuid", script="Hi", format="wav")
+        job_id = create_job(ctx.engine, request, max_attempts=3).id
+        assert "failed" in submit_job(ctx, job_id)
+        failed = job(ctx.engine, job_id)
+        assert failed.status == "failed"
+        assert failed.last_error is not None
+        assert failed.last_error.startswith("invalid_request: ")
+        assert "the API said: voiceId" in failed.last_error
+        assert "\n" not in failed.last_error
 
     def test_429_is_a_wait_not_an_attempt(self, ctx: ProcessorContext, vpai: Sandbox) -> None:
         """A forced 429: RetryLater with retryAfter, no attempt, the job stays pending."""
