@@ -33,6 +33,10 @@ def start_dev(
     )  # fmt: skip
 
 
+def scrubbed_env() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key not in SCRUBBED}
+
+
 def ready(url: str) -> bool:
     try:
         return httpx.get(url + "/readyz", timeout=1).status_code == 200
@@ -54,7 +58,20 @@ def test_dev_carries_a_job_to_audio_and_keeps_its_data(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{port}"
     dev = start_dev(tmp_path, port, sandbox_port)
     try:
-        wait_for(lambda: ready(url), timeout=60)
+        log = tmp_path / "dev.log"
+        wait_for(lambda: "voicehook dev is running" in log.read_text(), timeout=90)
+        assert ready(url)  # "running" is said only once the receiver answers /readyz
+        assert ". var/dev.env" in log.read_text()
+        dev_env = tmp_path / "var" / "dev.env"
+        assert dev_env.stat().st_mode & 0o077 == 0  # it holds the dev secrets
+        second_terminal = subprocess.run(
+            ["bash", "-c", ". var/dev.env && exec python -m voicehook doctor --json"],
+            cwd=tmp_path, env={**scrubbed_env(), "PATH": f"{Path(sys.executable).parent}:"
+                               + os.environ["PATH"]},
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert second_terminal.returncode == 0, second_terminal.stdout + second_terminal.stderr
+        assert second_terminal.stderr == ""  # no alembic chatter, no log lines
         assert cli(tmp_path, "customers", "add", "acme", "Acme Ltd").returncode == 0
         submitted = cli(
             tmp_path, "jobs", "submit", "--customer", "acme", "--voice", DEFAULT_VOICE.id,
@@ -96,13 +113,16 @@ def test_demo_runs_jobs_through_a_failure_to_audio(tmp_path: Path) -> None:
         cwd=tmp_path, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        wait_for(lambda: "every job is ready" in log.read_text(), timeout=150, interval=0.5)
+        wait_for(lambda: "keeps running" in log.read_text(), timeout=150, interval=0.5)
     finally:
         demo.send_signal(signal.SIGINT)
         assert demo.wait(60) == 0
     output = log.read_text()
     assert "Summary" in output
     assert "2/3" in output  # at least one job needed its retry
+    live_view = output.split("submitted ", 1)[1]
+    assert "[info" not in live_view  # no log line interleaved with the live table
+    assert "voicehook dev keeps running" in live_view.split("Summary", 1)[1]
     assert len(list((tmp_path / "var" / "audio").rglob("*.wav"))) == 3
     assert len(list((tmp_path / "var" / "audio").rglob("*.mp3"))) == 3
 

@@ -29,8 +29,9 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     """Check configuration, database, broker, API key and storage; exit 1 if any failed."""
     with contextlib.suppress(ValidationError):  # the settings check reports it; nothing logs
         configure_logging(Settings())  # log lines go to stderr, stdout is the report
-    # Alembic's "Context impl …" lines say nothing to a reader of the report.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Alembic's "Context impl …" and httpx's "HTTP Request …" lines repeat the report.
+    for chatty in ("alembic", "httpx"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     checks = run_checks(embedded_redis_url=lambda: running_embedded_url(VAR / "redis"))
     bad = failed(checks)
     if as_json:
