@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import typer
 from typer import _click
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,32 @@ def load_command(name: str, target: str) -> _click.Command:
         single.command(name)(found)
         command = typer.main.get_command(single)
     command.name = name
+    tidy_metavars(command)
     return command
+
+
+def tidy_metavars(command: _click.Command) -> None:
+    """No `<bool>` beside a flag (--help included) and no `<list[str]>` beside a repeatable
+    option: a flag takes no value, a repeatable option one value each time it is given."""
+    for param in command.params:
+        if not isinstance(param, TyperOption) or param.metavar is not None:
+            continue
+        if param.is_flag:
+            param.metavar = ""
+        elif param.multiple:
+            param.metavar = (param.name or "value").upper()
+    original = command.get_help_option
+
+    def help_option(ctx: _click.Context) -> TyperOption | None:
+        option = original(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    # Typer builds --help on first use, so the flag is tidied as it is made.
+    command.get_help_option = help_option  # type: ignore[method-assign]
+    for sub in getattr(command, "commands", {}).values():
+        tidy_metavars(sub)
 
 
 class LazyGroup(TyperGroup):
@@ -59,6 +84,7 @@ class LazyGroup(TyperGroup):
             name: loaded.get(name) or TyperCommand(name, help=entry.help)
             for name, entry in self.entries.items()
         }
+        tidy_metavars(self)
         try:
             super().format_help(ctx, formatter)
         finally:

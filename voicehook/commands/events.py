@@ -11,12 +11,15 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
 from config.broker import build_broker, enqueue_events
 from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
+from records.events import EVENTS
+from records.lookup import AmbiguousId, UnknownId, resolve_id
 from records.types import utcnow
 from voicehook.dev_files import VAR
 from voicehook.embedded_redis import running_embedded_url
@@ -28,6 +31,7 @@ from voicehook.ops.prune import prune_bodies
 from voicehook.ops.reprocess import reprocess as requeue_events
 from voicehook.ops.selection import EventFilter, InvalidSelection, build_filter
 from voicehook.ops.timespec import InvalidTimeSpec, parse_instant
+from voicehook.tables import compact_table, human_time, print_table, short_id
 
 app = typer.Typer(
     help="Stored webhook events: list, show, export, reprocess, prune.", no_args_is_help=True
@@ -81,28 +85,45 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List events, newest first."""
-    selection = _filter(event_id, failed, since, event_type, status)
-    rows = list_events(make_engine(load_settings()), selection, limit)
+    engine = make_engine(load_settings())
+    selection = _filter(_full_ids(engine, event_id), failed, since, event_type, status)
+    rows = list_events(engine, selection, limit)
     if as_json:
         typer.echo(json_text(rows))
         return
-    table = Table()
-    for name in ("id", "type", "resource", "status"):
-        table.add_column(name, no_wrap=True)
-    for name in ("tries", "deliveries", "received", "error"):
-        table.add_column(name)
+    if not rows:
+        typer.echo("no events match" if not selection.empty else "no events yet")
+        return
+    now = utcnow()
+    table = compact_table(
+        ("id", "type", "resource", "status", "tries", "deliv.", "received", "error"),
+        wrap="error",
+    )
     for row in rows:
         table.add_row(
-            row["id"],
+            short_id(row["id"]),
             row["type"],
-            row["resourceId"] or "",
+            short_id(row["resourceId"]),
             row["status"],
             str(row["attempts"]),
             str(row["deliveries"]),
-            f"{row['receivedAt']:%Y-%m-%d %H:%M:%S}",
-            (row["lastError"] or "")[:60],
+            human_time(row["receivedAt"], now),
+            row["lastError"] or "",
         )
-    Console().print(table)
+    print_table(table)
+
+
+def _full_ids(engine: Engine, given: Sequence[str]) -> list[str]:
+    """Each id as typed, or the one event id it is a prefix of (an unknown one stays)."""
+    found = []
+    for event_id in given:
+        try:
+            found.append(resolve_id(engine, EVENTS.c.id, event_id))
+        except UnknownId:
+            found.append(event_id)
+        except AmbiguousId as exc:
+            raise _fail(str(exc), 2) from None
+    return found
 
 
 @app.command("show")
@@ -113,6 +134,7 @@ def show_command(
 ) -> None:
     """One event with its deliveries (time, remote address, duplicate flag, body size)."""
     engine = make_engine(load_settings())
+    [event_id] = _full_ids(engine, [event_id])
     if body:
         raw = first_body(engine, event_id)
         if raw is None:
@@ -194,7 +216,8 @@ def reprocess_command(
     download, no second retry). Events a worker holds, and events whose bodies were pruned,
     are skipped. A selector is required: there is no "everything" by accident.
     """
-    selection = _filter(event_id, failed, since, event_type, status)
+    ids = _full_ids(make_engine(load_settings()), event_id) if event_id else []
+    selection = _filter(ids, failed, since, event_type, status)
     if selection.empty:
         raise _fail("say which events: --id, --failed, --since, --type or --status", 2)
     settings = load_settings()

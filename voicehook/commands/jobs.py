@@ -22,10 +22,15 @@ from processors.resume import resume_blocked
 from processors.voices_sync import sync_voices
 from receiver.job_intake import UnknownCustomer, create_job, job_document, upsert_customer
 from receiver.job_requests import CustomerRequest, JobRequest
-from records.jobs import Customer, Job
+from records.jobs import Customer, Job, JobStatus
+from records.lookup import AmbiguousId, UnknownId, customer_refs, resolve_id
+from records.types import utcnow
 from voicehook.dev_files import VAR
 from voicehook.embedded_redis import running_embedded_url
 from voicehook.request_errors import describe_request_error
+from voicehook.tables import compact_table, human_time, plain_value, print_table, short_id
+
+JOB_STATUSES = ", ".join(status.value for status in JobStatus)
 
 # The option each field of a JobRequest comes from, to name it in an error.
 SUBMIT_OPTIONS = {
@@ -111,12 +116,16 @@ def submit(
 
 @jobs_app.command("list")
 def list_jobs(
-    status: str | None = typer.Option(None, help="Only jobs in this status."),
-    limit: int = typer.Option(50, help="At most this many, newest first."),
+    status: str | None = typer.Option(None, help=f"Only jobs in this status: {JOB_STATUSES}."),
+    limit: int = typer.Option(50, min=1, help="At most this many, newest first."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List jobs, newest first."""
-    with Session(make_engine(Settings())) as session:
+    if status is not None and status not in JOB_STATUSES.split(", "):
+        typer.echo(f"voicehook jobs: unknown status {status!r}; one of: {JOB_STATUSES}", err=True)
+        raise typer.Exit(2)
+    engine = make_engine(Settings())
+    with Session(engine) as session:
         query = select(Job).order_by(col(Job.created_at).desc()).limit(limit)
         if status:
             query = query.where(Job.status == status)
@@ -124,18 +133,27 @@ def list_jobs(
     if as_json:
         _print_json([_summary(job) for job in rows])
         return
-    table = Table("id", "customer", "status", "attempts", "format", "audio s", "last error")
+    if not rows:
+        typer.echo("no jobs match" if status else "no jobs yet")
+        return
+    refs = customer_refs(engine, (job.customer_id for job in rows))
+    now = utcnow()
+    table = compact_table(
+        ("id", "customer", "status", "tries", "format", "audio s", "created", "last error"),
+        wrap="last error",
+    )
     for job in rows:
         table.add_row(
-            job.id,
-            job.customer_id or "(untracked)",
+            short_id(job.id),
+            refs.get(job.customer_id or "", "(untracked)"),
             job.status,
             f"{job.attempts_made}/{job.max_attempts}",
             job.format,
             f"{job.audio_duration_sec:.1f}" if job.audio_duration_sec else "",
-            (job.last_error or "")[:60],
+            human_time(job.created_at, now),
+            job.last_error or "",
         )
-    Console().print(table)
+    print_table(table)
 
 
 def _summary(job: Job) -> dict[str, Any]:
@@ -157,20 +175,27 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One job with its attempts and audio facts."""
-    document = job_document(make_engine(Settings()), job_id)
+    engine = make_engine(Settings())
+    try:
+        document = job_document(engine, resolve_id(engine, col(Job.id), job_id))
+    except (UnknownId, AmbiguousId) as exc:
+        message = f"no job {job_id}" if isinstance(exc, UnknownId) else str(exc)
+        typer.echo(f"voicehook jobs: {message}", err=True)
+        raise typer.Exit(1) from None
     if document is None:
-        typer.echo(f"no job {job_id}", err=True)
+        typer.echo(f"voicehook jobs: no job {job_id}", err=True)
         raise typer.Exit(1)
     if as_json:
         _print_json(document)
         return
     for key, value in document.items():
         if key != "attempts":
-            typer.echo(f"{key:>14}: {value}")
+            typer.echo(f"{key:>14}: {plain_value(value)}")
     for attempt in document["attempts"]:
+        error = f" {attempt['error']}" if attempt["error"] else ""
         typer.echo(
             f"  attempt {attempt['number']}: {attempt['status']} "
-            f"generation={attempt['generationId']} {attempt['error'] or ''}"
+            f"generation={plain_value(attempt['generationId'])}{error}"
         )
 
 
