@@ -12,11 +12,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     LargeBinary,
-    Select,
     String,
     Table,
     Text,
-    select,
 )
 from sqlmodel import Field, SQLModel
 
@@ -73,16 +71,6 @@ class Delivery(SQLModel, table=True):
     duplicate: bool = Field(default=False)
 
 
-# The Core tables, for batch statements on hot paths.
+# The Core tables, which the repositories in `records/` speak to.
 EVENTS: Table = SQLModel.metadata.tables["events"]
 DELIVERIES: Table = SQLModel.metadata.tables["deliveries"]
-
-
-def first_body_query(event_id: str) -> Select[Any]:
-    """The body of the event's first delivery that still has one (pruned bodies are NULL)."""
-    return (
-        select(DELIVERIES.c.body)
-        .where(DELIVERIES.c.event_id == event_id, DELIVERIES.c.body.is_not(None))
-        .order_by(DELIVERIES.c.id)
-        .limit(1)
-    )

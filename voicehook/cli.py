@@ -70,7 +70,6 @@ class VoicehookGroup(LazyGroup):
             "Check configuration, database, broker, API key and storage; exit 1 if any failed.",
         ),
         "db": Entry("voicehook.commands.db:app", "Database schema migrations."),
-        "bench": Entry("voicehook.commands.bench:app", "Benchmarks of voicehook's hot paths."),
         "jobs": Entry(
             "voicehook.commands.jobs:jobs_app", "Audio jobs: submit, list, show, resume."
         ),

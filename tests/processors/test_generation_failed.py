@@ -9,11 +9,9 @@ import pytest
 import redis
 from sqlalchemy import update
 
-from processors.context import ProcessorContext
 from processors.errors import RetryLater
 from processors.handlers.submit import submit_job
-from receiver.job_intake import create_job, upsert_customer
-from receiver.job_requests import CustomerRequest, JobRequest
+from processors.worker import ProcessorContext
 from records.jobs import Job
 from records.types import utcnow
 from tests.processors.flow import (
@@ -187,9 +185,7 @@ class TestSubmissionRefusals:
         self, ctx: ProcessorContext, vpai: Sandbox
     ) -> None:
         """400 invalid_request for a voice id that is not one: lastError quotes the API."""
-        upsert_customer(ctx.engine, CustomerRequest(external_ref="acme", name="Acme"))
-        request = JobRequest(customer_ref="acme", voice_id="not-a-uuid", script="Hi", format="wav")
-        job_id = create_job(ctx.engine, request, max_attempts=3).id
+        job_id = new_job(ctx.engine, voice_id="not-a-uuid")
         assert "failed" in submit_job(ctx, job_id)
         failed = job(ctx.engine, job_id)
         assert failed.status == "failed"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,14 @@ from processors.audio import verify_audio
 from sandbox.server import run_sandbox
 from sandbox.settings import SandboxSettings
 from sandbox.voices import DEFAULT_VOICE
-from tests.conftest import SECRET
+from tests.conftest import SECRET, make_settings
+from tests.in_process import Served, served_receiver_client
 from tests.processors.flow import Sandbox, attempts, customer, job
 from tests.receiver.conftest import receiver_env
-from tests.services import ROOT, ServerProcess, start_receiver, wait_for
+from tests.services import LOG_TAIL_CHARS, ROOT, wait_for
+from voicehook.child_process import descendants
+
+STOP_SECONDS = 60  # `voicehook worker` gives in-flight messages 20 s; the rest guards a hang
 
 TOKEN = "admin-e2e"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -49,17 +55,27 @@ class Processes:
         self.children.append(child)
         return child
 
-    def kill(self, child: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-        try:
-            os.killpg(child.pid, sig)
-        except ProcessLookupError:
-            return
+    def logs(self) -> str:
+        """Every process's log, each under its name (for a failed wait)."""
+        return "\n".join(
+            f"=== {path.stem} ===\n{path.read_text(errors='replace')[-LOG_TAIL_CHARS // 2 :]}"
+            for path in sorted(self.tmp_path.glob("*.log"))
+        )
+
+    def kill(self, child: subprocess.Popen[bytes]) -> None:
+        """SIGKILL it and every process below it, as a crash of the machine would: its
+        Dramatiq processes run in sessions of their own, out of reach of its group."""
+        for pid in [child.pid, *descendants(child.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         child.wait(30)
 
     def stop_all(self) -> None:
         for child in self.children:
             if child.poll() is None:
-                self.kill(child, signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGTERM)
+                child.wait(STOP_SECONDS)
 
 
 @pytest.fixture
@@ -69,7 +85,7 @@ def service(
     migrated_engine: Engine,
     vpai: Sandbox,
     tmp_path: Path,
-) -> Iterator[tuple[ServerProcess, Processes]]:
+) -> Iterator[tuple[Served, Processes]]:
     """The receiver (with the internal API) and the sandbox posting webhooks to it."""
     env = receiver_env(
         database_url,
@@ -85,20 +101,24 @@ def service(
         WORKER_PROCESSES="1",
         WORKER_THREADS="2",
     )
-    receiver = start_receiver(env, tmp_path / "receiver.log")
-    vpai.control.post(
-        "/webhook-endpoints",
-        json={"url": receiver.url + "/webhooks/voiceproductionai", "secret": SECRET},
-    ).raise_for_status()
-    processes = Processes(env, tmp_path)
-    try:
-        yield receiver, processes
-    finally:
-        processes.stop_all()
-        receiver.stop()
+    # The receiver is served on a thread of this process (the sandbox posts to it over HTTP);
+    # the workers and the sweeper, which the tests kill, are processes.
+    settings = make_settings(
+        database_url, redis_url, admin_token=TOKEN, audio_dir=str(tmp_path / "audio")
+    )
+    with served_receiver_client(settings) as receiver:
+        vpai.control.post(
+            "/webhook-endpoints",
+            json={"url": receiver.url + "/webhooks/voiceproductionai", "secret": SECRET},
+        ).raise_for_status()
+        processes = Processes(env, tmp_path)
+        try:
+            yield receiver, processes
+        finally:
+            processes.stop_all()
 
 
-def submit(receiver: ServerProcess, script: str = "Hello from the other side.") -> str:
+def submit(receiver: Served, script: str = "Hello from the other side.") -> str:
     httpx.post(
         receiver.url + "/api/customers", json={"externalRef": "acme", "name": "Acme"}, headers=AUTH
     ).raise_for_status()
@@ -116,20 +136,25 @@ def submit(receiver: ServerProcess, script: str = "Hello from the other side.") 
     return str(response.json()["id"])
 
 
-def job_document(receiver: ServerProcess, job_id: str) -> dict[str, Any]:
+def job_document(receiver: Served, job_id: str) -> dict[str, Any]:
     document: dict[str, Any] = httpx.get(f"{receiver.url}/api/jobs/{job_id}", headers=AUTH).json()
     return document
 
 
 class TestEndToEnd:
     def test_job_to_audio_through_every_process(
-        self, service: tuple[ServerProcess, Processes], migrated_engine: Engine, vpai: Sandbox
+        self, service: tuple[Served, Processes], migrated_engine: Engine, vpai: Sandbox
     ) -> None:
         """Internal API → worker submits → sandbox webhook → receiver → worker downloads."""
         receiver, processes = service
         processes.start("worker", name="worker")
         job_id = submit(receiver)
-        wait_for(lambda: job_document(receiver, job_id)["status"] == "ready", timeout=60)
+        wait_for(
+            lambda: job_document(receiver, job_id)["status"] == "ready",
+            120,
+            description="the job is ready",
+            log=processes.logs,
+        )
         document = job_document(receiver, job_id)
         assert document["attempts"][0]["status"] == "ready"
         audio = httpx.get(f"{receiver.url}/api/jobs/{job_id}/audio", headers=AUTH)
@@ -141,7 +166,7 @@ class TestEndToEnd:
 class TestCrashMidDownload:
     def test_sigkill_mid_download_then_redelivery_completes_once(
         self,
-        service: tuple[ServerProcess, Processes],
+        service: tuple[Served, Processes],
         migrated_engine: Engine,
         vpai: Sandbox,
         tmp_path: Path,
@@ -152,7 +177,12 @@ class TestCrashMidDownload:
         worker = processes.start("worker", name="worker-1")
         job_id = submit(receiver, script="A longer script, so the file takes a while. " * 4)
         audio_dir = tmp_path / "audio"
-        wait_for(lambda: any(audio_dir.rglob("*.part")), timeout=60)
+        wait_for(
+            lambda: any(audio_dir.rglob("*.part")),
+            120,
+            description="a partial download appeared",
+            log=processes.logs,
+        )
         processes.kill(worker)  # SIGKILL the whole worker, mid-download
         assert job(migrated_engine, job_id).status != "ready"
         assert not [p for p in audio_dir.rglob("*.wav") if not p.name.startswith(".")]
@@ -160,7 +190,12 @@ class TestCrashMidDownload:
         vpai.faults(downloadSlowRate=0.0)
         processes.start("worker", name="worker-2")
         processes.start("sweeper", name="sweeper")
-        wait_for(lambda: job(migrated_engine, job_id).status == "ready", timeout=60)
+        wait_for(
+            lambda: job(migrated_engine, job_id).status == "ready",
+            120,
+            description="the job is ready after the crash",
+            log=processes.logs,
+        )
         done = job(migrated_engine, job_id)
         assert done.audio_path is not None
         path = audio_dir / done.audio_path
@@ -179,7 +214,7 @@ class TestSharedBudget:
         limited = SandboxSettings(
             speech="tone", seed=5, rate_limit_requests=5, rate_limit_window_seconds=2
         )
-        with run_sandbox(limited) as sandbox:
+        with ExitStack() as stack, run_sandbox(limited) as sandbox:
             env = receiver_env(
                 database_url,
                 redis_url,
@@ -193,7 +228,10 @@ class TestSharedBudget:
                 WORKER_PROCESSES="1",
                 WORKER_THREADS="2",
             )
-            receiver = start_receiver(env, tmp_path / "receiver.log")
+            settings = make_settings(
+                database_url, redis_url, admin_token=TOKEN, audio_dir=str(tmp_path / "audio")
+            )
+            receiver = stack.enter_context(served_receiver_client(settings))
             processes = Processes(env, tmp_path)
             try:
                 job_ids = [submit(receiver, script=f"Job number {n}.") for n in range(14)]
@@ -201,57 +239,94 @@ class TestSharedBudget:
                 processes.start("worker", name="worker-b")
                 wait_for(
                     lambda: all(job(migrated_engine, j).attempts_made == 1 for j in job_ids),
-                    timeout=90,
+                    180,
+                    description="every job was submitted once",
+                    log=processes.logs,
                 )
                 control = httpx.get(sandbox.url + "/sandbox/workspaces/default").json()
             finally:
                 processes.stop_all()
-                receiver.stop()
         assert control["requests"]["rateLimited"] == 0
         assert control["requests"]["served"] >= 14
 
 
-# Each way a worker is told to stop, as a sequence of signals to its whole process group:
-# what a PaaS sends (once, or twice), Ctrl-C in a terminal, and Ctrl-C under honcho or
-# `voicehook dev` (SIGINT to the group, then SIGTERM from the runner).
+# Each way a worker is told to stop: signals to its whole process group (what honcho and a
+# terminal's Ctrl-C do, once or followed by the runner's SIGTERM), or to every one of its
+# processes (what a PaaS does to a dyno, once or twice).
 STOP_PATTERNS = {
-    "group-sigterm": (signal.SIGTERM,),
-    "double-sigterm": (signal.SIGTERM, signal.SIGTERM),
-    "ctrl-c": (signal.SIGINT,),
-    "ctrl-c-under-a-runner": (signal.SIGINT, signal.SIGTERM),
+    "group-sigterm": ("group", (signal.SIGTERM,)),
+    "group-double-sigterm": ("group", (signal.SIGTERM, signal.SIGTERM)),
+    "ctrl-c": ("group", (signal.SIGINT,)),
+    "ctrl-c-under-a-runner": ("group", (signal.SIGINT, signal.SIGTERM)),
+    "every-process-sigterm": ("every", (signal.SIGTERM,)),
+    "every-process-double-sigterm": ("every", (signal.SIGTERM, signal.SIGTERM)),
 }
+
+
+def alive(pid: int) -> bool:
+    """Running, not exited (a zombie waiting for init to reap it has exited)."""
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
 
 
 class TestDrainOnStop:
     @pytest.mark.parametrize("pattern", list(STOP_PATTERNS))
     def test_an_in_flight_download_completes_or_is_redelivered(
         self,
-        service: tuple[ServerProcess, Processes],
+        service: tuple[Served, Processes],
         migrated_engine: Engine,
         vpai: Sandbox,
         tmp_path: Path,
         pattern: str,
     ) -> None:
-        """Signalled mid-download, the worker drains (never "Killing worker process") and
-        the job ends ready exactly once: finished in the grace period or fetched again."""
+        """Signalled mid-download, the worker drains (never "Killing worker process"), no
+        process of it survives, and the job ends ready exactly once: finished in the grace
+        period or fetched again."""
         receiver, processes = service
         vpai.faults(downloadSlowRate=1.0, downloadSlowBytesPerSecond=64_000)
         worker = processes.start("worker", name="worker-1")
         log = tmp_path / "worker-1.log"
+        wait_for(
+            lambda: log.read_text().count("Worker process is ready") >= 2,
+            120,
+            description="both Dramatiq masters have a ready worker process",
+            log=processes.logs,
+        )
         job_id = submit(receiver, script="A longer script, so the file takes a while. " * 2)
         audio_dir = tmp_path / "audio"
-        wait_for(lambda: any(audio_dir.rglob("*.part")), timeout=60)
-        for sig in STOP_PATTERNS[pattern]:
-            os.killpg(worker.pid, sig)
-        code = worker.wait(60)
+        wait_for(
+            lambda: any(audio_dir.rglob("*.part")),
+            120,
+            description="a partial download appeared",
+            log=processes.logs,
+        )
+        tree = [worker.pid, *descendants(worker.pid)]
+        assert len(tree) >= 5  # voicehook worker, two Dramatiq masters, their worker processes
+        target, signals = STOP_PATTERNS[pattern]
+        for sig in signals:
+            if target == "group":
+                os.killpg(worker.pid, sig)
+            else:
+                for pid in tree:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, sig)
+        code = worker.wait(STOP_SECONDS)
         output = log.read_text()
         assert "Killing worker process" not in output, output[-4000:]
         assert "Stopping worker process" in output, output[-4000:]
         assert code == 0, output[-4000:]
+        assert [pid for pid in tree if alive(pid)] == [], output[-4000:]
         if job(migrated_engine, job_id).status != "ready":  # requeued: the next worker fetches it
             vpai.faults(downloadSlowRate=0.0)
             processes.start("worker", name="worker-2")
             processes.start("sweeper", name="sweeper")
-            wait_for(lambda: job(migrated_engine, job_id).status == "ready", timeout=60)
+            wait_for(
+                lambda: job(migrated_engine, job_id).status == "ready",
+                120,
+                description="the requeued job is ready",
+                log=processes.logs,
+            )
         assert customer(migrated_engine).jobs_ready == 1
         assert [a.status for a in attempts(migrated_engine, job_id)] == ["ready"]

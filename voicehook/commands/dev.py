@@ -19,10 +19,11 @@ from config.database import make_engine
 from config.settings import Settings
 from records import migrate
 from sandbox.voices import DEFAULT_VOICE
+from voicehook.commands.worker import STOP_GRACE_SECONDS
 from voicehook.demo import DemoTargets, run_demo
 from voicehook.dev_files import VAR, dev_secret, dev_webhook_secret, write_dev_env
 from voicehook.embedded_redis import EmbeddedRedis
-from voicehook.redis_server import RedisServerError
+from voicehook.errors import RedisServerError
 from voicehook.supervisor import Child, Supervisor, inherit_env, python_module
 
 SANDBOX_API_KEY = "vk_test_sandbox"
@@ -81,13 +82,15 @@ def dev(
         shared["VPAI_API_KEY"] = overrides["VPAI_API_KEY"]
     dev_env = write_dev_env(VAR, shared)
 
-    supervisor = Supervisor(inherit_env(**overrides))
+    # Longer than `voicehook worker`'s own wait for its Dramatiq processes, so it is never
+    # killed while they drain (they are out of reach of a kill of its session).
+    supervisor = Supervisor(inherit_env(**overrides), grace_seconds=STOP_GRACE_SECONDS + 5)
     receiver_url = f"http://127.0.0.1:{port}"
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-    _start_processes(supervisor, receiver_url, sandbox_port, webhook_secret, run_sandbox)
     typer.echo("voicehook dev is starting…")
     code = 0
     try:
+        _start_processes(supervisor, receiver_url, sandbox_port, webhook_secret, run_sandbox)
         probes = [receiver_url + "/readyz"] + ([sandbox_url + "/sandbox/"] if run_sandbox else [])
         if wait_until_answering(probes, READY_TIMEOUT_SECONDS):
             typer.echo(banner(receiver_url, shared, dev_env, sandbox=run_sandbox))
@@ -102,7 +105,7 @@ def dev(
                 err=True,
             )
         code = supervisor.wait()
-    except KeyboardInterrupt:  # Ctrl-C before the supervisor took over the signals
+    except KeyboardInterrupt:  # a stop signal before the supervisor's wait took over
         supervisor.stop()
     finally:
         if embedded is not None:

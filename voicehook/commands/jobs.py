@@ -10,20 +10,20 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from sqlmodel import Session, col, select
 
 from config.broker import build_broker, enqueue_submissions
 from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
-from processors.context import build_context
-from processors.resume import resume_blocked
 from processors.voices_sync import sync_voices
-from receiver.job_intake import UnknownCustomer, create_job, job_document, upsert_customer
+from processors.worker import build_context
+from receiver.job_intake import create_job
 from receiver.job_requests import CustomerRequest, JobRequest
-from records.jobs import Customer, Job, JobStatus
-from records.lookup import AmbiguousId, UnknownId, customer_refs, resolve_id
+from records import customer_repo, job_repo
+from records.errors import AmbiguousId, UnknownCustomer, UnknownId
+from records.jobs import JOBS, Job, JobStatus
+from records.lookup import customer_refs, resolve_id
 from records.types import utcnow
 from voicehook.dev_files import VAR
 from voicehook.embedded_redis import running_embedded_url
@@ -125,11 +125,7 @@ def list_jobs(
         typer.echo(f"voicehook jobs: unknown status {status!r}; one of: {JOB_STATUSES}", err=True)
         raise typer.Exit(2)
     engine = make_engine(Settings())
-    with Session(engine) as session:
-        query = select(Job).order_by(col(Job.created_at).desc()).limit(limit)
-        if status:
-            query = query.where(Job.status == status)
-        rows = list(session.exec(query))
+    rows = job_repo.list_jobs(engine, status, limit)
     if as_json:
         _print_json([_summary(job) for job in rows])
         return
@@ -177,7 +173,7 @@ def show(
     """One job with its attempts and audio facts."""
     engine = make_engine(Settings())
     try:
-        document = job_document(engine, resolve_id(engine, col(Job.id), job_id))
+        document = job_repo.job_document(engine, resolve_id(engine, JOBS.c.id, job_id))
     except (UnknownId, AmbiguousId) as exc:
         message = f"no job {job_id}" if isinstance(exc, UnknownId) else str(exc)
         typer.echo(f"voicehook jobs: {message}", err=True)
@@ -206,7 +202,7 @@ def resume(
 ) -> None:
     """Resume jobs blocked by insufficient credits, after topping up the workspace."""
     settings = Settings()
-    resumed = resume_blocked(make_engine(settings), job_ids or [])
+    resumed = job_repo.resume_blocked(make_engine(settings), job_ids or [])
     _enqueue(settings, resumed)
     if as_json:
         _print_json({"resumed": resumed})
@@ -221,8 +217,9 @@ def add_customer(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create a customer (or show the existing one with this reference)."""
-    customer, created = upsert_customer(
-        make_engine(Settings()), CustomerRequest(external_ref=external_ref, name=name)
+    request = CustomerRequest(external_ref=external_ref, name=name)
+    customer, created = customer_repo.upsert_customer(
+        make_engine(Settings()), request.external_ref, request.name
     )
     if as_json:
         _print_json({"id": customer.id, "externalRef": customer.external_ref, "created": created})
@@ -233,8 +230,7 @@ def add_customer(
 @customers_app.command("list")
 def list_customers(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Customers with their usage."""
-    with Session(make_engine(Settings())) as session:
-        rows = list(session.exec(select(Customer).order_by(col(Customer.created_at))))
+    rows = customer_repo.list_customers(make_engine(Settings()))
     documents = [
         {
             "id": c.id,
