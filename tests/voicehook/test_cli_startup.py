@@ -14,7 +14,9 @@ from voicehook.lazy_group import load_command
 
 # What `voicehook --help` used to import (2.3-2.9 s on an idle machine): none is needed.
 HEAVY = ("sqlalchemy", "starlette", "uvicorn", "dramatiq", "httpx", "alembic", "sandbox",
-         "receiver", "processors", "records", "voicehook.commands", "voicehook.bench")  # fmt: skip
+         "receiver", "processors", "records", "voicehook.commands", "bench")  # fmt: skip
+# What a simple read needs not: the broker's stack, only loaded by the commands that enqueue.
+BROKER = ("dramatiq", "redis", "config.broker", "processors")
 
 
 # Runs the console script's app as `voicehook ARGS` would, then writes what was imported.
@@ -57,7 +59,25 @@ def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
     """`voicehook sign --help` loads the sign command, not the receiver or the sandbox."""
     modules = imported_modules("sign", "--help", cwd=tmp_path)
     assert "voicehook.commands.sign" in modules
-    assert not {"receiver", "voicehook.commands.bench", "uvicorn", "starlette"} & modules
+    assert not {"receiver", "bench", "uvicorn", "starlette"} & modules
+
+
+def test_a_simple_read_loads_no_broker(tmp_path: Path) -> None:
+    """`voicehook jobs list` reads the database; Dramatiq and redis-py stay unloaded."""
+    migrated = subprocess.run(
+        [sys.executable, "-m", "voicehook", "db", "upgrade"],
+        env={"PATH": os.environ["PATH"]}, cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    modules = imported_modules("jobs", "list", cwd=tmp_path)
+    assert "records.job_repo" in modules  # it did read
+    assert sorted(m for m in modules if m.split(".")[0] in BROKER or m.startswith(BROKER)) == []
+
+
+def test_bench_is_no_command() -> None:
+    """The benchmarks are `python -m bench`, outside the product: the CLI lists no bench."""
+    assert "bench" not in VoicehookGroup.entries
 
 
 @pytest.mark.parametrize("name", list(VoicehookGroup.entries))

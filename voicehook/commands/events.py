@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
-from config.broker import build_broker, enqueue_events
 from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
@@ -25,7 +24,6 @@ from records.events import EVENTS
 from records.lookup import resolve_id
 from records.types import utcnow
 from voicehook.dev_files import VAR
-from voicehook.embedded_redis import running_embedded_url
 from voicehook.errors import InvalidSelection, InvalidTimeSpec
 from voicehook.ops.capture import write_directory, write_jsonl
 from voicehook.ops.export import DeliveryExport
@@ -72,6 +70,9 @@ def load_settings() -> Settings:
 
 def redis_url(settings: Settings) -> str | None:
     """REDIS_URL, or the embedded Redis of a `voicehook dev` running from here."""
+    # redis-py is loaded only to enqueue: the reads start without it.
+    from voicehook.embedded_redis import running_embedded_url  # noqa: PLC0415 - start-up time
+
     return settings.redis_url or running_embedded_url(VAR / "redis")
 
 
@@ -248,6 +249,9 @@ def event_enqueuer(settings: Settings) -> Callable[[Sequence[str]], None]:
     url = redis_url(settings)
     if not url:
         raise ConfigurationError("REDIS_URL is not set, so nothing can be enqueued")
+    # The broker (Dramatiq, redis-py) is loaded only to enqueue: the reads start without it.
+    from config.broker import build_broker, enqueue_events  # noqa: PLC0415 - start-up time
+
     return partial(enqueue_events, build_broker(settings.model_copy(update={"redis_url": url})))
 
 

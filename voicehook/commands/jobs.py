@@ -11,13 +11,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from config.broker import build_broker, enqueue_submissions
 from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
-from processors.voices_sync import sync_voices
-from processors.worker import build_context
 from receiver.job_intake import create_job
 from receiver.job_requests import CustomerRequest, JobRequest
 from records import customer_repo, job_repo
@@ -26,7 +23,6 @@ from records.jobs import JOBS, Job, JobStatus
 from records.lookup import customer_refs, resolve_id
 from records.types import utcnow
 from voicehook.dev_files import VAR
-from voicehook.embedded_redis import running_embedded_url
 from voicehook.request_errors import describe_request_error
 from voicehook.tables import compact_table, human_time, plain_value, print_table, short_id
 
@@ -65,6 +61,11 @@ def _print_json(value: object) -> None:
 def _enqueue(settings: Settings, job_ids: list[str]) -> None:
     if not job_ids:
         return
+    # The broker (Dramatiq, redis-py) is loaded only by the commands that enqueue: reads
+    # start without it (issue 13's start-up time; `python -m bench startup`).
+    from config.broker import build_broker, enqueue_submissions  # noqa: PLC0415
+    from voicehook.embedded_redis import running_embedded_url  # noqa: PLC0415
+
     if not settings.redis_url:  # next to `voicehook dev`: use its embedded Redis
         embedded = running_embedded_url(VAR / "redis")
         settings = settings.model_copy(update={"redis_url": embedded}) if embedded else settings
@@ -268,10 +269,14 @@ def sync(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
     """Fetch GET /v1/voices (one API call) and mark finished clones ready."""
     settings = Settings()
     try:
+        from processors.worker import build_context  # noqa: PLC0415 - start-up time, as above
+
         context = build_context(settings)
     except ConfigurationError as exc:
         typer.echo(f"voicehook voices sync: {exc}", err=True)
         raise typer.Exit(2) from None
+    from processors.voices_sync import sync_voices  # noqa: PLC0415 - start-up time, as above
+
     upstream, updated = sync_voices(context)
     if as_json:
         _print_json({"voices": upstream, "clonesMarkedReady": updated})
