@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bench.startup import GOAL_SECONDS, Timing, summary_lines
-from tests.bench.bench_run import run_bench
+from tests.bench.bench_run import SMOKE_SECONDS, SMOKE_TEST_SECONDS, run_bench
 
 
-@pytest.mark.timeout(170)
+@pytest.mark.timeout(SMOKE_TEST_SECONDS)
 def test_short_run_prints_each_command_and_the_ratio() -> None:
     """One run of each: the checks pass, each command has its line, the ratio is last."""
-    lines = run_bench("startup", "--runs", "1", timeout=160)
+    lines = run_bench("startup", "--runs", "1", timeout=SMOKE_SECONDS)
     for command in ("--help", "jobs --help", "jobs list", "events list"):
         assert any(line.startswith(f"voicehook {command}: ") for line in lines), lines
     assert any(line.startswith("baseline `python -c pass`: ") for line in lines)

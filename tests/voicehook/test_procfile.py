@@ -32,6 +32,12 @@ def test_procfile_names_the_expected_process_types() -> None:
     assert all(command.startswith("voicehook ") for command in entries.values())
 
 
+def test_a_dotenv_is_never_committed() -> None:
+    """The README has secrets go in a `.env` beside the Procfile: git ignores it."""
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert ".env" in ignored
+
+
 @pytest.fixture
 def paas_env(database_url: str, redis_url: str, vpai: Sandbox, tmp_path: Path) -> dict[str, str]:
     """What a PaaS would set: service URLs, secrets, a port."""
