@@ -15,6 +15,7 @@ from bench.ingest import DatabaseKind, IngestOptions, run_ingest_bench
 from bench.loadgen import LoadShape
 from bench.memory import MemoryOptions, run_memory_bench
 from bench.report import parse_duration
+from bench.startup import StartupOptions, run_startup_bench
 
 app = typer.Typer(
     help="Benchmarks of voicehook's hot paths.",
@@ -196,6 +197,18 @@ def memory(
     line is `ratio=<(peak - idle) MB ÷ 50 MB>` (1 or less: goal met)."""
     options = MemoryOptions(size_mb=size_mb, idle_seconds=idle, keep_workdir=keep_workdir)
     _run("memory", lambda: run_memory_bench(options, typer.echo).passed)
+
+
+@app.command()
+def startup(
+    *,
+    runs: Annotated[
+        int, typer.Option(min=1, help="Runs of each command (the median counts).")
+    ] = 10,
+) -> None:
+    """Start-up time of `voicehook --help` and simple reads against the bare interpreter's;
+    the last line is `ratio=<slowest command's median ÷ python -c pass's>`."""
+    _run("startup", lambda: run_startup_bench(StartupOptions(runs=runs), typer.echo).passed)
 
 
 def _seconds(text: str, flag: str, *, minimum: int) -> int:

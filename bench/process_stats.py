@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError
+from voicehook.child_process import descendants
 
 PROC = Path("/proc")
 RESET_PEAK = "5"  # written to clear_refs: the kernel resets VmHWM to the current RSS
@@ -111,25 +112,6 @@ def megabytes(kib: int | float) -> float:
 
 
 # Readers of /proc
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in (PROC / str(pid) / "task").glob("*/children"):
-        try:
-            found.extend(int(child) for child in task.read_text().split())
-        except OSError:
-            continue
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid`, parents before their children."""
-    found: list[int] = []
-    for child in children(pid):
-        found.append(child)
-        found.extend(descendants(child))
-    return found
 
 
 def command_line(pid: int) -> list[str]:

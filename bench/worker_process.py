@@ -10,7 +10,7 @@ from pathlib import Path
 from bench import process_stats
 from bench.servers import stop_checked
 from config.queues import EVENTS_QUEUE
-from voicehook.child_process import ChildProcess
+from voicehook.child_process import ChildProcess, children, descendants
 
 STOP_TIMEOUT_SECONDS = 40.0  # the worker gives in-flight messages 20 s, then requeues them
 
@@ -35,9 +35,9 @@ def running_worker(env: Mapping[str, str], log_path: Path) -> Iterator[ChildProc
 def event_worker_pids(worker_pid: int) -> list[int]:
     """The processes that run `process_event` (downloads happen there): the children of the
     Dramatiq process consuming the events queue."""
-    for pid in process_stats.descendants(worker_pid):
+    for pid in descendants(worker_pid):
         if is_events_dramatiq(process_stats.command_line(pid)):
-            return process_stats.children(pid)
+            return children(pid)
     return []
 
 

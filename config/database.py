@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from config.errors import ConfigurationError
 from config.settings import Settings
 
 IMMEDIATE = "voicehook_immediate"
@@ -32,7 +33,8 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(settings: Settings, *, pool_size: int = 5) -> Engine:
-    """Build the engine for `DATABASE_URL`, creating the SQLite file's folder when needed."""
+    """Build the engine for `DATABASE_URL`, creating the SQLite file's own folder when needed
+    (never the folders above it: a mistyped path is an error, not a new tree)."""
     url = make_url(settings.database_url)
     timeout = settings.database_timeout_seconds
     if url.get_backend_name() == "sqlite":
@@ -62,7 +64,13 @@ def _existing_options(options: str | tuple[str, ...] | None) -> str:
 
 def _sqlite_engine(raw_url: str, database: str | None, timeout: float) -> Engine:
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).parent
+        if not folder.parent.is_dir():
+            raise ConfigurationError(
+                f"DATABASE_URL points into {folder}, but {folder.parent} does not exist: "
+                "voicehook creates only the database file's own folder"
+            )
+        folder.mkdir(exist_ok=True)
     engine = create_engine(
         raw_url,
         poolclass=NullPool if database in (None, "", ":memory:") else None,

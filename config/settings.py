@@ -5,17 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from config.errors import ConfigurationError
+from config.settings_errors import describe_settings_error
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/voicehook.db"
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "postgresql+psycopg")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _split_csv_keeping_empty(value: object) -> object:
+    # An empty entry (`new,,old`) is kept so that it can be refused, not silently dropped.
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",")] if value.strip() else []
     return value
 
 
@@ -35,6 +45,7 @@ class Settings(BaseSettings):
     audio_dir: Path = Path("./var/audio")
     admin_token: SecretStr | None = None
     port: int = Field(default=8000, ge=1, le=65535)
+    web_concurrency: int = Field(default=1, ge=1, le=64)
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -77,8 +88,12 @@ class Settings(BaseSettings):
     # Longer than an actor's time limit: a job `submitting` this long belongs to a dead worker.
     submitting_lease_seconds: float = Field(default=15 * 60.0, gt=0)
 
+    @field_validator("vpai_webhook_secrets", mode="before")
+    @classmethod
+    def _secrets(cls, value: object) -> object:
+        return _split_csv_keeping_empty(value)
+
     @field_validator(
-        "vpai_webhook_secrets",
         "forwarded_allow_ips",
         "download_allowed_hosts",
         "job_retry_backoff_seconds",
@@ -98,7 +113,21 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
+        scheme = value.partition("://")[0] if "://" in value else ""
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                "a URL starting sqlite:/// (a file) or postgresql:// (postgres:// works too)"
+            )
         return normalise_database_url(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if value.partition("://")[0] not in REDIS_SCHEMES or "://" not in value:
+            raise ValueError("a URL like redis://host:6379/0 (rediss:// for TLS, unix:// a socket)")
+        return value
 
     def webhook_secret_values(self) -> list[bytes]:
         """The webhook secrets, newest first, as bytes; refuses to run without a usable one."""
@@ -122,6 +151,15 @@ class Settings(BaseSettings):
             if secret is not None:
                 found.append(secret.get_secret_value())
         return [value for value in found if value]
+
+
+def load_settings() -> Settings:
+    """The settings of this process, or a ConfigurationError that is one line naming the
+    environment variable at fault and what it accepts."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(describe_settings_error(exc)) from None
 
 
 def normalise_database_url(url: str) -> str:

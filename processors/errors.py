@@ -76,12 +76,14 @@ class SubmissionInFlight(RetryLater):
 
 
 class ApiError(ProcessingError):
-    """Raised when the Voice Production AI API answers with an error (`code`, HTTP `status`)."""
+    """Raised when the Voice Production AI API answers with an error (`code`, HTTP `status`);
+    `upstream_message` is the API's own words about it, trimmed and scrubbed, when it sent any."""
 
-    def __init__(self, code: str, status: int) -> None:
+    def __init__(self, code: str, status: int, *, upstream_message: str | None = None) -> None:
         super().__init__(f"{status} {code}")
         self.code = code
         self.status = status
+        self.upstream_message = upstream_message
 
 
 class InvalidRequest(ApiError):

@@ -6,6 +6,7 @@ headers and is sent to the API base URL only; downloads use a separate client wi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,9 +49,34 @@ CONFIGURATION_HINTS: Mapping[type[ApiError], str] = {
 }
 
 
+# An upstream message is stored in lastError and shown in the CLI: one line, this long at most.
+MAX_UPSTREAM_MESSAGE = 300
+# Anything that looks like a credential is blanked before it is kept (keys, secrets, tokens,
+# the query string of a signed URL).
+_CREDENTIALS = re.compile(
+    r"(vk_(?:live|test)_\w+|whsec_\w+|[Bb]earer\s+\S+|(?<=[?&])(?:sig|signature|token|key)=[^&\s]+)"
+)
+
+
 def explain(error: ApiError) -> str:
-    """What an operator should do about an error the API answered."""
-    return CONFIGURATION_HINTS.get(type(error), f"the API answered {error.status} {error.code}")
+    """What an operator should do about an error the API answered, with the API's own words."""
+    hint = CONFIGURATION_HINTS.get(type(error), f"the API answered {error.status} {error.code}")
+    if error.upstream_message:
+        return f"{hint}; the API said: {error.upstream_message}"
+    return hint
+
+
+def upstream_message(body: object) -> str | None:
+    """The `message` of an error body, on one line, trimmed, with credentials blanked."""
+    if not isinstance(body, dict):
+        return None
+    message = body.get("message")
+    if not isinstance(message, str) or not message.strip():
+        return None
+    text = _CREDENTIALS.sub("***", " ".join(message.split()))
+    if len(text) > MAX_UPSTREAM_MESSAGE:
+        text = text[: MAX_UPSTREAM_MESSAGE - 1] + "…"
+    return text
 
 
 @dataclass(frozen=True)
@@ -98,12 +124,13 @@ def error_for(response: httpx.Response) -> ApiError:
         return RateLimited(code or "rate_limit_exceeded", status, retry_after=seconds)
     if status >= 500:
         return ServerError(code or f"http_{status}", status)
+    message = upstream_message(body)
     known = _ERRORS.get((status, code))
     if known is not None:
-        return known(code, status)
+        return known(code, status, upstream_message=message)
     if status == 403:
-        return PublicApiRequiresScale(code or "forbidden", status)
-    return ApiError(code or f"http_{status}", status)
+        return PublicApiRequiresScale(code or "forbidden", status, upstream_message=message)
+    return ApiError(code or f"http_{status}", status, upstream_message=message)
 
 
 class VpaiClient:

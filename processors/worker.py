@@ -6,6 +6,9 @@ is fixed: `python -m dramatiq processors.worker:start_worker processors.actors` 
 worker process call `start_worker` first (settings, logging, broker, processing context — in
 that order), and only then import the actors (`DRAMATIQ_ARGS`). The sweeper and the CLI build
 a context of their own with `build_context`; only a worker process installs one.
+
+Dramatiq calls `start_worker` after it has installed its stop-signal handlers, so that is
+where they learn to drain once (`processors.drain`), before anything else of the start-up.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from config.broker import build_broker, redis_client, schedule_submission
 from config.database import make_engine
 from config.errors import ConfigurationError
 from config.logging import configure_logging
-from config.settings import Settings
+from config.settings import Settings, load_settings
 from processors.budget import ApiBudget, BudgetPolicy
+from processors.drain import drain_once
 from processors.errors import WorkerNotStarted
 from processors.vpai import VpaiClient, api_http_client
 
@@ -104,7 +108,8 @@ _context: ProcessorContext | None = None
 
 def start_worker(settings: Settings | None = None) -> None:
     """Set the broker and install the context; the actor modules may be imported afterwards."""
-    settings = settings or Settings()
+    drain_once()
+    settings = settings or load_settings()
     configure_logging(settings)
     broker = build_broker(settings)
     context = build_context(settings)

@@ -26,3 +26,15 @@ class NaiveDatetime(RecordsError):
 
 class UnknownCustomer(RecordsError):
     """Raised when a job or a voice names a customer that does not exist."""
+
+
+class UnknownId(RecordsError):
+    """Raised when no row's id is, or starts with, what was given."""
+
+
+class AmbiguousId(RecordsError):
+    """Raised when a prefix matches more than one row; `matches` lists a few of them."""
+
+    def __init__(self, given: str, matches: list[str]) -> None:
+        super().__init__(f"{given!r} matches {', '.join(matches)}…; give more of the id")
+        self.matches = matches

@@ -1,5 +1,6 @@
 """One child process: started with its environment, directory and log file, waited on until a
-predicate says it is ready, stopped with a signal and a grace period, then SIGKILL.
+predicate says it is ready, stopped with a signal and a grace period, then SIGKILL — with
+`group`, the child and every process of its session, so none of its own children outlives it.
 
 Every launcher of ours stands on it: the supervisor of `dev` and `worker`, the private
 redis-servers, the benches' servers and workers, the tests' receivers. So a child that does
@@ -25,6 +26,50 @@ DISCARD = Path(os.devnull)  # as `log_path`: the child's output goes nowhere
 GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.05
 LOG_TAIL_LINES = 20
+PROC = Path("/proc")
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started that still have it as their parent ([] without /proc)."""
+    found: list[int] = []
+    for task in (PROC / str(pid) / "task").glob("*/children"):
+        try:
+            found.extend(int(child) for child in task.read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, parents before their children, whatever their session."""
+    found: list[int] = []
+    for child in children(pid):
+        found.append(child)
+        found.extend(descendants(child))
+    return found
+
+
+def group_runs(pgid: int) -> bool:
+    """Whether any process of process group `pgid` still runs. Zombies do not count: an orphan
+    that has exited waits for init to reap it, which can take a second or two."""
+    if not PROC.is_dir():  # no /proc (macOS): any member, zombie or not
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # exited while we looked
+            continue
+        # After the command's closing parenthesis: state, parent pid, process group, ...
+        state, _parent, group = stat.rsplit(")", 1)[1].split()[:3]
+        if int(group) == pgid and state != "Z":
+            return True
+    return False
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -143,25 +188,50 @@ class ChildProcess:
         except subprocess.TimeoutExpired:
             return None
 
+    def running(self, *, group: bool = False) -> bool:
+        """Whether it runs, or with `group` any process of its session (its own children left
+        behind when it exited included)."""
+        if self.poll() is None:
+            return True
+        return group and self.own_session and group_runs(self.process.pid)
+
+    def wait_exited(self, timeout: float, *, group: bool = False) -> bool:
+        """Wait up to `timeout` seconds for it (with `group`: every process of its session) to
+        exit; whether it did."""
+        deadline = time.monotonic() + timeout
+        if self.wait(timeout) is None:
+            return False
+        while self.running(group=group):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_SECONDS)
+        return True
+
     def stop(
         self, grace: float | None = None, *, signum: int = signal.SIGTERM, group: bool = False
     ) -> int:
-        """Send `signum` (to its group with `group`), give it `grace` seconds (default: its
-        own), then kill it; its exit code. A child that has exited is only reaped."""
-        if self.poll() is None:
+        """Send `signum` (with `group`: to every process of its session), give it `grace`
+        seconds (default: its own) to exit — with `group`, all of them — then kill what is
+        left; its exit code. A child that has exited is only reaped, unless with `group`
+        processes of its session still run: those are stopped the same way."""
+        if self.running(group=group):
             self.send_signal(signum, group=group)
-            code = self.wait(self.grace_seconds if grace is None else grace)
-            if code is not None:
-                return code
-            return self.kill()
+            if not self.wait_exited(self.grace_seconds if grace is None else grace, group=group):
+                return self.kill()
         return self.process.wait()
 
     def kill(self) -> int:
-        """SIGKILL it, and all of its session when it has one of its own; its exit code."""
+        """SIGKILL it, and when it has a session of its own all of that session and every
+        process descended from it (a supervisor's children in sessions of their own among
+        them); its exit code (its own, if it had exited and only others were left)."""
         self.killed = True
         if self.own_session:
+            below = descendants(self.process.pid)  # before the kill makes orphans of them
             self.send_signal(signal.SIGKILL, group=True)
-        else:
+            for pid in below:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        elif self.poll() is None:
             self.process.kill()
         return self.process.wait()
 

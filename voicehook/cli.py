@@ -1,39 +1,117 @@
-"""The `voicehook` console script: one Typer app, one module per command group."""
+"""The `voicehook` console script: one lazy group, one module per command group.
+
+Sub-command modules are imported when their command runs (`voicehook.lazy_group`), and
+settings are read by the command, never at import; so `--help` starts fast and a bad
+variable cannot break it. A configuration or database error anywhere ends as one line on
+stderr naming the variable at fault, with exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import typer
+from typer import _click
 
-from voicehook.commands import (
-    db,
-    dev,
-    doctor,
-    events,
-    jobs,
-    replay,
-    sandbox,
-    serve,
-    sign,
-    worker,
-)
+from voicehook.lazy_group import Entry, LazyGroup
+
+CONFIGURATION_EXIT = 2
+
+
+class VoicehookGroup(LazyGroup):
+    def invoke(self, ctx: _click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
+            raise
+        except Exception as exc:
+            message = explain_failure(exc)
+            if message is None:
+                raise
+            typer.echo(f"voicehook: {message}", err=True)
+            raise typer.Exit(CONFIGURATION_EXIT) from None
+
+    entries: ClassVar[Mapping[str, Entry]] = {
+        "sandbox": Entry(
+            "voicehook.commands.sandbox:sandbox",
+            "Run the Voice Production AI sandbox: the whole /v1 API, webhooks and fault injection.",
+        ),
+        "trigger": Entry(
+            "voicehook.commands.sandbox:trigger",
+            "Ask a running sandbox to send one event (for a freshly made resource) to its "
+            "endpoints.",
+        ),
+        "web": Entry("voicehook.commands.serve:web", "Run the webhook receiver under uvicorn."),
+        "sweeper": Entry(
+            "voicehook.commands.serve:sweeper",
+            "Enqueue what was committed but never enqueued, recover stuck jobs, reconcile "
+            "overdue generations. Safe to run several.",
+        ),
+        "worker": Entry(
+            "voicehook.commands.worker:worker",
+            "Run the event workers and the submission worker until SIGTERM or Ctrl-C.",
+        ),
+        "dev": Entry(
+            "voicehook.commands.dev:dev",
+            "Run everything on embedded defaults; Ctrl-C stops it all, data stays under ./var.",
+        ),
+        "sign": Entry(
+            "voicehook.commands.sign:sign",
+            "Print `sha256=<hex>` of the file's exact bytes, keyed with SECRET.",
+        ),
+        "replay": Entry(
+            "voicehook.commands.replay:replay",
+            "Send captured deliveries again, each with its captured signature (or re-signed).",
+        ),
+        "doctor": Entry(
+            "voicehook.commands.doctor:doctor",
+            "Check configuration, database, broker, API key and storage; exit 1 if any failed.",
+        ),
+        "db": Entry("voicehook.commands.db:app", "Database schema migrations."),
+        "jobs": Entry(
+            "voicehook.commands.jobs:jobs_app", "Audio jobs: submit, list, show, resume."
+        ),
+        "customers": Entry("voicehook.commands.jobs:customers_app", "The business's customers."),
+        "voices": Entry("voicehook.commands.jobs:voices_app", "Cloned voices."),
+        "events": Entry(
+            "voicehook.commands.events:app",
+            "Stored webhook events: list, show, export, reprocess, prune.",
+        ),
+    }
+
 
 app = typer.Typer(
-    help="Verified, deduplicated, durable webhooks for the Voice Production AI API.",
+    cls=VoicehookGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
-app.add_typer(db.app, name="db")
-sandbox.register(app)
-app.command()(serve.web)
-app.command()(serve.sweeper)
-app.command()(worker.worker)
-app.command()(dev.dev)
-app.command()(sign.sign)
-app.add_typer(jobs.jobs_app, name="jobs")
-app.add_typer(jobs.customers_app, name="customers")
-app.add_typer(jobs.voices_app, name="voices")
-app.add_typer(events.app, name="events")
-app.command()(replay.replay)
-app.command()(doctor.doctor)
+
+
+@app.callback()
+def voicehook() -> None:
+    """Verified, deduplicated, durable webhooks for the Voice Production AI API."""
 
 
 def main() -> None:
     app()
+
+
+def explain_failure(exc: BaseException) -> str | None:
+    """One line for a configuration or database error a command let through, else None."""
+    from config.errors import ConfigurationError  # noqa: PLC0415 - only on failure
+
+    if isinstance(exc, ConfigurationError):
+        return str(exc)
+    from pydantic import ValidationError  # noqa: PLC0415 - only on failure
+
+    if isinstance(exc, ValidationError) and exc.title == "Settings":
+        from config.settings_errors import describe_settings_error  # noqa: PLC0415
+
+        return describe_settings_error(exc)
+    from config.database_errors import describe_database_error  # noqa: PLC0415
+    from config.settings import DEFAULT_DATABASE_URL  # noqa: PLC0415
+
+    return describe_database_error(exc, os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)

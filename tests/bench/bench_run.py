@@ -10,6 +10,10 @@ from tests.services import ROOT, missing_service
 from voicehook.errors import RedisServerError
 from voicehook.redis_server import redis_server_binary
 
+# A short run takes a minute on a loaded 2-core machine; the bounds only guard against a hang.
+SMOKE_SECONDS = 480
+SMOKE_TEST_SECONDS = SMOKE_SECONDS + 60
+
 
 def require_redis_server() -> None:
     """The benches start their own redis-server: skip without one (fail in CI)."""

@@ -8,12 +8,13 @@ import sys
 
 import pytest
 
+from tests.bench.bench_run import SMOKE_SECONDS, SMOKE_TEST_SECONDS
 from tests.services import ROOT
 
 BENCH = [sys.executable, "-m", "bench", "ingest"]
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(SMOKE_TEST_SECONDS)
 @pytest.mark.usefixtures("wrk")
 def test_short_run_verifies_and_ends_with_the_median_rounds_ratio() -> None:
     """Both servers measured in alternating rounds, every check passed over every receiver
@@ -26,7 +27,7 @@ def test_short_run_verifies_and_ends_with_the_median_rounds_ratio() -> None:
         text=True,
         env=env,
         cwd=ROOT,
-        timeout=80,
+        timeout=SMOKE_SECONDS,
         check=False,
     )
     output = completed.stdout

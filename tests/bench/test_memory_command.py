@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from bench.memory import WAV_BYTES_PER_SECOND, duration_for
-from tests.bench.bench_run import require_redis_server, run_bench
+from tests.bench.bench_run import SMOKE_SECONDS, SMOKE_TEST_SECONDS, require_redis_server, run_bench
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(SMOKE_TEST_SECONDS)
 def test_short_run_compares_peak_with_idle_and_ends_with_ratio() -> None:
     """A 20 MB download: idle and peak RSS printed, the job ready, the ratio last."""
     require_redis_server()
-    lines = run_bench("memory", "--size-mb", "20", "--idle", "0.5", timeout=80)
+    lines = run_bench("memory", "--size-mb", "20", "--idle", "0.5", timeout=SMOKE_SECONDS)
     assert any(line.startswith("idle RSS: ") for line in lines)
     assert any(line.startswith("peak RSS: ") for line in lines)
 

@@ -20,6 +20,7 @@ from bench.process_stats import (
     parse_process_ticks,
     parse_status,
 )
+from voicehook.child_process import children, descendants
 
 PROC_STAT = """\
 cpu  100 5 50 800 40 3 2 0 0 0
@@ -110,8 +111,8 @@ class TestLiveProcesses:
         try:
             assert child.stdout is not None
             assert child.stdout.readline() == b"up\n"  # it runs: its argv is its own now
-            assert child.pid in process_stats.children(os.getpid())
-            assert child.pid in process_stats.descendants(os.getpid())
+            assert child.pid in children(os.getpid())
+            assert child.pid in descendants(os.getpid())
             assert process_stats.command_line(child.pid)[-1] == marker
             assert process_stats.cpu_seconds(child.pid) >= 0
         finally:

@@ -173,9 +173,13 @@ class TestRed:
         assert "cannot be created" in found["storage"]["message"]
 
     def test_invalid_settings(self, sqlite_url: str, tmp_path: Path) -> None:
-        """A variable that does not parse: the settings check names it; the rest are skipped."""
-        code, found = checks(cli_env(sqlite_url, PORT="eighty"))
-        assert code == 1
+        """A variable that does not parse: the settings check names it, exit 2 as every command;
+        the checks that do not read it still run, those that do are skipped."""
+        code, found = checks(cli_env(sqlite_url, PORT="eighty", DATABASE_URL="sqlite:/x.db"))
+        assert code == 2
         assert found["settings"]["status"] == "fail"
-        assert "PORT" in found["settings"]["message"]
-        assert {c["status"] for n, c in found.items() if n != "settings"} == {"skip"}
+        assert "PORT='eighty' is not valid: expected a whole number" in found["settings"]["message"]
+        assert "DATABASE_URL" in found["settings"]["message"]
+        assert found["database"]["status"] == found["schema"]["status"] == "skip"
+        assert "DATABASE_URL is invalid" in found["database"]["message"]
+        assert found["webhook secret"]["status"] == "ok"

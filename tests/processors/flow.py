@@ -69,12 +69,13 @@ class Sandbox:
 
 
 def new_job(
-    engine: Engine, script: str = "Hello from voicehook.", audio_format: str = "wav"
+    engine: Engine,
+    script: str = "Hello from voicehook.",
+    audio_format: str = "wav",
+    voice_id: str = DEFAULT_VOICE.id,
 ) -> str:
     upsert_customer(engine, "acme", "Acme")
-    request = JobRequest(
-        customer_ref="acme", voice_id=DEFAULT_VOICE.id, script=script, format=audio_format
-    )
+    request = JobRequest(customer_ref="acme", voice_id=voice_id, script=script, format=audio_format)
     return create_job(engine, request, max_attempts=3).id
 
 

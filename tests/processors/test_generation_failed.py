@@ -181,6 +181,19 @@ class TestSubmissionRefusals:
         assert "public_api_requires_scale" in failed.last_error
         assert customer(ctx.engine).jobs_failed == 1
 
+    def test_a_refused_request_keeps_the_apis_words(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """400 invalid_request for a voice id that is not one: lastError quotes the API."""
+        job_id = new_job(ctx.engine, voice_id="not-a-uuid")
+        assert "failed" in submit_job(ctx, job_id)
+        failed = job(ctx.engine, job_id)
+        assert failed.status == "failed"
+        assert failed.last_error is not None
+        assert failed.last_error.startswith("invalid_request: ")
+        assert "the API said: voiceId" in failed.last_error
+        assert "\n" not in failed.last_error
+
     def test_429_is_a_wait_not_an_attempt(self, ctx: ProcessorContext, vpai: Sandbox) -> None:
         """A forced 429: RetryLater with retryAfter, no attempt, the job stays pending."""
         vpai.faults(force429=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -25,6 +26,9 @@ from tests.in_process import Served, served_receiver_client
 from tests.processors.flow import Sandbox, attempts, customer, job
 from tests.receiver.conftest import receiver_env
 from tests.services import LOG_TAIL_CHARS, ROOT, wait_for
+from voicehook.child_process import descendants
+
+STOP_SECONDS = 60  # `voicehook worker` gives in-flight messages 20 s; the rest guards a hang
 
 TOKEN = "admin-e2e"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -58,17 +62,20 @@ class Processes:
             for path in sorted(self.tmp_path.glob("*.log"))
         )
 
-    def kill(self, child: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-        try:
-            os.killpg(child.pid, sig)
-        except ProcessLookupError:
-            return
+    def kill(self, child: subprocess.Popen[bytes]) -> None:
+        """SIGKILL it and every process below it, as a crash of the machine would: its
+        Dramatiq processes run in sessions of their own, out of reach of its group."""
+        for pid in [child.pid, *descendants(child.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         child.wait(30)
 
     def stop_all(self) -> None:
         for child in self.children:
             if child.poll() is None:
-                self.kill(child, signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGTERM)
+                child.wait(STOP_SECONDS)
 
 
 @pytest.fixture
@@ -241,3 +248,85 @@ class TestSharedBudget:
                 processes.stop_all()
         assert control["requests"]["rateLimited"] == 0
         assert control["requests"]["served"] >= 14
+
+
+# Each way a worker is told to stop: signals to its whole process group (what honcho and a
+# terminal's Ctrl-C do, once or followed by the runner's SIGTERM), or to every one of its
+# processes (what a PaaS does to a dyno, once or twice).
+STOP_PATTERNS = {
+    "group-sigterm": ("group", (signal.SIGTERM,)),
+    "group-double-sigterm": ("group", (signal.SIGTERM, signal.SIGTERM)),
+    "ctrl-c": ("group", (signal.SIGINT,)),
+    "ctrl-c-under-a-runner": ("group", (signal.SIGINT, signal.SIGTERM)),
+    "every-process-sigterm": ("every", (signal.SIGTERM,)),
+    "every-process-double-sigterm": ("every", (signal.SIGTERM, signal.SIGTERM)),
+}
+
+
+def alive(pid: int) -> bool:
+    """Running, not exited (a zombie waiting for init to reap it has exited)."""
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+class TestDrainOnStop:
+    @pytest.mark.parametrize("pattern", list(STOP_PATTERNS))
+    def test_an_in_flight_download_completes_or_is_redelivered(
+        self,
+        service: tuple[Served, Processes],
+        migrated_engine: Engine,
+        vpai: Sandbox,
+        tmp_path: Path,
+        pattern: str,
+    ) -> None:
+        """Signalled mid-download, the worker drains (never "Killing worker process"), no
+        process of it survives, and the job ends ready exactly once: finished in the grace
+        period or fetched again."""
+        receiver, processes = service
+        vpai.faults(downloadSlowRate=1.0, downloadSlowBytesPerSecond=64_000)
+        worker = processes.start("worker", name="worker-1")
+        log = tmp_path / "worker-1.log"
+        wait_for(
+            lambda: log.read_text().count("Worker process is ready") >= 2,
+            120,
+            description="both Dramatiq masters have a ready worker process",
+            log=processes.logs,
+        )
+        job_id = submit(receiver, script="A longer script, so the file takes a while. " * 2)
+        audio_dir = tmp_path / "audio"
+        wait_for(
+            lambda: any(audio_dir.rglob("*.part")),
+            120,
+            description="a partial download appeared",
+            log=processes.logs,
+        )
+        tree = [worker.pid, *descendants(worker.pid)]
+        assert len(tree) >= 5  # voicehook worker, two Dramatiq masters, their worker processes
+        target, signals = STOP_PATTERNS[pattern]
+        for sig in signals:
+            if target == "group":
+                os.killpg(worker.pid, sig)
+            else:
+                for pid in tree:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, sig)
+        code = worker.wait(STOP_SECONDS)
+        output = log.read_text()
+        assert "Killing worker process" not in output, output[-4000:]
+        assert "Stopping worker process" in output, output[-4000:]
+        assert code == 0, output[-4000:]
+        assert [pid for pid in tree if alive(pid)] == [], output[-4000:]
+        if job(migrated_engine, job_id).status != "ready":  # requeued: the next worker fetches it
+            vpai.faults(downloadSlowRate=0.0)
+            processes.start("worker", name="worker-2")
+            processes.start("sweeper", name="sweeper")
+            wait_for(
+                lambda: job(migrated_engine, job_id).status == "ready",
+                120,
+                description="the requeued job is ready",
+                log=processes.logs,
+            )
+        assert customer(migrated_engine).jobs_ready == 1
+        assert [a.status for a in attempts(migrated_engine, job_id)] == ["ready"]

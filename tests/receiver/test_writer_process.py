@@ -13,11 +13,12 @@ from sqlalchemy import Engine
 from bench import process_stats
 from tests.receiver.conftest import envelope, events, post
 from tests.services import ServerProcess, wait_for
+from voicehook.child_process import children
 
 
 def writer_pid(server: ServerProcess) -> int | None:
     """The receiver's writer process: its one child running `receiver.writer`."""
-    for child in process_stats.children(server.process.pid):
+    for child in children(server.process.pid):
         if "receiver.writer" in process_stats.command_line(child):
             return child
     return None

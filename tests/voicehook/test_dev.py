@@ -55,7 +55,7 @@ def wait_while_running(
 def start_dev(
     cwd: Path, port: int, sandbox_port: int, *, own_group: bool = False
 ) -> subprocess.Popen[bytes]:
-    env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
+    env = scrubbed_env()
     log = (cwd / "dev.log").open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", "voicehook", "dev", "--port", str(port),
@@ -68,6 +68,10 @@ def start_dev(
     )  # fmt: skip
 
 
+def scrubbed_env() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key not in SCRUBBED}
+
+
 def ready(url: str) -> bool:
     try:
         return httpx.get(url + "/readyz", timeout=1).status_code == 200
@@ -76,7 +80,7 @@ def ready(url: str) -> bool:
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
+    env = scrubbed_env()
     return subprocess.run(
         [sys.executable, "-m", "voicehook", *args],
         cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=120,
@@ -91,8 +95,24 @@ def test_dev_carries_a_job_to_audio_and_keeps_its_data(tmp_path: Path) -> None:
     dev_log = log_of(tmp_path / "dev.log")
     try:
         wait_while_running(
-            dev, lambda: ready(url), START_SECONDS, description="dev is ready", log=dev_log
+            dev,
+            lambda: "voicehook dev is running" in dev_log(),
+            START_SECONDS,
+            description="dev says it is running",
+            log=dev_log,
         )
+        assert ready(url)  # "running" is said only once the receiver answers /readyz
+        assert ". var/dev.env" in dev_log()
+        dev_env = tmp_path / "var" / "dev.env"
+        assert dev_env.stat().st_mode & 0o077 == 0  # it holds the dev secrets
+        second_terminal = subprocess.run(
+            ["bash", "-c", ". var/dev.env && exec python -m voicehook doctor --json"],
+            cwd=tmp_path, env={**scrubbed_env(), "PATH": f"{Path(sys.executable).parent}:"
+                               + os.environ["PATH"]},
+            capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        assert second_terminal.returncode == 0, second_terminal.stdout + second_terminal.stderr
+        assert second_terminal.stderr == ""  # no alembic chatter, no log lines
         assert cli(tmp_path, "customers", "add", "acme", "Acme Ltd").returncode == 0
         submitted = cli(
             tmp_path, "jobs", "submit", "--customer", "acme", "--voice", DEFAULT_VOICE.id,
@@ -128,7 +148,7 @@ def test_dev_carries_a_job_to_audio_and_keeps_its_data(tmp_path: Path) -> None:
 def test_demo_runs_jobs_through_a_failure_to_audio(tmp_path: Path) -> None:
     """`dev --demo`: customers and six jobs, some failing once, all ready with a summary."""
     port, sandbox_port = free_port(), free_port()
-    env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
+    env = scrubbed_env()
     log = tmp_path / "demo.log"
     demo = subprocess.Popen(
         [sys.executable, "-m", "voicehook", "dev", "--demo", "--port", str(port),
@@ -139,9 +159,9 @@ def test_demo_runs_jobs_through_a_failure_to_audio(tmp_path: Path) -> None:
     try:
         wait_while_running(
             demo,
-            lambda: "every job is ready" in demo_log(),
+            lambda: "keeps running" in demo_log(),
             600,
-            description="the demo says every job is ready",
+            description="the demo's summary says dev keeps running",
             log=demo_log,
         )
     finally:
@@ -150,13 +170,17 @@ def test_demo_runs_jobs_through_a_failure_to_audio(tmp_path: Path) -> None:
     output = log.read_text()
     assert "Summary" in output
     assert "2/3" in output  # at least one job needed its retry
+    live_view = output.split("submitted ", 1)[1]
+    assert "[info" not in live_view  # no log line interleaved with the live table
+    assert "voicehook dev keeps running" in live_view.split("Summary", 1)[1]
     assert len(list((tmp_path / "var" / "audio").rglob("*.wav"))) == 3
     assert len(list((tmp_path / "var" / "audio").rglob("*.mp3"))) == 3
 
 
 def test_ctrl_c_to_the_whole_group_stops_everything_cleanly(tmp_path: Path) -> None:
     """A terminal's Ctrl-C (SIGINT to every process of the group): the workers drain while
-    Redis still answers, and dev exits 0 with no connection errors."""
+    Redis still answers (each worker process drains once, never "Killing worker process"),
+    and dev exits 0 with no connection errors."""
     port, sandbox_port = free_port(), free_port()
     dev = start_dev(tmp_path, port, sandbox_port, own_group=True)
     dev_log = log_of(tmp_path / "dev.log")
@@ -168,6 +192,13 @@ def test_ctrl_c_to_the_whole_group_stops_everything_cleanly(tmp_path: Path) -> N
             description="dev is ready",
             log=dev_log,
         )
+        wait_while_running(
+            dev,
+            lambda: dev_log().count("Worker process is ready") >= 2,
+            START_SECONDS,
+            description="both worker processes are ready",
+            log=dev_log,
+        )
     finally:
         os.killpg(dev.pid, signal.SIGINT)
         code = dev.wait(STOP_SECONDS)
@@ -175,3 +206,5 @@ def test_ctrl_c_to_the_whole_group_stops_everything_cleanly(tmp_path: Path) -> N
     assert code == 0, log[-3000:]
     assert "connection error" not in log.lower(), log[-3000:]
     assert "critical" not in log.lower(), log[-3000:]
+    assert "Killing worker process" not in log, log[-3000:]
+    assert "Stopping worker process" in log, log[-3000:]

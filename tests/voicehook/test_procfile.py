@@ -32,6 +32,12 @@ def test_procfile_names_the_expected_process_types() -> None:
     assert all(command.startswith("voicehook ") for command in entries.values())
 
 
+def test_a_dotenv_is_never_committed() -> None:
+    """The README has secrets go in a `.env` beside the Procfile: git ignores it."""
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert ".env" in ignored
+
+
 @pytest.fixture
 def paas_env(database_url: str, redis_url: str, vpai: Sandbox, tmp_path: Path) -> dict[str, str]:
     """What a PaaS would set: service URLs, secrets, a port."""
@@ -109,26 +115,58 @@ class TestProcfileLines:
             assert code == 0, f"{name} exited with {code}:\n{processes[name].log_tail()}"
 
 
+def readme_procfile_command() -> str:
+    """The command the README's "Running the Procfile locally" gives, exactly as written."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Running the Procfile locally", 1)[1].split("\n### ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    [command] = [line for line in block.splitlines() if line.startswith("honcho ")]
+    return command
+
+
 class TestHoncho:
-    def test_honcho_start_runs_the_service_against_postgres_and_redis(
-        self, paas_env: dict[str, str], migrated_engine: Engine, tmp_path: Path
+    def test_the_readmes_command_migrates_serves_and_stops_on_ctrl_c(
+        self, database_url: str, redis_url: str, vpai: Sandbox, tmp_path: Path
     ) -> None:
-        """`honcho start web worker sweeper` serves, and Ctrl-C stops every process."""
+        """From a folder holding the Procfile and a .env (the README's way to configure it),
+        with nothing else of the caller's environment: the README's command migrates, serves,
+        and Ctrl-C stops every process cleanly, the workers drained, not killed."""
+        app = tmp_path / "app"
+        app.mkdir()
+        (app / "Procfile").write_text((ROOT / "Procfile").read_text())
+        port = free_port()
+        settings = {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "VPAI_WEBHOOK_SECRETS": SECRET,
+            "VPAI_API_BASE_URL": vpai.server.api_base_url,
+            "VPAI_API_KEY": vpai.server.api_key,
+            "AUDIO_DIR": str(tmp_path / "audio"),
+            "PORT": str(port),
+            "WORKER_PROCESSES": "1",
+            "WORKER_THREADS": "1",
+        }
+        (app / ".env").write_text("".join(f"{k}='{v}'\n" for k, v in settings.items()))
         log = tmp_path / "honcho.log"
         honcho = ChildProcess.start(
-            [str(ROOT / ".venv" / "bin" / "honcho"), "start", "-p", paas_env["PORT"],
-             "web", "worker", "sweeper"],
-            name="honcho", env=paas_env, cwd=ROOT, log_path=log, own_session=True,
+            ["bash", "-c", readme_procfile_command()],
+            name="honcho",
+            env={"PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}", "HOME": str(tmp_path)},
+            cwd=app,
+            log_path=log,
+            own_session=True,
             grace_seconds=40,
-        )  # fmt: skip
+        )
         try:
-            url = f"http://127.0.0.1:{paas_env['PORT']}"
+            url = f"http://127.0.0.1:{port}"
             honcho.wait_until_ready(readyz(url), timeout=180)
             honcho.wait_until_ready(logged(log, "Worker process is ready"), timeout=180)
             honcho.wait_until_ready(logged(log, "sweeper.started"), timeout=180)
         finally:
             honcho.stop(signum=signal.SIGINT, group=True)  # a terminal's Ctrl-C
         output = log.read_text()
+        assert "database at revision" in output, output[-3000:]
         for name in ("web.1", "worker.1", "sweeper.1"):
-            assert f"{name} stopped" in output
+            assert f"{name} stopped" in output, output[-3000:]
         assert "Application shutdown complete" in output  # uvicorn drained, not killed
+        assert "Killing worker process" not in output, output[-3000:]

@@ -11,17 +11,19 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
-from config.broker import build_broker, enqueue_events
 from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
 from records.delivery_bodies import prune_bodies
+from records.errors import AmbiguousId, UnknownId
 from records.event_reads import EventFilter, first_body, list_events, show_event
+from records.events import EVENTS
+from records.lookup import resolve_id
 from records.types import utcnow
-from voicehook.commands.dev import VAR
-from voicehook.embedded_redis import running_embedded_url
+from voicehook.dev_files import VAR
 from voicehook.errors import InvalidSelection, InvalidTimeSpec
 from voicehook.ops.capture import write_directory, write_jsonl
 from voicehook.ops.export import DeliveryExport
@@ -29,6 +31,7 @@ from voicehook.ops.output import json_text
 from voicehook.ops.reprocess import reprocess as requeue_events
 from voicehook.ops.selection import build_filter
 from voicehook.ops.timespec import parse_instant
+from voicehook.tables import compact_table, human_time, print_table, short_id
 
 app = typer.Typer(
     help="Stored webhook events: list, show, export, reprocess, prune.", no_args_is_help=True
@@ -67,6 +70,9 @@ def load_settings() -> Settings:
 
 def redis_url(settings: Settings) -> str | None:
     """REDIS_URL, or the embedded Redis of a `voicehook dev` running from here."""
+    # redis-py is loaded only to enqueue: the reads start without it.
+    from voicehook.embedded_redis import running_embedded_url  # noqa: PLC0415 - start-up time
+
     return settings.redis_url or running_embedded_url(VAR / "redis")
 
 
@@ -82,28 +88,45 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List events, newest first."""
-    selection = _filter(event_id, failed, since, event_type, status)
-    rows = list_events(make_engine(load_settings()), selection, limit)
+    engine = make_engine(load_settings())
+    selection = _filter(_full_ids(engine, event_id), failed, since, event_type, status)
+    rows = list_events(engine, selection, limit)
     if as_json:
         typer.echo(json_text(rows))
         return
-    table = Table()
-    for name in ("id", "type", "resource", "status"):
-        table.add_column(name, no_wrap=True)
-    for name in ("tries", "deliveries", "received", "error"):
-        table.add_column(name)
+    if not rows:
+        typer.echo("no events match" if not selection.empty else "no events yet")
+        return
+    now = utcnow()
+    table = compact_table(
+        ("id", "type", "resource", "status", "tries", "deliv.", "received", "error"),
+        wrap="error",
+    )
     for row in rows:
         table.add_row(
-            row["id"],
+            short_id(row["id"]),
             row["type"],
-            row["resourceId"] or "",
+            short_id(row["resourceId"]),
             row["status"],
             str(row["attempts"]),
             str(row["deliveries"]),
-            f"{row['receivedAt']:%Y-%m-%d %H:%M:%S}",
-            (row["lastError"] or "")[:60],
+            human_time(row["receivedAt"], now),
+            row["lastError"] or "",
         )
-    Console().print(table)
+    print_table(table)
+
+
+def _full_ids(engine: Engine, given: Sequence[str]) -> list[str]:
+    """Each id as typed, or the one event id it is a prefix of (an unknown one stays)."""
+    found = []
+    for event_id in given:
+        try:
+            found.append(resolve_id(engine, EVENTS.c.id, event_id))
+        except UnknownId:
+            found.append(event_id)
+        except AmbiguousId as exc:
+            raise _fail(str(exc), 2) from None
+    return found
 
 
 @app.command("show")
@@ -114,6 +137,7 @@ def show_command(
 ) -> None:
     """One event with its deliveries (time, remote address, duplicate flag, body size)."""
     engine = make_engine(load_settings())
+    [event_id] = _full_ids(engine, [event_id])
     if body:
         raw = first_body(engine, event_id)
         if raw is None:
@@ -195,7 +219,8 @@ def reprocess_command(
     download, no second retry). Events a worker holds, and events whose bodies were pruned,
     are skipped. A selector is required: there is no "everything" by accident.
     """
-    selection = _filter(event_id, failed, since, event_type, status)
+    ids = _full_ids(make_engine(load_settings()), event_id) if event_id else []
+    selection = _filter(ids, failed, since, event_type, status)
     if selection.empty:
         raise _fail("say which events: --id, --failed, --since, --type or --status", 2)
     settings = load_settings()
@@ -224,6 +249,9 @@ def event_enqueuer(settings: Settings) -> Callable[[Sequence[str]], None]:
     url = redis_url(settings)
     if not url:
         raise ConfigurationError("REDIS_URL is not set, so nothing can be enqueued")
+    # The broker (Dramatiq, redis-py) is loaded only to enqueue: the reads start without it.
+    from config.broker import build_broker, enqueue_events  # noqa: PLC0415 - start-up time
+
     return partial(enqueue_events, build_broker(settings.model_copy(update={"redis_url": url})))
 
 

@@ -11,20 +11,32 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from config.broker import build_broker, enqueue_submissions
 from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
-from processors.voices_sync import sync_voices
-from processors.worker import build_context
 from receiver.job_intake import create_job
 from receiver.job_requests import CustomerRequest, JobRequest
 from records import customer_repo, job_repo
-from records.errors import UnknownCustomer
-from records.jobs import Job
-from voicehook.commands.dev import VAR
-from voicehook.embedded_redis import running_embedded_url
+from records.errors import AmbiguousId, UnknownCustomer, UnknownId
+from records.jobs import JOBS, Job, JobStatus
+from records.lookup import customer_refs, resolve_id
+from records.types import utcnow
+from voicehook.dev_files import VAR
+from voicehook.request_errors import describe_request_error
+from voicehook.tables import compact_table, human_time, plain_value, print_table, short_id
+
+JOB_STATUSES = ", ".join(status.value for status in JobStatus)
+
+# The option each field of a JobRequest comes from, to name it in an error.
+SUBMIT_OPTIONS = {
+    "customerRef": "--customer",
+    "voiceId": "--voice",
+    "script": "--script",
+    "format": "--format",
+    "settings.speed": "--speed",
+    "settings.pitchSemitones": "--pitch",
+}
 
 
 def _log_to_stderr() -> None:
@@ -49,6 +61,11 @@ def _print_json(value: object) -> None:
 def _enqueue(settings: Settings, job_ids: list[str]) -> None:
     if not job_ids:
         return
+    # The broker (Dramatiq, redis-py) is loaded only by the commands that enqueue: reads
+    # start without it (issue 13's start-up time; `python -m bench startup`).
+    from config.broker import build_broker, enqueue_submissions  # noqa: PLC0415
+    from voicehook.embedded_redis import running_embedded_url  # noqa: PLC0415
+
     if not settings.redis_url:  # next to `voicehook dev`: use its embedded Redis
         embedded = running_embedded_url(VAR / "redis")
         settings = settings.model_copy(update={"redis_url": embedded}) if embedded else settings
@@ -82,7 +99,9 @@ def submit(
             }
         )
     except ValidationError as exc:
-        typer.echo(f"invalid job: {exc}", err=True)
+        typer.echo(
+            f"voicehook jobs submit: {describe_request_error(exc, SUBMIT_OPTIONS)}", err=True
+        )
         raise typer.Exit(2) from None
     try:
         job = create_job(make_engine(settings), request, settings.job_max_attempts)
@@ -98,27 +117,40 @@ def submit(
 
 @jobs_app.command("list")
 def list_jobs(
-    status: str | None = typer.Option(None, help="Only jobs in this status."),
-    limit: int = typer.Option(50, help="At most this many, newest first."),
+    status: str | None = typer.Option(None, help=f"Only jobs in this status: {JOB_STATUSES}."),
+    limit: int = typer.Option(50, min=1, help="At most this many, newest first."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List jobs, newest first."""
-    rows = job_repo.list_jobs(make_engine(Settings()), status, limit)
+    if status is not None and status not in JOB_STATUSES.split(", "):
+        typer.echo(f"voicehook jobs: unknown status {status!r}; one of: {JOB_STATUSES}", err=True)
+        raise typer.Exit(2)
+    engine = make_engine(Settings())
+    rows = job_repo.list_jobs(engine, status, limit)
     if as_json:
         _print_json([_summary(job) for job in rows])
         return
-    table = Table("id", "customer", "status", "attempts", "format", "audio s", "last error")
+    if not rows:
+        typer.echo("no jobs match" if status else "no jobs yet")
+        return
+    refs = customer_refs(engine, (job.customer_id for job in rows))
+    now = utcnow()
+    table = compact_table(
+        ("id", "customer", "status", "tries", "format", "audio s", "created", "last error"),
+        wrap="last error",
+    )
     for job in rows:
         table.add_row(
-            job.id,
-            job.customer_id or "(untracked)",
+            short_id(job.id),
+            refs.get(job.customer_id or "", "(untracked)"),
             job.status,
             f"{job.attempts_made}/{job.max_attempts}",
             job.format,
             f"{job.audio_duration_sec:.1f}" if job.audio_duration_sec else "",
-            (job.last_error or "")[:60],
+            human_time(job.created_at, now),
+            job.last_error or "",
         )
-    Console().print(table)
+    print_table(table)
 
 
 def _summary(job: Job) -> dict[str, Any]:
@@ -140,20 +172,27 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One job with its attempts and audio facts."""
-    document = job_repo.job_document(make_engine(Settings()), job_id)
+    engine = make_engine(Settings())
+    try:
+        document = job_repo.job_document(engine, resolve_id(engine, JOBS.c.id, job_id))
+    except (UnknownId, AmbiguousId) as exc:
+        message = f"no job {job_id}" if isinstance(exc, UnknownId) else str(exc)
+        typer.echo(f"voicehook jobs: {message}", err=True)
+        raise typer.Exit(1) from None
     if document is None:
-        typer.echo(f"no job {job_id}", err=True)
+        typer.echo(f"voicehook jobs: no job {job_id}", err=True)
         raise typer.Exit(1)
     if as_json:
         _print_json(document)
         return
     for key, value in document.items():
         if key != "attempts":
-            typer.echo(f"{key:>14}: {value}")
+            typer.echo(f"{key:>14}: {plain_value(value)}")
     for attempt in document["attempts"]:
+        error = f" {attempt['error']}" if attempt["error"] else ""
         typer.echo(
             f"  attempt {attempt['number']}: {attempt['status']} "
-            f"generation={attempt['generationId']} {attempt['error'] or ''}"
+            f"generation={plain_value(attempt['generationId'])}{error}"
         )
 
 
@@ -230,10 +269,14 @@ def sync(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
     """Fetch GET /v1/voices (one API call) and mark finished clones ready."""
     settings = Settings()
     try:
+        from processors.worker import build_context  # noqa: PLC0415 - start-up time, as above
+
         context = build_context(settings)
     except ConfigurationError as exc:
         typer.echo(f"voicehook voices sync: {exc}", err=True)
         raise typer.Exit(2) from None
+    from processors.voices_sync import sync_voices  # noqa: PLC0415 - start-up time, as above
+
     upstream, updated = sync_voices(context)
     if as_json:
         _print_json({"voices": upstream, "clonesMarkedReady": updated})

@@ -30,12 +30,6 @@ class Event(StrEnum):
     VOICE_CLONED = "voice.cloned"
 
 
-def register(app: typer.Typer) -> None:
-    """Add `sandbox` and `trigger` to the `voicehook` command."""
-    app.command("sandbox")(sandbox)
-    app.command("trigger")(trigger)
-
-
 def sandbox(
     *,
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,

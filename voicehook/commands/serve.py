@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-import os
-
 import typer
 import uvicorn
 
 from config.broker import build_broker
 from config.errors import ConfigurationError
 from config.logging import configure_logging
-from config.settings import Settings
+from config.settings import Settings, load_settings
 from sweeper.main import run_sweeper
 
 
 def _settings_or_exit() -> Settings:
     try:
-        return Settings()
-    except ValueError as exc:
-        typer.echo(f"voicehook: invalid configuration:\n{exc}", err=True)
+        return load_settings()
+    except ConfigurationError as exc:
+        typer.echo(f"voicehook: {exc}", err=True)
         raise typer.Exit(2) from None
 
 
 def web(
     host: str = typer.Option("0.0.0.0", help="Interface to listen on."),  # noqa: S104
     port: int | None = typer.Option(None, help="Port (default: $PORT, else 8000)."),
-    workers: int = typer.Option(
-        int(os.environ.get("WEB_CONCURRENCY", "1")),
-        help="Uvicorn worker processes (default: $WEB_CONCURRENCY, else 1).",
+    workers: int | None = typer.Option(
+        None, min=1, help="Uvicorn worker processes (default: $WEB_CONCURRENCY, else 1)."
     ),
 ) -> None:
     """Run the webhook receiver under uvicorn."""
@@ -44,7 +41,7 @@ def web(
         factory=True,
         host=host,
         port=port or settings.port,
-        workers=workers,
+        workers=workers or settings.web_concurrency,
         proxy_headers=True,
         forwarded_allow_ips=",".join(settings.forwarded_allow_ips),
         access_log=False,

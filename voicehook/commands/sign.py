@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from config.signing import compute_signature
-from voicehook.commands.dev import VAR, dev_webhook_secret
+from voicehook.dev_files import VAR, dev_webhook_secret
 
 
 def sign(

@@ -14,6 +14,8 @@ from voicehook.supervisor import Child, Supervisor, inherit_env, python_module
 
 # Below a PaaS's usual 30 s grace period: in-flight messages get this long, then are requeued.
 SHUTDOWN_TIMEOUT_MS = 20_000
+# How long a stop waits for the Dramatiq processes before it kills them: their drain, and a margin.
+STOP_GRACE_SECONDS = SHUTDOWN_TIMEOUT_MS / 1000 + 5
 
 
 def dramatiq_command(queue: str, processes: int, threads: int) -> list[str]:
@@ -47,17 +49,23 @@ def worker(
     # added up to a second to every event arriving after a quiet spell.
     poll_ms = os.environ.get("dramatiq_worker_timeout", "100")  # noqa: SIM112 - Dramatiq's name
     env = inherit_env(dramatiq_worker_timeout=poll_ms)
-    supervisor = Supervisor(env, grace_seconds=SHUTDOWN_TIMEOUT_MS / 1000 + 5)
+    supervisor = Supervisor(env, grace_seconds=STOP_GRACE_SECONDS)
+    try:
+        start_workers(
+            supervisor, processes or settings.worker_processes, threads or settings.worker_threads
+        )
+    except KeyboardInterrupt:  # a stop signal before the supervisor's wait took over
+        supervisor.stop()
+        raise typer.Exit(0) from None
+    raise typer.Exit(supervisor.wait())
+
+
+def start_workers(supervisor: Supervisor, processes: int, threads: int) -> None:
     supervisor.start(
         Child(
             "events",
-            dramatiq_command(
-                EVENTS_QUEUE,
-                processes or settings.worker_processes,
-                threads or settings.worker_threads,
-            ),
+            dramatiq_command(EVENTS_QUEUE, processes, threads),
         )
     )
     # Submissions wait on the shared budget; two threads keep it busy without a herd.
     supervisor.start(Child("submissions", dramatiq_command(JOBS_QUEUE, 1, 2)))
-    raise typer.Exit(supervisor.wait())

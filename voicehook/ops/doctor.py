@@ -27,6 +27,7 @@ from config.database import make_engine, ping
 from config.errors import ConfigurationError
 from config.queues import EVENTS_QUEUE, JOBS_QUEUE
 from config.settings import Settings
+from config.settings_errors import describe_settings_error, invalid_variables
 from config.signing import secret_fingerprint
 from processors.budget import ApiBudget, BudgetPolicy
 from processors.errors import (
@@ -81,25 +82,34 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
 
 
-def check_settings(load: Callable[[], Settings] = Settings) -> tuple[Check, Settings | None]:
-    """The environment parses into Settings (types and ranges of every variable)."""
+def load_checked_settings(
+    load: Callable[..., Settings] = Settings,
+) -> tuple[Check, Settings | None, frozenset[str]]:
+    """The settings, a check saying whether they load, and the variables found invalid.
+
+    When some variables are invalid, the settings come back with those at their defaults,
+    so the checks that do not depend on them still run (the others are skipped)."""
     try:
         settings = load()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
-            for error in exc.errors()
+        bad = invalid_variables(exc)
+        failed_check = Check(
+            "settings",
+            Status.FAIL,
+            describe_settings_error(exc),
+            "correct the variables named above (see the README's Configuration table)",
+            facts={"invalid": sorted(bad)},
         )
-        return (
-            Check(
-                "settings",
-                Status.FAIL,
-                f"the environment has invalid settings: {problems}",
-                "correct the variables named above (see the README's Configuration table)",
-            ),
-            None,
-        )
-    return Check("settings", Status.OK, "the environment's settings load"), settings
+        try:
+            fallback = load(**{name.lower(): _default(name.lower()) for name in bad})
+        except ValidationError:
+            return failed_check, None, bad
+        return failed_check, fallback, bad
+    return Check("settings", Status.OK, "the environment's settings load"), settings, frozenset()
+
+
+def _default(field_name: str) -> Any:
+    return Settings.model_fields[field_name].get_default(call_default_factory=True)
 
 
 def check_webhook_secret(settings: Settings) -> Check:
@@ -347,29 +357,59 @@ def _size(count: int) -> str:
     return f"{value:.1f} TiB"
 
 
+# The variables each check reads: a check whose variable is invalid is skipped, not run on
+# the default in its place.
+CHECK_VARIABLES = {
+    "webhook secret": {"VPAI_WEBHOOK_SECRETS"},
+    "api key": {"VPAI_API_KEY"},
+    "database": {"DATABASE_URL", "DATABASE_TIMEOUT_SECONDS"},
+    "schema": {"DATABASE_URL", "DATABASE_TIMEOUT_SECONDS"},
+    "broker": {"REDIS_URL"},
+    "api": {
+        "REDIS_URL", "VPAI_API_BASE_URL", "VPAI_API_KEY", "VPAI_TIMEOUT_SECONDS",
+        "VPAI_RATE_LIMIT", "VPAI_RATE_WINDOW_SECONDS", "VPAI_RATE_MARGIN_SECONDS",
+        "VPAI_WORKSPACE",
+    },
+    "storage": {"AUDIO_DIR"},
+}  # fmt: skip
+
+
 def run_checks(
-    load: Callable[[], Settings] = Settings,
+    load: Callable[..., Settings] = Settings,
     embedded_redis_url: Callable[[], str | None] = lambda: None,
 ) -> list[Check]:
     """Every check, in the order the command shows them."""
-    loaded, settings = check_settings(load)
+    loaded, settings, bad = load_checked_settings(load)
     if settings is None:
-        skipped = ("webhook secret", "api key", "database", "schema", "broker", "api", "storage")
         return [
             loaded,
-            *(Check(n, Status.SKIP, "not checked: settings did not load") for n in skipped),
+            *(Check(n, Status.SKIP, "not checked: settings did not load") for n in CHECK_VARIABLES),
         ]
     redis_url = settings.redis_url or embedded_redis_url()
-    broker = check_broker(redis_url, embedded=not settings.redis_url and redis_url is not None)
-    return [
-        loaded,
-        check_webhook_secret(settings),
-        check_api_key_present(settings),
-        *check_database(settings),
-        broker,
-        check_api(settings, redis_url if broker.status is Status.OK else None),
-        check_storage(settings.audio_dir),
-    ]
+    found = [loaded]
+
+    def skipped(name: str) -> Check | None:
+        invalid = sorted(CHECK_VARIABLES[name] & bad)
+        if not invalid:
+            return None
+        return Check(name, Status.SKIP, f"not checked: {', '.join(invalid)} is invalid")
+
+    def run(name: str, check: Callable[[], Check]) -> Check:
+        result = skipped(name) or check()
+        found.append(result)
+        return result
+
+    run("webhook secret", lambda: check_webhook_secret(settings))
+    run("api key", lambda: check_api_key_present(settings))
+    database_skipped = [c for c in (skipped("database"), skipped("schema")) if c is not None]
+    found.extend(database_skipped or check_database(settings))
+    broker = run(
+        "broker",
+        lambda: check_broker(redis_url, embedded=not settings.redis_url and redis_url is not None),
+    )
+    run("api", lambda: check_api(settings, redis_url if broker.status is Status.OK else None))
+    run("storage", lambda: check_storage(settings.audio_dir))
+    return found
 
 
 def failed(checks: list[Check]) -> bool:

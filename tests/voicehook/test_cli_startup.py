@@ -1,0 +1,89 @@
+"""The console script starts without loading the heavy stacks a command may not need."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from voicehook.cli import VoicehookGroup
+from voicehook.lazy_group import load_command
+
+# What `voicehook --help` used to import (2.3-2.9 s on an idle machine): none is needed.
+HEAVY = ("sqlalchemy", "starlette", "uvicorn", "dramatiq", "httpx", "alembic", "sandbox",
+         "receiver", "processors", "records", "voicehook.commands", "bench")  # fmt: skip
+# What a simple read needs not: the broker's stack, only loaded by the commands that enqueue.
+BROKER = ("dramatiq", "redis", "config.broker", "processors")
+
+
+# Runs the console script's app as `voicehook ARGS` would, then writes what was imported.
+PROBE = """
+import sys
+from voicehook.cli import app
+try:
+    app(sys.argv[2:], prog_name="voicehook")
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+with open(sys.argv[1], "w") as out:
+    out.write("\\n".join(sorted(sys.modules)))
+"""
+
+
+def imported_modules(*args: str, cwd: Path) -> set[str]:
+    """The modules a fresh interpreter has loaded after running `voicehook ARGS`."""
+    listing = cwd / "modules.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(listing), *args],
+        env={"PATH": os.environ["PATH"]},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return set(listing.read_text().splitlines())
+
+
+def test_help_imports_no_command_module(tmp_path: Path) -> None:
+    """`voicehook --help` lists every command without importing any of them."""
+    modules = imported_modules("--help", cwd=tmp_path)
+    loaded = sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
+    assert loaded == []
+
+
+def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
+    """`voicehook sign --help` loads the sign command, not the receiver or the sandbox."""
+    modules = imported_modules("sign", "--help", cwd=tmp_path)
+    assert "voicehook.commands.sign" in modules
+    assert not {"receiver", "bench", "uvicorn", "starlette"} & modules
+
+
+def test_a_simple_read_loads_no_broker(tmp_path: Path) -> None:
+    """`voicehook jobs list` reads the database; Dramatiq and redis-py stay unloaded."""
+    migrated = subprocess.run(
+        [sys.executable, "-m", "voicehook", "db", "upgrade"],
+        env={"PATH": os.environ["PATH"]}, cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    modules = imported_modules("jobs", "list", cwd=tmp_path)
+    assert "records.job_repo" in modules  # it did read
+    assert sorted(m for m in modules if m.split(".")[0] in BROKER or m.startswith(BROKER)) == []
+
+
+def test_bench_is_no_command() -> None:
+    """The benchmarks are `python -m bench`, outside the product: the CLI lists no bench."""
+    assert "bench" not in VoicehookGroup.entries
+
+
+@pytest.mark.parametrize("name", list(VoicehookGroup.entries))
+def test_the_listed_help_is_the_commands_own(name: str) -> None:
+    """Each line of the lazy listing says what the command's own help says."""
+    entry = VoicehookGroup.entries[name]
+    command = load_command(name, entry.target)
+    assert command.name == name
+    assert " ".join((command.help or "").split()).startswith(entry.help)

@@ -1,0 +1,106 @@
+"""The supervisor stops each child as a whole: SIGTERM to its session, one grace period, then
+SIGKILL to what is left, so no process a child started outlives it (real processes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.services import wait_for
+from voicehook.supervisor import STOP_SIGNALS, Child, Supervisor
+
+# The child starts a grandchild, writes its pid to argv[1] and sleeps; on SIGTERM the child
+# exits at once, as a Dramatiq master may while its worker process is still busy. With
+# argv[2] == "stubborn" the grandchild ignores SIGTERM (stuck mid-write).
+CHILD = """
+import signal, subprocess, sys, time
+stubborn = sys.argv[2] == "stubborn"
+grandchild = subprocess.Popen([sys.executable, "-c", (
+    "import signal, time\\n"
+    + ("signal.signal(signal.SIGTERM, signal.SIG_IGN)\\n" if stubborn else "")
+    + "time.sleep(600)\\n"
+)])
+with open(sys.argv[1] + ".tmp", "w") as out:
+    out.write(str(grandchild.pid))
+import os
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+time.sleep(600)
+"""
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for init to reap it has exited)."""
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def own_signal_handlers() -> Iterator[None]:
+    """The supervisor takes the stop signals over; this test process gets its own back."""
+    saved = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+@pytest.fixture
+def grandchildren() -> Iterator[list[int]]:
+    """The grandchildren a test started; any the supervisor left running are killed after."""
+    started: list[int] = []
+    yield started
+    for pid in started:
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def grandchild_of(
+    supervisor: Supervisor, tmp_path: Path, kind: str, grandchildren: list[int]
+) -> int:
+    """Start the child; the pid of its grandchild once that runs."""
+    pid_file = tmp_path / f"{kind}.pid"
+    supervisor.start(Child(kind, [sys.executable, "-c", CHILD, str(pid_file), kind]))
+    wait_for(pid_file.exists, 60, description="the child started its grandchild")
+    grandchildren.append(int(pid_file.read_text()))
+    return grandchildren[-1]
+
+
+class TestStop:
+    def test_the_grandchildren_get_sigterm_too(
+        self, tmp_path: Path, grandchildren: list[int]
+    ) -> None:
+        """The child exits on SIGTERM; its grandchild, which the child never signals, is
+        stopped by the same SIGTERM to the session, within the grace period."""
+        supervisor = Supervisor(dict(os.environ), grace_seconds=60)
+        grandchild = grandchild_of(supervisor, tmp_path, "obedient", grandchildren)
+        supervisor.stop()
+        assert not alive(grandchild)
+
+    def test_what_outlives_the_grace_period_is_killed(
+        self, tmp_path: Path, grandchildren: list[int]
+    ) -> None:
+        """A grandchild that ignores SIGTERM, left behind when its parent exited, is killed
+        once the grace period is over: nothing of the child survives its stop."""
+        supervisor = Supervisor(dict(os.environ), grace_seconds=0.5)
+        grandchild = grandchild_of(supervisor, tmp_path, "stubborn", grandchildren)
+        supervisor.stop()
+        assert not alive(grandchild)
+
+    def test_each_child_has_a_session_of_its_own(
+        self, tmp_path: Path, grandchildren: list[int]
+    ) -> None:
+        """A terminal's Ctrl-C to our group does not reach the children: we stop them."""
+        supervisor = Supervisor(dict(os.environ), grace_seconds=60)
+        grandchild = grandchild_of(supervisor, tmp_path, "obedient", grandchildren)
+        try:
+            assert os.getsid(grandchild) != os.getsid(0)
+            assert os.getpgid(grandchild) != os.getpgid(0)
+        finally:
+            supervisor.stop()

@@ -1,0 +1,91 @@
+"""A command group that imports each sub-command's module only when that command runs.
+
+`voicehook --help` and a simple read must not pay for the receiver, the sandbox, SQLAlchemy
+and the benchmarks; each entry names its module and its one-line help, so listing the
+commands imports nothing (a test checks the lines match the commands' own help).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import typer
+from typer import _click
+from typer.core import TyperCommand, TyperGroup, TyperOption
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A sub-command: `module:attribute` (a Typer app or a command function) and its help."""
+
+    target: str
+    help: str
+
+
+def load_command(name: str, target: str) -> _click.Command:
+    """Import `target` and turn it into the click command Typer would have built."""
+    module_name, _, attribute = target.partition(":")
+    found: Any = getattr(importlib.import_module(module_name), attribute)
+    if isinstance(found, typer.Typer):
+        command: _click.Command = typer.main.get_group(found)
+    else:
+        single = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+        single.command(name)(found)
+        command = typer.main.get_command(single)
+    command.name = name
+    tidy_metavars(command)
+    return command
+
+
+def tidy_metavars(command: _click.Command) -> None:
+    """No `<bool>` beside a flag (--help included) and no `<list[str]>` beside a repeatable
+    option: a flag takes no value, a repeatable option one value each time it is given."""
+    for param in command.params:
+        if not isinstance(param, TyperOption) or param.metavar is not None:
+            continue
+        if param.is_flag:
+            param.metavar = ""
+        elif param.multiple:
+            param.metavar = (param.name or "value").upper()
+    original = command.get_help_option
+
+    def help_option(ctx: _click.Context) -> TyperOption | None:
+        option = original(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    # Typer builds --help on first use, so the flag is tidied as it is made.
+    command.get_help_option = help_option  # type: ignore[method-assign]
+    for sub in getattr(command, "commands", {}).values():
+        tidy_metavars(sub)
+
+
+class LazyGroup(TyperGroup):
+    """A TyperGroup whose commands come from `ENTRIES`, imported on first use."""
+
+    entries: ClassVar[Mapping[str, Entry]] = {}
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        return list(self.entries)
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.entries:
+            self.commands[cmd_name] = load_command(cmd_name, self.entries[cmd_name].target)
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        # The listing needs each command's help line only: stand-ins carry it, nothing loads.
+        loaded = self.commands
+        self.commands = {
+            name: loaded.get(name) or TyperCommand(name, help=entry.help)
+            for name, entry in self.entries.items()
+        }
+        tidy_metavars(self)
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.commands = loaded
