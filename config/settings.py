@@ -40,6 +40,11 @@ class Settings(BaseSettings):
 
     webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
     webhook_tolerance_seconds: int | None = Field(default=None, gt=0)
+    web_max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    web_header_timeout_seconds: float = Field(default=5.0, gt=0)
+    web_body_timeout_seconds: float = Field(default=10.0, gt=0)
+    web_keepalive_timeout_seconds: int = Field(default=5, ge=1)
+    web_max_connections: int = Field(default=1024, ge=1)
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["127.0.0.1"]
     )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import resource
 import signal
 import threading
 from functools import partial
 from types import FrameType
+from typing import cast
 
 import structlog
 import typer
@@ -27,6 +31,7 @@ from config.settings import Settings
 from processors.context import build_context
 from processors.maintenance import recover_jobs, recover_voices, remove_stale_downloads
 from processors.reconcile import reconcile_once
+from receiver.http_limits import EdgeLimits, GuardedHttpToolsProtocol, connection_bound
 from receiver.sweeper import sweep_once, sweep_stalled
 from records.event_store import EventStore
 from voicehook.periodic import Chore, run_chores
@@ -62,17 +67,39 @@ def web(
     except ConfigurationError as exc:
         typer.echo(f"voicehook web: {exc}", err=True)
         raise typer.Exit(2) from None
+    limits = edge_limits(settings)
     uvicorn.run(
         "receiver.app:app_from_environment",
         factory=True,
         host=host,
         port=port or settings.port,
         workers=workers,
+        # A class (here, with its limits bound) rather than uvicorn's "httptools": see
+        # receiver/http_limits.py. A partial pickles, so it reaches every worker process.
+        http=cast(type[asyncio.Protocol], partial(GuardedHttpToolsProtocol, limits=limits)),
+        timeout_keep_alive=settings.web_keepalive_timeout_seconds,
         proxy_headers=True,
         forwarded_allow_ips=",".join(settings.forwarded_allow_ips),
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=20,
+    )
+
+
+def edge_limits(settings: Settings) -> EdgeLimits:
+    """The per-connection limits of a web process, from settings and its descriptor limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        # Use what the system allows: the soft limit is often a shell's 1024.
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    descriptors = soft if soft != resource.RLIM_INFINITY else 1 << 20
+    return EdgeLimits(
+        max_header_bytes=settings.web_max_header_bytes,
+        header_timeout=settings.web_header_timeout_seconds,
+        body_timeout=settings.web_body_timeout_seconds,
+        max_connections=connection_bound(settings.web_max_connections, descriptors),
     )
 
 

@@ -1,0 +1,102 @@
+"""A real `voicehook web` process and raw-socket clients, for the hostile-input tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import httpx
+
+from tests.receiver.conftest import WEBHOOK, envelope, receiver_env, signed_headers
+from tests.services import ROOT, ServerProcess, free_port, wait_for
+
+
+@contextlib.contextmanager
+def voicehook_web(
+    database_url: str,
+    redis_url: str,
+    log_path: Path,
+    *,
+    descriptor_limit: int | None = None,
+    **env: str,
+) -> Iterator[ServerProcess]:
+    """`voicehook web` as the Procfile runs it, on a free port; its log printed on failure."""
+    port = free_port()
+    full_env = {**os.environ, "LOG_FORMAT": "json", **receiver_env(database_url, redis_url, **env)}
+
+    def limit_descriptors() -> None:
+        if descriptor_limit is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (descriptor_limit, descriptor_limit))
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voicehook", "web", "--host", "127.0.0.1", "--port", str(port)],
+        env=full_env,
+        cwd=ROOT,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+        preexec_fn=limit_descriptors,  # noqa: PLW1509 (no threads to deadlock in the child)
+    )
+    server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path, dict(env))
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"voicehook web exited early:\n{server.log()}")
+        try:
+            return httpx.get(f"{server.url}/healthz", timeout=0.5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(healthy, timeout=30)
+        yield server
+    except BaseException:
+        print(f"--- voicehook web log ---\n{server.log()}")  # noqa: T201
+        raise
+    finally:
+        server.stop()
+
+
+def address(server: ServerProcess) -> tuple[str, int]:
+    host, port = server.url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def connect(server: ServerProcess, timeout: float = 30.0) -> socket.socket:
+    sock = socket.create_connection(address(server), timeout=timeout)
+    sock.settimeout(timeout)
+    return sock
+
+
+def read_until_closed(sock: socket.socket, limit: int = 1 << 20) -> bytes:
+    """Everything the server sends until it closes the connection (or resets it)."""
+    received = b""
+    with contextlib.suppress(ConnectionResetError):
+        while len(received) < limit:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    return received
+
+
+def post_signed(
+    server: ServerProcess,
+    resource_id: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = 10.0,
+) -> httpx.Response:
+    body = envelope(resource_id=resource_id) if body is None else body
+    return httpx.post(
+        server.url + WEBHOOK,
+        content=body,
+        headers=signed_headers(body) | dict(headers or {}),
+        timeout=timeout,
+    )
