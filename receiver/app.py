@@ -23,6 +23,7 @@ from config.broker import (
 from config.database import is_sqlite, make_engine
 from config.logging import configure_logging
 from config.settings import Settings
+from receiver.forwarded import ForwardedFor, TrustedProxies
 from receiver.health import MetricsEndpoint, Readiness, healthz
 from receiver.ingest import GroupCommitter
 from receiver.internal_api import InternalApi
@@ -108,3 +109,11 @@ def app_from_environment() -> ASGIApp:
     settings = Settings()
     configure_logging(settings)
     return create_app(settings)
+
+
+def served_app_from_environment() -> ASGIApp:
+    """`voicehook web`'s factory: the receiver behind its own `X-Forwarded-For` handling
+    (receiver/forwarded.py; uvicorn's takes the leftmost entry under `*`, and any text)."""
+    settings = Settings()
+    configure_logging(settings)
+    return ForwardedFor(create_app(settings), TrustedProxies.parse(settings.forwarded_allow_ips))

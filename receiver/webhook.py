@@ -24,7 +24,7 @@ from receiver.metrics import DeliveryOutcome, ReceiverMetrics
 from receiver.request_context import new_request_id, valid_request_id
 from receiver.signature import verify_signature
 from records.envelope import InvalidPayload, StaleTimestamp, check_freshness, parse_event
-from records.event_store import Incoming
+from records.event_store import UNSTORABLE, Incoming
 from records.ids import new_id
 from records.types import utcnow
 
@@ -109,6 +109,9 @@ class WebhookEndpoint:
         try:
             outcome = await self._committer.submit(incoming)
         except StorageUnavailable:
+            outcome = None
+        # UNSTORABLE: the database refused this delivery alone (receiver/writer.py).
+        if outcome is None or outcome.status == UNSTORABLE:
             await self._reject(answer, DeliveryOutcome.UNAVAILABLE, 503, started)
             return
 

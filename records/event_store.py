@@ -19,6 +19,14 @@ from records.events import EventStatus
 from records.types import utcnow
 
 MARKS_PER_STATEMENT = 1000  # well under SQLite's limit on bound parameters
+# The status of an `Outcome` whose delivery the database refused (see UnstorableRows).
+UNSTORABLE = "unstorable"
+
+
+class UnstorableRows(StorageUnavailable):
+    """Raised when the database refused the data of a batch (not its connection): one of its
+    deliveries may be at fault, and the others stored without it."""
+
 
 # An `Incoming` flattened for the database: what `EventStore.persist_rows` takes, and what
 # the receiver sends its writer process (a plain tuple pickles several times faster). Its
@@ -108,7 +116,9 @@ class EventStore:
         the pool each time (for a single-threaded owner, such as a writer process)."""
         self._engine = engine
         self._sql = _Sql(engine.dialect.name)
-        self._errors = (engine.dialect.loaded_dbapi.Error, SQLAlchemyError)
+        dbapi = engine.dialect.loaded_dbapi
+        self._errors = (dbapi.Error, SQLAlchemyError)
+        self._data_errors = (dbapi.DataError, dbapi.IntegrityError)
         self._keep_connection = keep_connection
         self._kept: PoolProxiedConnection | None = None
 
@@ -140,7 +150,8 @@ class EventStore:
             connection.invalidate()
             self._kept = None
             connection.close()
-            raise StorageUnavailable(f"could not store {len(rows)} delivery(ies): {exc}") from exc
+            refused = UnstorableRows if isinstance(exc, self._data_errors) else StorageUnavailable
+            raise refused(f"could not store {len(rows)} delivery(ies): {exc}") from exc
         if self._keep_connection:
             self._kept = connection
         else:

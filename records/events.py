@@ -65,7 +65,8 @@ class Delivery(SQLModel, table=True):
         )
     )
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
-    remote_addr: str | None = Field(default=None, sa_column=Column(String(64)))
+    # Text: any address a router forwards fits (migration 0004).
+    remote_addr: str | None = Field(default=None, sa_column=Column(Text))
     headers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     body: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     body_size: int = Field(default=0)

@@ -24,11 +24,12 @@ def voicehook_web(
     log_path: Path,
     *,
     descriptor_limit: int | None = None,
-    **env: str,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[ServerProcess]:
     """`voicehook web` as the Procfile runs it, on a free port; its log printed on failure."""
     port = free_port()
-    full_env = {**os.environ, "LOG_FORMAT": "json", **receiver_env(database_url, redis_url, **env)}
+    settings = receiver_env(database_url, redis_url, **(env or {}))
+    full_env = {**os.environ, "LOG_FORMAT": "json", **settings}
 
     def limit_descriptors() -> None:
         if descriptor_limit is not None:
@@ -42,7 +43,7 @@ def voicehook_web(
         stderr=subprocess.STDOUT,
         preexec_fn=limit_descriptors,  # noqa: PLW1509 (no threads to deadlock in the child)
     )
-    server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path, dict(env))
+    server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path, dict(env or {}))
 
     def healthy() -> bool:
         if process.poll() is not None:
@@ -56,7 +57,7 @@ def voicehook_web(
         wait_for(healthy, timeout=30)
         yield server
     except BaseException:
-        print(f"--- voicehook web log ---\n{server.log()}")  # noqa: T201
+        print(f"--- voicehook web log ---\n{server.log()}")
         raise
     finally:
         server.stop()

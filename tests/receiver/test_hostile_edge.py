@@ -43,7 +43,7 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
 def web(
     sqlite_url: str, redis_url: str, sqlite_engine: Engine, tmp_path: Path
 ) -> Iterator[ServerProcess]:
-    with voicehook_web(sqlite_url, redis_url, tmp_path / "web.log", **FAST_DEADLINES) as server:
+    with voicehook_web(sqlite_url, redis_url, tmp_path / "web.log", env=FAST_DEADLINES) as server:
         yield server
 
 
@@ -171,7 +171,7 @@ class TestConnectionBound:
         process keeps serving, and a signed webhook is accepted once the idle ones expire."""
         log = tmp_path / "web.log"
         env = FAST_DEADLINES | {"WEB_HEADER_TIMEOUT_SECONDS": "3"}
-        with voicehook_web(sqlite_url, redis_url, log, descriptor_limit=256, **env) as web:
+        with voicehook_web(sqlite_url, redis_url, log, descriptor_limit=256, env=env) as web:
             idle = [connect(web) for _ in range(300)]
             try:
                 refusals = [sock for sock in idle[-50:] if _refused(sock)]

@@ -31,6 +31,7 @@ from config.settings import Settings
 from processors.context import build_context
 from processors.maintenance import recover_jobs, recover_voices, remove_stale_downloads
 from processors.reconcile import reconcile_once
+from receiver.forwarded import TrustedProxies
 from receiver.http_limits import EdgeLimits, GuardedHttpToolsProtocol, connection_bound
 from receiver.sweeper import sweep_once, sweep_stalled
 from records.event_store import EventStore
@@ -63,13 +64,14 @@ def web(
     configure_logging(settings)
     try:
         settings.webhook_secret_values()
+        TrustedProxies.parse(settings.forwarded_allow_ips)
         build_broker(settings)
-    except ConfigurationError as exc:
+    except (ConfigurationError, ValueError) as exc:
         typer.echo(f"voicehook web: {exc}", err=True)
         raise typer.Exit(2) from None
     limits = edge_limits(settings)
     uvicorn.run(
-        "receiver.app:app_from_environment",
+        "receiver.app:served_app_from_environment",
         factory=True,
         host=host,
         port=port or settings.port,
@@ -78,8 +80,7 @@ def web(
         # receiver/http_limits.py. A partial pickles, so it reaches every worker process.
         http=cast(type[asyncio.Protocol], partial(GuardedHttpToolsProtocol, limits=limits)),
         timeout_keep_alive=settings.web_keepalive_timeout_seconds,
-        proxy_headers=True,
-        forwarded_allow_ips=",".join(settings.forwarded_allow_ips),
+        proxy_headers=False,  # the app's own (receiver/forwarded.py)
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=20,
