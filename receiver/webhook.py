@@ -23,6 +23,7 @@ from receiver.ingest import GroupCommitter
 from receiver.metrics import DeliveryOutcome, ReceiverMetrics
 from receiver.request_context import new_request_id, valid_request_id
 from receiver.signature import verify_signature
+from receiver.stored_headers import storable_headers
 from records.envelope import InvalidPayload, StaleTimestamp, check_freshness, parse_event
 from records.event_store import UNSTORABLE, Incoming
 from records.ids import new_id
@@ -30,8 +31,6 @@ from records.types import utcnow
 
 log = structlog.get_logger(__name__)
 
-# Headers that may carry credentials of whoever sits in front of us; never stored.
-UNSTORED_HEADERS = frozenset({b"authorization", b"proxy-authorization", b"cookie", b"x-api-key"})
 _SIGNATURE = SIGNATURE_HEADER.lower().encode()
 ERROR_CODES = {
     DeliveryOutcome.TOO_LARGE: "payload_too_large",
@@ -101,7 +100,7 @@ class WebhookEndpoint:
             event_id=new_id(),
             event=event,
             body=body,
-            headers=_storable_headers(scope["headers"]),
+            headers=storable_headers(scope["headers"]),
             remote_addr=client[0] if client else None,
             secret_fingerprint=self._fingerprints[secret_index],
             received_at=received_at,
@@ -192,14 +191,3 @@ def _read_headers(raw: list[tuple[bytes, bytes]]) -> tuple[str | None, bytes | N
         elif name == b"x-request-id" and valid_request_id(value):
             request_id = value.decode()
     return signature, declared, request_id or new_request_id()
-
-
-def _storable_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    stored: dict[str, str] = {}
-    for name, value in raw:
-        if name in UNSTORED_HEADERS:
-            continue
-        key = name.decode("latin-1")
-        text = value.decode("latin-1")
-        stored[key] = f"{stored[key]}, {text}" if key in stored else text
-    return stored
