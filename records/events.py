@@ -11,11 +11,13 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     Select,
     String,
     Table,
     Text,
+    func,
     select,
 )
 from sqlmodel import Field, SQLModel
@@ -70,6 +72,9 @@ class Delivery(SQLModel, table=True):
     headers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     body: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     body_size: int = Field(default=0)
+    # A duplicate whose bytes equal an earlier delivery's body: that delivery's id, and
+    # `body` NULL (no copy). `stored_body` reads either.
+    body_of: int | None = Field(default=None, sa_column=Column(Integer))
     secret_fingerprint: str = Field(sa_column=Column(String(16), nullable=False))
     duplicate: bool = Field(default=False)
 
@@ -77,6 +82,13 @@ class Delivery(SQLModel, table=True):
 # The Core tables, for batch statements on hot paths.
 EVENTS: Table = SQLModel.metadata.tables["events"]
 DELIVERIES: Table = SQLModel.metadata.tables["deliveries"]
+
+
+def stored_body() -> Any:
+    """A delivery's body as a column expression: its own, or the one it refers to."""
+    shared = DELIVERIES.alias("shared")
+    referred = select(shared.c.body).where(shared.c.id == DELIVERIES.c.body_of).scalar_subquery()
+    return func.coalesce(DELIVERIES.c.body, referred)
 
 
 def first_body_query(event_id: str) -> Select[Any]:

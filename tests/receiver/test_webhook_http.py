@@ -54,7 +54,7 @@ class TestAccepted:
             headers={
                 "authorization": "Bearer hunter2",
                 "cookie": "session=abc",
-                "user-agent": "t-1",
+                "user-agent": "t1",
             },
         )
         assert response.status_code == 202

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, RowMapping, func, select
 
-from records.events import DELIVERIES, EVENTS, first_body_query
+from records.events import DELIVERIES, EVENTS, first_body_query, stored_body
 from voicehook.ops.selection import EventFilter
 
 
@@ -62,7 +62,7 @@ def show_event(engine: Engine, event_id: str) -> dict[str, Any] | None:
                 DELIVERIES.c.remote_addr,
                 DELIVERIES.c.duplicate,
                 DELIVERIES.c.body_size,
-                DELIVERIES.c.body.is_not(None).label("body_stored"),
+                stored_body().is_not(None).label("body_stored"),
                 DELIVERIES.c.secret_fingerprint,
                 DELIVERIES.c.headers,
             )

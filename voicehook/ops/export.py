@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Engine, select
 
-from records.events import DELIVERIES, EVENTS
+from records.events import DELIVERIES, EVENTS, stored_body
 from voicehook.ops.capture import Capture
 from voicehook.ops.selection import EventFilter
 
@@ -34,7 +34,7 @@ class DeliveryExport:
                 DELIVERIES.c.received_at,
                 DELIVERIES.c.remote_addr,
                 DELIVERIES.c.headers,
-                DELIVERIES.c.body,
+                stored_body().label("body"),
                 DELIVERIES.c.duplicate,
                 EVENTS.c.type,
             )
