@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     download_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     download_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     download_timeout_seconds: float = Field(default=30.0, gt=0)
+    download_deadline_seconds: float = Field(default=60.0, gt=0)
+    download_min_bytes_per_second: int = Field(default=128 * 1024, gt=0)
     reconcile_after_seconds: float = Field(default=600.0, gt=0)
     # How long a worker holds an event before another may take it over (its actor's limit).
     event_lease_seconds: float = Field(default=600.0, gt=0)

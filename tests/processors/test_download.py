@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -66,7 +67,7 @@ def path(request: pytest.FixtureRequest) -> str:
 
 
 def fetch(
-    client: httpx.Client, server: FileServer, url: str, destination: Path, **kwargs: int
+    client: httpx.Client, server: FileServer, url: str, destination: Path, **kwargs: Any
 ) -> DownloadedFile:
     return download_audio(
         client,
