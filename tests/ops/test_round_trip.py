@@ -85,12 +85,15 @@ class TestExport:
         stored = deliveries(migrated_engine)
         files = sorted(out.iterdir())
         assert len(files) == len(stored)
+        # A duplicate with the same bytes refers to the stored body instead of a copy.
+        own = {delivery["id"]: delivery["body"] for delivery in stored}
         for path, delivery in zip(files, stored, strict=True):
             document = orjson.loads(path.read_bytes())
             assert document["deliveryId"] == delivery["id"]
             assert document["eventId"] == delivery["event_id"]
             assert document["bodyEncoding"] == "utf-8"
-            assert document["body"].encode() == delivery["body"]
+            body = delivery["body"] if delivery["body"] is not None else own[delivery["body_of"]]
+            assert document["body"].encode() == body
             assert document["headers"]["x-voiceproductionai-signature"].startswith("sha256=")
             assert "authorization" not in document["headers"]
         assert orjson.loads(files[2].read_bytes())["eventType"] == "generation.ready"

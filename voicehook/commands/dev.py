@@ -92,6 +92,9 @@ def dev(
         overrides["VPAI_API_BASE_URL"] = f"http://127.0.0.1:{sandbox_port}/v1"
         overrides["VPAI_API_KEY"] = SANDBOX_API_KEY
 
+    if run_sandbox:
+        # Through the environment, never argv: every local user can read a command line.
+        overrides["SANDBOX_WEBHOOK_SECRET"] = webhook_secret
     supervisor = Supervisor(inherit_env(**overrides))
     receiver_url = f"http://127.0.0.1:{port}"
     if run_sandbox:
@@ -102,7 +105,7 @@ def dev(
                     "voicehook", "sandbox", "--port", str(sandbox_port),
                     "--api-key", SANDBOX_API_KEY, "--data-dir", str(VAR / "sandbox"),
                     "--webhook-url", f"{receiver_url}/webhooks/voiceproductionai",
-                    "--webhook-secret", webhook_secret, "--log-level", "warning",
+                    "--log-level", "warning",
                 ),
             )
         )  # fmt: skip
