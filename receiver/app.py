@@ -87,6 +87,9 @@ def create_app(
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
     )
+    # Starlette's trailing-slash redirect builds its Location from the request's Host header
+    # (a redirect anywhere the client names); an unknown path is a 404 instead.
+    app.router.redirect_slashes = False
     return WebhookFirst(webhook, app)
 
 

@@ -9,7 +9,7 @@ and adds, per web process:
 - a cap on the request line plus headers (`WEB_MAX_HEADER_BYTES`): beyond it, 431 and close;
 - a deadline for the headers, counted from the connection's first byte of a request (or its
   opening): beyond it, 408 and close; and one for the whole body, counted from the end of
-  the headers: beyond it, 408 and close;
+  the headers (plus a second per `body_min_rate` bytes received): beyond it, 408 and close;
 - a bound on open connections (`WEB_MAX_CONNECTIONS`, and never more than the descriptors
   the process may open, less a reserve): a connection beyond it is answered 503 at once and
   closed, so that it costs a descriptor for a moment, not for as long as the client likes.
@@ -50,6 +50,9 @@ class EdgeLimits:
     header_timeout: float = 5.0
     body_timeout: float = 10.0
     max_connections: int = 1024
+    # The body deadline grows by a second per this many bytes received, so a large upload
+    # (a voice clone's samples) at a sane rate gets through while a trickle does not.
+    body_min_rate: float = 64 * 1024
 
 
 # Descriptors kept for everything but client connections: the writer processes' sockets,
@@ -116,6 +119,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._phase = Phase.HEADERS
         self._since = 0.0
         self._header_bytes = 0
+        self._body_bytes = 0
         self._refused = False
 
     # Connection lifetime
@@ -208,8 +212,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             raise _HeadersRefused
         self._phase = Phase.BODY
         self._since = time.monotonic()
-        self._header_bytes = 0
+        self._header_bytes = self._body_bytes = 0
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._phase = Phase.SERVING
@@ -226,7 +234,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._phase is Phase.HEADERS:
             return now - self._since > self._limits.header_timeout
         if self._phase is Phase.BODY:
-            return now - self._since > self._limits.body_timeout
+            allowed = self._limits.body_timeout + self._body_bytes / self._limits.body_min_rate
+            return now - self._since > allowed
         return False
 
     def time_out(self) -> None:

@@ -20,6 +20,7 @@ from config.settings import Settings
 from config.signing import SIGNATURE_HEADER, secret_fingerprint
 from receiver.body import BodyTooLarge, ClientGone, read_body_capped
 from receiver.ingest import GroupCommitter
+from receiver.log_sampling import SampledWarning
 from receiver.metrics import DeliveryOutcome, ReceiverMetrics
 from receiver.request_context import new_request_id, valid_request_id
 from receiver.signature import verify_signature
@@ -59,6 +60,10 @@ class WebhookEndpoint:
         self._committer = committer
         self._metrics = metrics
         self._clock = clock
+        self._sampled = {
+            DeliveryOutcome.INVALID_SIGNATURE: SampledWarning("webhook.rejected"),
+            DeliveryOutcome.TOO_LARGE: SampledWarning("webhook.rejected"),
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -145,14 +150,18 @@ class WebhookEndpoint:
         **context: object,
     ) -> None:
         """Count and answer a refusal; log it when given `context` (not for 503s: during an
-        outage the writer has logged the cause, and a line per retried request adds nothing)."""
+        outage the writer has logged the cause, and a line per retried request adds nothing).
+
+        Refusals anyone can cause without a secret (a forged signature, an oversized body)
+        are logged at most once per interval each, so a flood cannot flood the log too; the
+        metrics count every one."""
         if context:
-            log.warning(
-                "webhook.rejected",
-                request_id=answer.request_id,
-                reason=ERROR_CODES[outcome],
-                **context,
-            )
+            sampled = self._sampled.get(outcome)
+            fields = {"request_id": answer.request_id, "reason": ERROR_CODES[outcome], **context}
+            if sampled is not None:
+                sampled.warn(**fields)
+            else:
+                log.warning("webhook.rejected", **fields)
         self._metrics.observe(outcome, time.perf_counter() - started)
         await answer.send(status, ERROR_BODIES[outcome])
 
