@@ -1,4 +1,4 @@
-"""Database engines and sessions for SQLite (laptop) and PostgreSQL (production).
+"""Database engines and transactions for SQLite (laptop) and PostgreSQL (production).
 
 SQLite runs in WAL mode with `synchronous=FULL`, so a commit is on disk before anyone is told
 it happened; write transactions start with `BEGIN IMMEDIATE` (ask for it with
@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session
 
 from config.settings import Settings
 
@@ -101,13 +101,24 @@ def _sqlite_engine(raw_url: str, database: str | None, timeout: float) -> Engine
 
 
 @contextmanager
-def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    bind = engine.execution_options(**write_options()) if write else engine
-    with Session(bind, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
+    """One transaction on a connection of its own: commit on success, roll back on error."""
+    connection = engine.connect()
+    if write:
+        connection = connection.execution_options(**write_options())
+    with connection, connection.begin():
+        yield connection
+
+
+def ping(engine: Engine) -> None:
+    """Ask the database for `SELECT 1`; SQLAlchemyError when it does not answer."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def database_answers(engine: Engine) -> bool:
+    try:
+        ping(engine)
+    except SQLAlchemyError:
+        return False
+    return True

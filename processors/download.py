@@ -38,6 +38,7 @@ from processors.errors import (
     DownloadFailed,
     DownloadRefused,
     DownloadTooLarge,
+    InvalidAllowedHost,
 )
 
 MAX_REDIRECTS = 5
@@ -103,9 +104,9 @@ def download_audio(
 
 
 def parse_allowed_hosts(entries: Collection[str]) -> frozenset[HostPort]:
-    """The allow-list as (lowercase host, port or None); a malformed entry is a ValueError."""
+    """The allow-list as (lowercase host, port or None); InvalidAllowedHost if malformed."""
     if isinstance(entries, str):
-        raise TypeError("allowed_hosts must be a collection of hosts, not one string")
+        raise InvalidAllowedHost("allowed_hosts must be a collection of hosts, not one string")
     return frozenset(_parse_entry(entry) for entry in entries)
 
 
@@ -178,7 +179,7 @@ def _parse_entry(entry: str) -> HostPort:
         # A scheme with no default port keeps an explicit `:80` or `:443` as written.
         parsed = httpx.URL(f"allowed://{text}")
     except httpx.InvalidURL as exc:
-        raise ValueError(f"allowed host {entry!r} is not host or host:port") from exc
+        raise InvalidAllowedHost(f"allowed host {entry!r} is not host or host:port") from exc
     if (
         not parsed.raw_host
         or parsed.userinfo
@@ -187,7 +188,7 @@ def _parse_entry(entry: str) -> HostPort:
         or parsed.fragment
         or (parsed.port is not None and not 0 < parsed.port < 65536)
     ):
-        raise ValueError(f"allowed host {entry!r} is not host or host:port")
+        raise InvalidAllowedHost(f"allowed host {entry!r} is not host or host:port")
     return parsed.raw_host.decode("ascii").lower(), parsed.port
 
 

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 
-from records.events import EventStatus
-from records.jobs import AttemptStatus, JobStatus
-
-TERMINAL_JOB_STATES = frozenset({JobStatus.READY, JobStatus.FAILED})
-CLAIMABLE_EVENT_STATES = frozenset({EventStatus.RECEIVED, EventStatus.QUEUED})
+from records.jobs import TERMINAL_JOB_STATES, AttemptStatus, JobStatus
 
 
 def retry_delay(attempts_made: int, backoff: Sequence[float]) -> float:
@@ -23,17 +18,6 @@ def retry_delay(attempts_made: int, backoff: Sequence[float]) -> float:
     if not backoff:
         return 0.0
     return float(backoff[min(max(attempts_made, 1) - 1, len(backoff) - 1)])
-
-
-def may_claim_event(
-    status: str, started_at: datetime | None, now: datetime, lease_seconds: float
-) -> bool:
-    """Whether a worker may start on an event: new, or abandoned by a worker that died."""
-    if status in CLAIMABLE_EVENT_STATES:
-        return True
-    if status == EventStatus.PROCESSING:
-        return started_at is None or now - started_at >= timedelta(seconds=lease_seconds)
-    return False
 
 
 class ReadyAction(StrEnum):
@@ -88,10 +72,3 @@ def on_failed(
             FailureAction.GIVE_UP, reason=f"failed after {attempts_made} attempt(s)"
         )
     return FailureDecision(FailureAction.RETRY, delay_seconds=retry_delay(attempts_made, backoff))
-
-
-def may_submit(job_status: str, next_attempt_at: datetime | None, now: datetime) -> bool:
-    """Whether a submission message should act now (others are stale or early duplicates)."""
-    if job_status not in (JobStatus.PENDING, JobStatus.RETRY_WAIT):
-        return False
-    return next_attempt_at is None or next_attempt_at <= now

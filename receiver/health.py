@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import Response
 
+from config.database import database_answers
 from receiver.metrics import ReceiverMetrics
 from receiver.responses import json_response
 
@@ -18,15 +18,6 @@ from receiver.responses import json_response
 async def healthz(_: Request) -> Response:
     """The process is up and serving."""
     return json_response(200, {"status": "ok"})
-
-
-def database_ready(engine: Engine) -> bool:
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        return False
-    return True
 
 
 class Readiness:
@@ -41,7 +32,7 @@ class Readiness:
 
     async def handle(self, _: Request) -> Response:
         database_ok, broker_ok = await asyncio.gather(
-            asyncio.to_thread(database_ready, self._engine), asyncio.to_thread(self._broker_ready)
+            asyncio.to_thread(database_answers, self._engine), asyncio.to_thread(self._broker_ready)
         )
         writer_ok = self._writer_ready()
         checks = {

@@ -22,17 +22,16 @@ from starlette.routing import Route
 
 from config.errors import BrokerUnavailable
 from config.settings import Settings
-from receiver.body import BodyTooLarge, ClientGone, read_body_capped
-from receiver.job_intake import (
-    UnknownCustomer,
-    create_job,
-    job_audio_path,
-    job_document,
-    upsert_customer,
-)
+from receiver.body import read_body_capped
+from receiver.errors import BodyTooLarge, ClientGone
+from receiver.job_intake import create_job
 from receiver.job_requests import MAX_SAMPLE_BYTES, CloneRequest, CustomerRequest, JobRequest
 from receiver.responses import json_response
-from receiver.voice_intake import create_voice, voice_document
+from receiver.voice_intake import create_voice
+from records.customer_repo import upsert_customer
+from records.errors import UnknownCustomer
+from records.job_repo import job_audio_path, job_document
+from records.voice_repo import voice_document
 
 log = structlog.get_logger(__name__)
 
@@ -93,7 +92,9 @@ class InternalApi:
         parsed = await _parse(request, CustomerRequest)
         if isinstance(parsed, Response):
             return parsed
-        customer, created = await run_in_threadpool(upsert_customer, self._engine, parsed)
+        customer, created = await run_in_threadpool(
+            upsert_customer, self._engine, parsed.external_ref, parsed.name
+        )
         return json_response(
             201 if created else 200,
             {"id": customer.id, "externalRef": customer.external_ref, "name": customer.name},

@@ -4,28 +4,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import select
 
-from config.database import session_scope
-from receiver.job_intake import UnknownCustomer
 from receiver.job_requests import CloneRequest
+from records.customer_repo import customer_by_ref
+from records.errors import UnknownCustomer
 from records.ids import new_id
-from records.jobs import Customer, Voice, VoiceStatus, voice_samples_dir
+from records.jobs import Voice, VoiceStatus, voice_samples_dir
 from records.types import utcnow
+from records.voice_repo import insert_voice
 
 
 def create_voice(engine: Engine, audio_dir: Path, request: CloneRequest) -> Voice:
     """Store the samples durably, then the voice that will be cloned from them."""
-    with session_scope(engine, write=False) as session:
-        customer = session.exec(
-            select(Customer).where(Customer.external_ref == request.customer_ref)
-        ).first()
-        if customer is None:
-            raise UnknownCustomer(request.customer_ref)
-        customer_id = customer.id
+    customer = customer_by_ref(engine, request.customer_ref)
+    if customer is None:
+        raise UnknownCustomer(request.customer_ref)
     voice_id = new_id()
     folder = voice_samples_dir(audio_dir, voice_id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -38,29 +33,12 @@ def create_voice(engine: Engine, audio_dir: Path, request: CloneRequest) -> Voic
     now = utcnow()
     voice = Voice(
         id=voice_id,
-        customer_id=customer_id,
+        customer_id=customer.id,
         name=request.name,
         status=VoiceStatus.UPLOADING.value,
         sample_paths=[],
         created_at=now,
         updated_at=now,
     )
-    with session_scope(engine) as session:
-        session.add(voice)
+    insert_voice(engine, voice)
     return voice
-
-
-def voice_document(engine: Engine, voice_id: str) -> dict[str, Any] | None:
-    with session_scope(engine, write=False) as session:
-        voice = session.get(Voice, voice_id)
-        if voice is None:
-            return None
-        return {
-            "id": voice.id,
-            "customerId": voice.customer_id,
-            "name": voice.name,
-            "status": voice.status,
-            "voiceId": voice.voice_id,
-            "cloneJobId": voice.clone_job_id,
-            "lastError": voice.last_error,
-        }

@@ -8,17 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from records.errors import InvalidPayload, StaleTimestamp
+
 KNOWN_EVENTS = frozenset({"generation.ready", "generation.failed", "voice.cloned"})
 MAX_KEY_LENGTH = 255
 MAX_TYPE_LENGTH = 100  # the `events.type` column
-
-
-class InvalidPayload(ValueError):
-    """Raised when a verified body is not a webhook envelope (`event` string, `data` object)."""
-
-
-class StaleTimestamp(ValueError):
-    """Raised when the freshness window is on and the body's timestamp is outside it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,17 +15,13 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from config.errors import StorageUnavailable
 from records.envelope import ParsedEvent
+from records.errors import UnstorableRows
 from records.events import EventStatus
 from records.types import utcnow
 
 MARKS_PER_STATEMENT = 1000  # well under SQLite's limit on bound parameters
 # The status of an `Outcome` whose delivery the database refused (see UnstorableRows).
 UNSTORABLE = "unstorable"
-
-
-class UnstorableRows(StorageUnavailable):
-    """Raised when the database refused the data of a batch (not its connection): one of its
-    deliveries may be at fault, and the others stored without it."""
 
 
 # An `Incoming` flattened for the database: what `EventStore.persist_rows` takes, and what

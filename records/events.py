@@ -13,12 +13,9 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    Select,
     String,
     Table,
     Text,
-    func,
-    select,
 )
 from sqlmodel import Field, SQLModel
 
@@ -79,23 +76,6 @@ class Delivery(SQLModel, table=True):
     duplicate: bool = Field(default=False)
 
 
-# The Core tables, for batch statements on hot paths.
+# The Core tables, which the repositories in `records/` speak to.
 EVENTS: Table = SQLModel.metadata.tables["events"]
 DELIVERIES: Table = SQLModel.metadata.tables["deliveries"]
-
-
-def stored_body() -> Any:
-    """A delivery's body as a column expression: its own, or the one it refers to."""
-    shared = DELIVERIES.alias("shared")
-    referred = select(shared.c.body).where(shared.c.id == DELIVERIES.c.body_of).scalar_subquery()
-    return func.coalesce(DELIVERIES.c.body, referred)
-
-
-def first_body_query(event_id: str) -> Select[Any]:
-    """The body of the event's first delivery that still has one (pruned bodies are NULL)."""
-    return (
-        select(DELIVERIES.c.body)
-        .where(DELIVERIES.c.event_id == event_id, DELIVERIES.c.body.is_not(None))
-        .order_by(DELIVERIES.c.id)
-        .limit(1)
-    )

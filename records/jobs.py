@@ -8,7 +8,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from records.types import UTCDateTime
@@ -22,6 +32,12 @@ class JobStatus(StrEnum):
     BLOCKED = "blocked"  # insufficient credits: waits for `voicehook jobs resume`
     READY = "ready"  # audio on disk, verified
     FAILED = "failed"  # gave up, with the reason in last_error
+
+
+# A job in one of these never changes again (a late webhook only notes its attempt).
+TERMINAL_JOB_STATES = frozenset({JobStatus.READY, JobStatus.FAILED})
+# A job in one of these waits for a submission (`records.submission_repo.may_submit`).
+SUBMITTABLE_JOB_STATES = frozenset({JobStatus.PENDING, JobStatus.RETRY_WAIT})
 
 
 class AttemptStatus(StrEnum):
@@ -122,6 +138,12 @@ class Voice(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
+
+# The Core tables, which the repositories in `records/` speak to.
+CUSTOMERS: Table = SQLModel.metadata.tables["customers"]
+JOBS: Table = SQLModel.metadata.tables["jobs"]
+ATTEMPTS: Table = SQLModel.metadata.tables["attempts"]
+VOICES: Table = SQLModel.metadata.tables["voices"]
 
 SAMPLES_FOLDER = "_samples"
 

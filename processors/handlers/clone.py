@@ -4,47 +4,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from config.database import session_scope
-from processors.context import ProcessorContext
 from processors.errors import ApiError, RetryLater, TransientApiError
 from processors.vpai import explain
-from records.jobs import Voice, VoiceStatus, voice_samples_dir
-from records.types import utcnow
+from processors.worker import ProcessorContext
+from records.jobs import VoiceStatus, voice_samples_dir
+from records.voice_repo import find_voice, update_voice
 
 
 def clone_voice(ctx: ProcessorContext, voice_id: str) -> str:
     """Upload what is not uploaded yet, then clone; safe to run again after any failure."""
-    with session_scope(ctx.engine, write=False) as session:
-        voice = session.get(Voice, voice_id)
-        if voice is None or voice.status != VoiceStatus.UPLOADING:
-            return "nothing to do"
-        uploaded = list(voice.sample_paths)
+    voice = find_voice(ctx.engine, voice_id)
+    if voice is None or voice.status != VoiceStatus.UPLOADING:
+        return "nothing to do"
+    uploaded = list(voice.sample_paths)
     samples = sorted(voice_samples_dir(ctx.audio_dir, voice_id).glob("*"))
     try:
         for sample in samples[len(uploaded) :]:
             uploaded.append(ctx.api.upload(_upstream_name(voice_id, sample), sample.read_bytes()))
-            _record(ctx, voice_id, sample_paths=list(uploaded))
+            update_voice(ctx.engine, voice_id, sample_paths=list(uploaded))
         clone_job_id = ctx.api.clone_voice(uploaded)
     except TransientApiError as exc:
         raise RetryLater(exc.retry_after_seconds, str(exc)) from exc
     except ApiError as exc:
         reason = f"{exc.code}: {explain(exc)}"
-        _record(ctx, voice_id, status=VoiceStatus.FAILED.value, last_error=reason)
+        update_voice(ctx.engine, voice_id, status=VoiceStatus.FAILED.value, last_error=reason)
         return f"failed: {reason}"
-    _record(ctx, voice_id, status=VoiceStatus.CLONING.value, clone_job_id=clone_job_id)
+    update_voice(ctx.engine, voice_id, status=VoiceStatus.CLONING.value, clone_job_id=clone_job_id)
     return f"cloning as {clone_job_id}"
 
 
 def _upstream_name(voice_id: str, sample: Path) -> str:
     return f"{voice_id[:8]}-{sample.name}"
-
-
-def _record(ctx: ProcessorContext, voice_id: str, **values: object) -> None:
-    with session_scope(ctx.engine) as session:
-        voice = session.get(Voice, voice_id)
-        if voice is None:
-            return
-        for key, value in values.items():
-            setattr(voice, key, value)
-        voice.updated_at = utcnow()
-        session.add(voice)

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
-from sqlmodel import select
-
-from config.database import session_scope
-from processors.context import ProcessorContext
 from processors.errors import PermanentFailure
-from processors.events import ClaimedEvent
-from records.jobs import Voice, VoiceStatus
-from records.types import utcnow
+from processors.worker import ProcessorContext
+from records.claims import ClaimedEvent
+from records.voice_repo import voice_cloned
 
 
 def handle_voice_cloned(ctx: ProcessorContext, event: ClaimedEvent) -> str:
@@ -20,27 +14,11 @@ def handle_voice_cloned(ctx: ProcessorContext, event: ClaimedEvent) -> str:
         raise PermanentFailure("voice.cloned without data.id")
     clone_job_id = event.data.get("cloneJobId")
     name = event.data.get("name")
-    now = utcnow()
-    with session_scope(ctx.engine) as session:
-        voice = None
-        if isinstance(clone_job_id, str):
-            voice = session.exec(select(Voice).where(Voice.clone_job_id == clone_job_id)).first()
-        if voice is None:
-            voice = session.exec(select(Voice).where(Voice.voice_id == voice_id)).first()
-        if voice is None:
-            voice = Voice(
-                id=str(uuid4()),
-                clone_job_id=clone_job_id if isinstance(clone_job_id, str) else None,
-                status=VoiceStatus.CLONING.value,
-                created_at=now,
-                updated_at=now,
-            )
-        if voice.status == VoiceStatus.READY and voice.voice_id == voice_id:
-            return "voice already ready"
-        voice.voice_id = voice_id
-        voice.status = VoiceStatus.READY.value
-        if isinstance(name, str) and name:
-            voice.name = name
-        voice.updated_at = now
-        session.add(voice)
+    if not voice_cloned(
+        ctx.engine,
+        clone_job_id if isinstance(clone_job_id, str) else None,
+        voice_id,
+        name if isinstance(name, str) else None,
+    ):
+        return "voice already ready"
     return f"voice {voice_id} ready"

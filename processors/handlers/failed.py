@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from processors.context import ProcessorContext
+from processors.attempt_lookup import attempt_of
 from processors.errors import PermanentFailure
-from processors.events import ClaimedEvent
-from processors.job_store import attempt_for_generation, fail_job, record_attempt, schedule_retry
 from processors.policy import FailureAction, on_failed
+from processors.worker import ProcessorContext
+from records.claims import ClaimedEvent
+from records.job_outcomes import fail_job, record_attempt, schedule_retry
 from records.jobs import AttemptStatus
 
 
@@ -16,7 +17,7 @@ def handle_generation_failed(ctx: ProcessorContext, event: ClaimedEvent) -> str:
         raise PermanentFailure("generation.failed without data.id")
     upstream_error = event.data.get("error")
     reason = f"generation failed: {upstream_error}" if upstream_error else "generation failed"
-    view = attempt_for_generation(
+    view = attempt_of(
         ctx.engine, generation_id, untracked_format="mp3", max_attempts=ctx.max_attempts
     )
     decision = on_failed(

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from processors.attempt_lookup import attempt_of
 from processors.audio import AudioFacts, verify_audio
-from processors.context import ProcessorContext
 from processors.download import download_audio
 from processors.errors import (
     AudioInvalid,
@@ -22,15 +22,10 @@ from processors.errors import (
     PermanentFailure,
     RetryLater,
 )
-from processors.events import ClaimedEvent
-from processors.job_store import (
-    AttemptView,
-    StoredAudio,
-    attempt_for_generation,
-    complete_job,
-    record_attempt,
-)
 from processors.policy import ReadyAction, on_ready
+from processors.worker import ProcessorContext
+from records.claims import ClaimedEvent
+from records.job_outcomes import AttemptView, StoredAudio, complete_job, record_attempt
 from records.jobs import AttemptStatus
 
 log = structlog.get_logger(__name__)
@@ -45,7 +40,7 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str:
         raise PermanentFailure("generation.ready without data.id")
     url = event.data.get("downloadUrl")
     url = url if isinstance(url, str) and url else None
-    view = attempt_for_generation(
+    view = attempt_of(
         ctx.engine,
         generation_id,
         untracked_format=_format_from_url(url),

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from processors.context import ProcessorContext
 from processors.errors import ApiError, InsufficientCredits, RetryLater, TransientApiError
-from processors.submission_store import (
+from processors.vpai import explain
+from processors.worker import ProcessorContext
+from records.jobs import JobStatus
+from records.submission_repo import (
     start_submission,
     submission_accepted,
     submission_postponed,
     submission_refused,
 )
-from processors.vpai import explain
-from records.jobs import JobStatus
 
 
 def submit_job(ctx: ProcessorContext, job_id: str) -> str:
@@ -34,5 +34,5 @@ def submit_job(ctx: ProcessorContext, job_id: str) -> str:
         hint = explain(exc)
         submission_refused(ctx.engine, submission, JobStatus.FAILED, f"{exc.code}: {hint}")
         return f"failed: {hint}"
-    submission_accepted(ctx.engine, submission, answer)
+    submission_accepted(ctx.engine, submission, answer.id, answer.estimated_credits)
     return f"attempt {submission.number} submitted as generation {answer.id}"

@@ -16,6 +16,8 @@ import sys
 
 import atheris
 
+from records.errors import InvalidPayload
+
 # Only our parsing is instrumented: instrumenting pydantic and Starlette took minutes.
 FUZZED_MODULES = [
     "receiver.forwarded",
@@ -31,7 +33,7 @@ with atheris.instrument_imports(include=FUZZED_MODULES):
     from receiver.request_context import valid_request_id
     from receiver.signature import verify_signature
     from receiver.stored_headers import MAX_VALUE_CHARS, storable_headers
-    from records.envelope import MAX_KEY_LENGTH, MAX_TYPE_LENGTH, InvalidPayload, parse_event
+    from records.envelope import MAX_KEY_LENGTH, MAX_TYPE_LENGTH, parse_event
     from sandbox.control_guard import refusal
 
 SECRETS = [b"whsec_fuzz_newest", b"whsec_fuzz_older"]

@@ -8,12 +8,12 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, update
 
+from records.delivery_bodies import prune_bodies
 from records.events import DELIVERIES, EVENTS
 from records.types import utcnow
 from tests.ops.conftest import cli_env, run_cli, store
 from tests.receiver.conftest import deliveries, enqueued_event_ids, envelope, events
 from tests.services import free_port
-from voicehook.ops.prune import prune_bodies
 
 
 def set_status(engine: Engine, event_id: str, status: str, **values: object) -> None:

@@ -11,9 +11,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from processors import dispatch
-from processors.context import ProcessorContext
-from receiver.job_intake import create_job, upsert_customer
-from receiver.job_requests import CustomerRequest, JobRequest
+from processors.worker import ProcessorContext
+from receiver.job_intake import create_job
+from receiver.job_requests import JobRequest
+from records.customer_repo import upsert_customer
 from records.envelope import parse_event
 from records.event_store import EventStore, Incoming
 from records.events import Event
@@ -70,7 +71,7 @@ class Sandbox:
 def new_job(
     engine: Engine, script: str = "Hello from voicehook.", audio_format: str = "wav"
 ) -> str:
-    upsert_customer(engine, CustomerRequest(external_ref="acme", name="Acme"))
+    upsert_customer(engine, "acme", "Acme")
     request = JobRequest(
         customer_ref="acme", voice_id=DEFAULT_VOICE.id, script=script, format=audio_format
     )

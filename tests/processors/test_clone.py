@@ -7,19 +7,19 @@ import time
 import pytest
 from sqlmodel import Session
 
-from processors.context import ProcessorContext
 from processors.errors import RetryLater
 from processors.handlers.clone import clone_voice
 from processors.voices_sync import sync_voices
-from receiver.job_intake import upsert_customer
-from receiver.job_requests import CloneRequest, CustomerRequest
+from processors.worker import ProcessorContext
+from receiver.job_requests import CloneRequest
 from receiver.voice_intake import create_voice
+from records.customer_repo import upsert_customer
 from records.jobs import Voice, voice_samples_dir
 from tests.processors.flow import Sandbox
 
 
 def new_voice(ctx: ProcessorContext, samples: int = 2) -> str:
-    upsert_customer(ctx.engine, CustomerRequest(external_ref="acme", name="Acme"))
+    upsert_customer(ctx.engine, "acme", "Acme")
     request = CloneRequest.model_validate(
         {
             "customerRef": "acme",

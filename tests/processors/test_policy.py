@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from processors.policy import (
     FailureAction,
     ReadyAction,
-    may_claim_event,
-    may_submit,
     on_failed,
     on_ready,
     retry_delay,
@@ -99,28 +97,3 @@ class TestOnReady:
         for status in ("pending", "submitted", "retry_wait", "failed", "blocked"):
             assert on_ready(status) is ReadyAction.FETCH
         assert on_ready("ready") is ReadyAction.RECORD_ONLY
-
-
-class TestClaims:
-    def test_new_events_are_claimable(self) -> None:
-        """Received and queued events may be started."""
-        assert may_claim_event("received", None, NOW, 300)
-        assert may_claim_event("queued", None, NOW, 300)
-
-    def test_processing_events_only_after_their_lease(self) -> None:
-        """An event another worker is on is left alone until its lease runs out."""
-        assert not may_claim_event("processing", NOW - timedelta(seconds=10), NOW, 300)
-        assert may_claim_event("processing", NOW - timedelta(seconds=301), NOW, 300)
-
-    @pytest.mark.parametrize("status", ["processed", "ignored", "failed"])
-    def test_settled_events_are_not_claimable(self, status: str) -> None:
-        """Processed, ignored and failed events are never processed again by a redelivery."""
-        assert not may_claim_event(status, None, NOW, 300)
-
-    def test_submission_only_when_due(self) -> None:
-        """A submission acts for pending or retry-waiting jobs whose time has come."""
-        assert may_submit("pending", None, NOW)
-        assert may_submit("retry_wait", NOW - timedelta(seconds=1), NOW)
-        assert not may_submit("retry_wait", NOW + timedelta(seconds=5), NOW)
-        assert not may_submit("submitted", None, NOW)
-        assert not may_submit("ready", None, NOW)

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from processors.context import ProcessorContext
-from processors.submission_store import start_submission, submission_accepted
+from processors.worker import ProcessorContext
 from records.jobs import Job
+from records.submission_repo import start_submission, submission_accepted
 from records.types import utcnow
 from tests.processors.flow import Sandbox, customer, event, job, new_job, process, store_event
 
@@ -31,7 +31,7 @@ class TestOvertakingWebhook:
         assert event(ctx.engine, event_id).status == "queued"
         with Session(ctx.engine) as session:
             assert len(list(session.exec(select(Job)))) == 1  # no untracked job was made
-        submission_accepted(ctx.engine, submission, answer)
+        submission_accepted(ctx.engine, submission, answer.id, answer.estimated_credits)
         assert process(ctx, event_id) == []
         assert job(ctx.engine, job_id).status == "ready"
         assert customer(ctx.engine).jobs_ready == 1
@@ -56,7 +56,7 @@ class TestOvertakingWebhook:
         process(ctx, store_event(ctx.engine, "generation.ready", ready))
         with Session(ctx.engine) as session:
             assert len(list(session.exec(select(Job)))) == 2  # ours and an untracked one
-        submission_accepted(ctx.engine, submission, answer)
+        submission_accepted(ctx.engine, submission, answer.id, answer.estimated_credits)
         with Session(ctx.engine) as session:
             [only] = list(session.exec(select(Job)))
         assert only.id == job_id

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -14,7 +12,8 @@ from pathlib import Path
 import httpx
 
 from tests.receiver.conftest import WEBHOOK, envelope, receiver_env, signed_headers
-from tests.services import ROOT, ServerProcess, free_port, wait_for
+from tests.services import ROOT, ServerProcess, answers_health, free_port
+from voicehook.child_process import ChildProcess
 
 
 @contextlib.contextmanager
@@ -26,35 +25,25 @@ def voicehook_web(
     descriptor_limit: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Iterator[ServerProcess]:
-    """`voicehook web` as the Procfile runs it, on a free port; its log printed on failure."""
+    """`voicehook web` as the Procfile runs it, on a free port; its log printed on failure.
+
+    `descriptor_limit` runs it under `ulimit -n` (soft and hard), as a platform would."""
     port = free_port()
     settings = receiver_env(database_url, redis_url, **(env or {}))
-    full_env = {**os.environ, "LOG_FORMAT": "json", **settings}
-
-    def limit_descriptors() -> None:
-        if descriptor_limit is not None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (descriptor_limit, descriptor_limit))
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "voicehook", "web", "--host", "127.0.0.1", "--port", str(port)],
-        env=full_env,
+    argv = [sys.executable, "-m", "voicehook", "web", "--host", "127.0.0.1", "--port", str(port)]
+    if descriptor_limit is not None:
+        argv = ["sh", "-c", f'ulimit -n {descriptor_limit} && exec "$@"', "sh", *argv]
+    child = ChildProcess.start(
+        argv,
+        name="voicehook web",
+        env={**os.environ, "LOG_FORMAT": "json", **settings},
         cwd=ROOT,
-        stdout=log_path.open("ab"),
-        stderr=subprocess.STDOUT,
-        preexec_fn=limit_descriptors,  # noqa: PLW1509 (no threads to deadlock in the child)
+        log_path=log_path,
+        grace_seconds=20,
     )
-    server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path, dict(env or {}))
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"voicehook web exited early:\n{server.log()}")
-        try:
-            return httpx.get(f"{server.url}/healthz", timeout=0.5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
+    server = ServerProcess(f"http://127.0.0.1:{port}", child, dict(env or {}))
     try:
-        wait_for(healthy, timeout=30)
+        child.wait_until_ready(lambda: answers_health(server.url), timeout=60)
         yield server
     except BaseException:
         print(f"--- voicehook web log ---\n{server.log()}")

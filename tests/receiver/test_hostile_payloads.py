@@ -15,7 +15,8 @@ from config.database import make_engine
 from receiver.forwarded import TrustedProxies, client_address
 from receiver.writer import BatchWriter
 from receiver.writer_protocol import Committed
-from records.envelope import InvalidPayload, parse_event
+from records.envelope import parse_event
+from records.errors import InvalidPayload
 from records.event_store import UNSTORABLE, EventStore
 from records.migrate import upgrade
 from tests.conftest import make_settings

@@ -12,13 +12,13 @@ import orjson
 import pytest
 from sqlalchemy import Engine, func, select, update
 
+from records.delivery_bodies import prune_bodies
 from records.events import DELIVERIES, EVENTS, EventStatus
 from records.types import utcnow
 from tests.receiver.conftest import deliveries
 from tests.receiver.hostile import post_signed, voicehook_web
 from tests.services import ServerProcess
 from voicehook.ops.export import DeliveryExport
-from voicehook.ops.prune import prune_bodies
 from voicehook.ops.selection import build_filter
 
 

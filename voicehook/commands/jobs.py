@@ -10,19 +10,19 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from sqlmodel import Session, col, select
 
 from config.broker import build_broker, enqueue_submissions
 from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
-from processors.context import build_context
-from processors.resume import resume_blocked
 from processors.voices_sync import sync_voices
-from receiver.job_intake import UnknownCustomer, create_job, job_document, upsert_customer
+from processors.worker import build_context
+from receiver.job_intake import create_job
 from receiver.job_requests import CustomerRequest, JobRequest
-from records.jobs import Customer, Job
+from records import customer_repo, job_repo
+from records.errors import UnknownCustomer
+from records.jobs import Job
 from voicehook.commands.dev import VAR
 from voicehook.embedded_redis import running_embedded_url
 
@@ -103,11 +103,7 @@ def list_jobs(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List jobs, newest first."""
-    with Session(make_engine(Settings())) as session:
-        query = select(Job).order_by(col(Job.created_at).desc()).limit(limit)
-        if status:
-            query = query.where(Job.status == status)
-        rows = list(session.exec(query))
+    rows = job_repo.list_jobs(make_engine(Settings()), status, limit)
     if as_json:
         _print_json([_summary(job) for job in rows])
         return
@@ -144,7 +140,7 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One job with its attempts and audio facts."""
-    document = job_document(make_engine(Settings()), job_id)
+    document = job_repo.job_document(make_engine(Settings()), job_id)
     if document is None:
         typer.echo(f"no job {job_id}", err=True)
         raise typer.Exit(1)
@@ -168,7 +164,7 @@ def resume(
 ) -> None:
     """Resume jobs blocked by insufficient credits, after topping up the workspace."""
     settings = Settings()
-    resumed = resume_blocked(make_engine(settings), job_ids or [])
+    resumed = job_repo.resume_blocked(make_engine(settings), job_ids or [])
     _enqueue(settings, resumed)
     if as_json:
         _print_json({"resumed": resumed})
@@ -183,8 +179,9 @@ def add_customer(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create a customer (or show the existing one with this reference)."""
-    customer, created = upsert_customer(
-        make_engine(Settings()), CustomerRequest(external_ref=external_ref, name=name)
+    request = CustomerRequest(external_ref=external_ref, name=name)
+    customer, created = customer_repo.upsert_customer(
+        make_engine(Settings()), request.external_ref, request.name
     )
     if as_json:
         _print_json({"id": customer.id, "externalRef": customer.external_ref, "created": created})
@@ -195,8 +192,7 @@ def add_customer(
 @customers_app.command("list")
 def list_customers(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Customers with their usage."""
-    with Session(make_engine(Settings())) as session:
-        rows = list(session.exec(select(Customer).order_by(col(Customer.created_at))))
+    rows = customer_repo.list_customers(make_engine(Settings()))
     documents = [
         {
             "id": c.id,

@@ -19,18 +19,16 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import redis
 from pydantic import ValidationError
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.broker import redis_client
-from config.database import make_engine
+from config.database import make_engine, ping
 from config.errors import ConfigurationError
 from config.queues import EVENTS_QUEUE, JOBS_QUEUE
 from config.settings import Settings
 from config.signing import secret_fingerprint
 from processors.budget import ApiBudget, BudgetPolicy
-from processors.context import workspace_name
 from processors.errors import (
     ApiError,
     BudgetExhausted,
@@ -40,6 +38,7 @@ from processors.errors import (
     Unauthorized,
 )
 from processors.vpai import VpaiClient, api_http_client, explain
+from processors.worker import workspace_name
 from records.migrate import current_revision, head_revision
 
 MIN_FREE_BYTES = 100 * 1024 * 1024  # below this, downloads will soon fail
@@ -153,8 +152,7 @@ def check_database(settings: Settings) -> list[Check]:
     engine = make_engine(settings, pool_size=1)
     try:
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            ping(engine)
             current = current_revision(engine)
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from records.events import DELIVERIES, EVENTS, stored_body
+from records.event_reads import EventFilter, delivery_rows
 from voicehook.ops.capture import Capture
-from voicehook.ops.selection import EventFilter
-
-FETCH_BATCH = 500
 
 
 class DeliveryExport:
@@ -27,35 +24,18 @@ class DeliveryExport:
         self.pruned = 0
 
     def __iter__(self) -> Iterator[Capture]:
-        query = (
-            select(
-                DELIVERIES.c.id,
-                DELIVERIES.c.event_id,
-                DELIVERIES.c.received_at,
-                DELIVERIES.c.remote_addr,
-                DELIVERIES.c.headers,
-                stored_body().label("body"),
-                DELIVERIES.c.duplicate,
-                EVENTS.c.type,
+        for row in delivery_rows(self._engine, self._selection):
+            if row["body"] is None:
+                self.pruned += 1
+                continue
+            yield Capture(
+                body=bytes(row["body"]),
+                source=f"delivery {row['id']}",
+                headers=dict(row["headers"] or {}),
+                delivery_id=row["id"],
+                event_id=row["event_id"],
+                event_type=row["type"],
+                received_at=row["received_at"],
+                remote_addr=row["remote_addr"],
+                duplicate=bool(row["duplicate"]),
             )
-            .join(EVENTS, EVENTS.c.id == DELIVERIES.c.event_id)
-            .where(*self._selection.conditions(since_column=DELIVERIES))
-            .order_by(DELIVERIES.c.received_at, DELIVERIES.c.id)
-        )
-        with self._engine.connect() as conn:
-            rows = conn.execution_options(yield_per=FETCH_BATCH).execute(query).mappings()
-            for row in rows:
-                if row["body"] is None:
-                    self.pruned += 1
-                    continue
-                yield Capture(
-                    body=bytes(row["body"]),
-                    source=f"delivery {row['id']}",
-                    headers=dict(row["headers"] or {}),
-                    delivery_id=row["id"],
-                    event_id=row["event_id"],
-                    event_type=row["type"],
-                    received_at=row["received_at"],
-                    remote_addr=row["remote_addr"],
-                    duplicate=bool(row["duplicate"]),
-                )

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, exists, select, update
+from sqlalchemy import Engine
 
 from config.broker import EnqueueIds
-from config.database import write_options
-from records.events import DELIVERIES, EVENTS, EventStatus
-from records.types import utcnow
-from voicehook.ops.selection import EventFilter
+from records.event_queue import requeue_events
+from records.event_reads import EventFilter, event_states
+from records.events import EventStatus
 
 BATCH = 500
 HELD = "a worker is processing it now (the sweeper takes over if that worker died)"
@@ -52,54 +51,22 @@ def reprocess(
     refuses, that batch is rolled back and the error propagates (BrokerUnavailable); the
     batches before it stay done.
     """
-    has_body = exists().where(DELIVERIES.c.event_id == EVENTS.c.id, DELIVERIES.c.body.is_not(None))
-    query = (
-        select(EVENTS.c.id, EVENTS.c.status, has_body.label("has_body"))
-        .where(*selection.conditions())
-        .order_by(EVENTS.c.received_at, EVENTS.c.id)
-    )
     result = ReprocessResult(dry_run=dry_run)
     eligible: list[str] = []
-    with engine.connect() as conn:
-        for event_id, status, stored in conn.execute(query):
-            result.selected += 1
-            reason = skip_reason(status, bool(stored))
-            if reason:
-                result.skipped[event_id] = reason
-            else:
-                eligible.append(event_id)
+    for event_id, status, stored in event_states(engine, selection):
+        result.selected += 1
+        reason = skip_reason(status, stored)
+        if reason:
+            result.skipped[event_id] = reason
+        else:
+            eligible.append(event_id)
     if dry_run:
         result.requeued = eligible
         return result
     for start in range(0, len(eligible), BATCH):
         chunk = eligible[start : start + BATCH]
-        done = _requeue(engine, chunk, enqueue)
+        done = requeue_events(engine, chunk, enqueue)
         result.requeued.extend(done)
         for event_id in set(chunk) - set(done):
             result.skipped[event_id] = HELD
     return result
-
-
-def _requeue(engine: Engine, event_ids: list[str], enqueue: EnqueueIds) -> list[str]:
-    now = utcnow()
-    with engine.connect().execution_options(**write_options()) as conn, conn.begin():
-        marked = list(
-            conn.execute(
-                update(EVENTS)
-                .where(
-                    EVENTS.c.id.in_(event_ids),
-                    EVENTS.c.status != EventStatus.PROCESSING.value,
-                )
-                .values(
-                    status=EventStatus.QUEUED.value,
-                    queued_at=now,
-                    finished_at=None,
-                    updated_at=now,
-                )
-                .returning(EVENTS.c.id)
-            ).scalars()
-        )
-        order = {event_id: i for i, event_id in enumerate(event_ids)}
-        marked.sort(key=order.__getitem__)
-        enqueue(marked)
-    return marked

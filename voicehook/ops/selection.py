@@ -3,48 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Table
-
-from records.events import EVENTS, EventStatus
+from records.event_reads import EventFilter
+from records.events import EventStatus
+from voicehook.errors import InvalidSelection
 from voicehook.ops.timespec import parse_instant
 
 STATUSES = tuple(status.value for status in EventStatus)
-
-
-class InvalidSelection(ValueError):
-    """Raised when selector flags contradict each other or name an unknown status."""
-
-
-@dataclass(frozen=True, slots=True)
-class EventFilter:
-    """Conditions on events; empty means every event."""
-
-    ids: tuple[str, ...] = ()
-    since: datetime | None = None
-    event_type: str | None = None
-    status: str | None = None
-
-    @property
-    def empty(self) -> bool:
-        return not (self.ids or self.since or self.event_type or self.status)
-
-    def conditions(self, since_column: Table | None = None) -> list[ColumnElement[bool]]:
-        """WHERE clauses on `events`; `since` applies to `since_column`'s received_at
-        (the deliveries table for an export, the events table otherwise)."""
-        received_at = (since_column if since_column is not None else EVENTS).c.received_at
-        found: list[ColumnElement[bool]] = []
-        if self.ids:
-            found.append(EVENTS.c.id.in_(self.ids))
-        if self.since is not None:
-            found.append(received_at >= self.since)
-        if self.event_type:
-            found.append(EVENTS.c.type == self.event_type)
-        if self.status:
-            found.append(EVENTS.c.status == self.status)
-        return found
 
 
 def build_filter(

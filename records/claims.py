@@ -1,0 +1,143 @@
+"""A worker's claim on an event: who may start on it, the claim itself, and how it ends.
+
+The rule is declared once (`CLAIMABLE_STATES` and the lease on `LEASED_STATE`): the SQL
+`claimable` the claim runs, and the pure `lease_remaining` that tells a busy event from a
+settled one when the claim finds nothing, are both written from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Connection, Engine, or_, select, update
+
+from config.database import transaction
+from records.event_reads import first_body_query
+from records.events import EVENTS, EventStatus
+from records.types import utcnow
+
+CLAIMABLE_STATES = frozenset({EventStatus.RECEIVED, EventStatus.QUEUED})
+LEASED_STATE = EventStatus.PROCESSING  # held by a worker until its lease runs out
+
+
+def lease_remaining(
+    status: str, started_at: datetime | None, now: datetime, lease_seconds: float
+) -> float | None:
+    """Seconds until the lease of a held event runs out (0 or less: its worker died and
+    anyone may claim it); None when nobody holds it.
+
+    A `processing` event without a start time counts as not held (the claim always sets one).
+    """
+    if status != LEASED_STATE.value or started_at is None:
+        return None
+    started = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
+    return (started + timedelta(seconds=lease_seconds) - now).total_seconds()
+
+
+def lease_expired(now: datetime, lease_seconds: float) -> ColumnElement[bool]:
+    """Events held past their lease, their worker dead (SQL of `lease_remaining` ≤ 0)."""
+    stale = now - timedelta(seconds=lease_seconds)
+    return (EVENTS.c.status == LEASED_STATE.value) & (EVENTS.c.started_at <= stale)
+
+
+def claimable(now: datetime, lease_seconds: float) -> ColumnElement[bool]:
+    """Events a worker may start on: a claimable state, or a lease that ran out."""
+    return or_(
+        EVENTS.c.status.in_(sorted(state.value for state in CLAIMABLE_STATES)),
+        lease_expired(now, lease_seconds),
+    )
+
+
+@dataclass(frozen=True)
+class ClaimedEvent:
+    id: str
+    type: str
+    resource_id: str | None
+    data: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Another worker holds the event; its lease runs out in `seconds`."""
+
+    seconds: float
+
+
+def claim_event(engine: Engine, event_id: str, lease_seconds: float) -> ClaimedEvent | Busy | None:
+    """Mark the event `processing` if nobody else is on it.
+
+    Busy when another worker's lease on it is still running (the caller should come back
+    when it ends: that worker may have died); None when the event is settled or unknown.
+    """
+    now = utcnow()
+    with transaction(engine) as conn:
+        claimed = conn.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id == event_id, claimable(now, lease_seconds))
+            .values(
+                status=LEASED_STATE.value,
+                attempts=EVENTS.c.attempts + 1,
+                started_at=now,
+                updated_at=now,
+            )
+        ).rowcount
+        if not claimed:
+            return _busy_or_settled(conn, event_id, now, lease_seconds)
+        row = conn.execute(
+            select(EVENTS.c.type, EVENTS.c.resource_id, EVENTS.c.attempts).where(
+                EVENTS.c.id == event_id
+            )
+        ).one()
+        body = conn.execute(first_body_query(event_id)).scalar()
+    return ClaimedEvent(event_id, row.type, row.resource_id, _data_of(body), row.attempts)
+
+
+def _busy_or_settled(
+    conn: Connection, event_id: str, now: datetime, lease_seconds: float
+) -> Busy | None:
+    row = conn.execute(
+        select(EVENTS.c.status, EVENTS.c.started_at).where(EVENTS.c.id == event_id)
+    ).first()
+    remaining = (
+        None if row is None else lease_remaining(row.status, row.started_at, now, lease_seconds)
+    )
+    if remaining is None:
+        return None
+    return Busy(max(remaining, 0.0) + 1.0)
+
+
+def _data_of(body: bytes | None) -> dict[str, Any]:
+    if not body:
+        return {}
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+    data = document.get("data") if isinstance(document, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def settle_event(engine: Engine, event_id: str, status: EventStatus, error: str | None) -> None:
+    """Record the outcome: processed, ignored or failed (with the reason)."""
+    now = utcnow()
+    with transaction(engine) as conn:
+        conn.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id == event_id)
+            .values(status=status.value, last_error=error, finished_at=now, updated_at=now)
+        )
+
+
+def hand_back(engine: Engine, event_id: str, error: str) -> None:
+    """Back to `queued` (a delayed message will bring it back), noting why."""
+    now = utcnow()
+    with transaction(engine) as conn:
+        conn.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id == event_id, EVENTS.c.status == LEASED_STATE.value)
+            .values(status=EventStatus.QUEUED.value, last_error=error, updated_at=now)
+        )

@@ -1,0 +1,34 @@
+"""Errors of the records: envelopes that are not webhooks, lookups that find nothing, rows
+the database refuses.
+
+Imports nothing internal but the root errors, so every package may import it.
+"""
+
+from __future__ import annotations
+
+from config.errors import StorageUnavailable, VoicehookError
+
+
+class RecordsError(VoicehookError):
+    """Raised when a record cannot be read, parsed or stored as asked; the base of this package."""
+
+
+class InvalidPayload(RecordsError):
+    """Raised when a verified body is not a webhook envelope (`event` string, `data` object)."""
+
+
+class StaleTimestamp(RecordsError):
+    """Raised when the freshness window is on and the body's timestamp is outside it."""
+
+
+class NaiveDatetime(RecordsError):
+    """Raised when a datetime without a zone is given to a UTC column (a bug in the caller)."""
+
+
+class UnknownCustomer(RecordsError):
+    """Raised when a job or a voice names a customer that does not exist."""
+
+
+class UnstorableRows(StorageUnavailable):
+    """Raised when the database refused the data of a batch (not its connection): one of its
+    deliveries may be at fault, and the others store without it."""

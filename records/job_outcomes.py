@@ -1,0 +1,295 @@
+"""What a generation's webhook does to its job and attempt; each function is one short
+transaction.
+
+No transaction is held open across a network call: a download or an API request happens
+between two of these, so SQLite's single writer is never kept waiting on the network. The
+conditional updates are how races between workers are settled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import Connection, Engine, RowMapping, func, insert, or_, select, update
+
+from config.database import transaction
+from records.customer_repo import count_failed, count_ready
+from records.jobs import (
+    ATTEMPTS,
+    JOBS,
+    TERMINAL_JOB_STATES,
+    Attempt,
+    AttemptStatus,
+    Job,
+    JobStatus,
+)
+from records.types import utcnow
+
+IN_FLIGHT_WINDOW_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    """An attempt with what the handlers need of its job, detached from any connection."""
+
+    job_id: str
+    attempt_id: str
+    generation_id: str | None
+    number: int
+    attempt_status: str
+    job_status: str
+    tracked: bool
+    format: str
+    customer_id: str | None
+    attempts_made: int
+    max_attempts: int
+    latest_number: int
+    estimated_credits: int | None
+
+
+@dataclass(frozen=True)
+class StoredAudio:
+    relative_path: str
+    size: int
+    sha256: str
+    duration_sec: float
+
+
+def _view(conn: Connection, row: RowMapping) -> AttemptView:
+    """`row`: an attempt's columns, plus its job's as `job_*`."""
+    latest = conn.execute(
+        select(func.max(ATTEMPTS.c.number)).where(ATTEMPTS.c.job_id == row["job_id"])
+    ).scalar()
+    return AttemptView(
+        job_id=row["job_id"],
+        attempt_id=row["id"],
+        generation_id=row["generation_id"],
+        number=row["number"],
+        attempt_status=row["status"],
+        job_status=row["job_status"],
+        tracked=bool(row["job_tracked"]),
+        format=row["job_format"],
+        customer_id=row["job_customer_id"],
+        attempts_made=row["job_attempts_made"],
+        max_attempts=row["job_max_attempts"],
+        latest_number=int(latest or row["number"]),
+        estimated_credits=row["estimated_credits"],
+    )
+
+
+def attempt_for_generation(
+    engine: Engine, generation_id: str, *, untracked_format: str, max_attempts: int
+) -> AttemptView | None:
+    """The attempt that made this generation; an untracked job is made for a stranger's.
+
+    None while a submission of ours has called the API but not yet recorded its generation
+    id: a fast webhook can overtake that commit, and the generation is then most likely
+    ours, not a stranger's (the caller should look again shortly).
+    """
+    with transaction(engine, write=False) as conn:
+        found = _find_attempt(conn, generation_id)
+        if found is not None:
+            return found
+        if _submission_in_flight(conn):
+            return None
+    with transaction(engine) as conn:
+        found = _find_attempt(conn, generation_id)  # another worker may have made it
+        if found is not None:
+            return found
+        now = utcnow()
+        job = Job(
+            id=str(uuid4()),
+            tracked=False,
+            format=untracked_format,
+            status=JobStatus.SUBMITTED.value,
+            attempts_made=1,
+            max_attempts=max_attempts,
+            created_at=now,
+            updated_at=now,
+        )
+        attempt = Attempt(
+            id=str(uuid4()),
+            job_id=job.id,
+            number=1,
+            generation_id=generation_id,
+            status=AttemptStatus.SUBMITTED.value,
+            submitted_at=now,
+        )
+        conn.execute(insert(JOBS).values(job.model_dump()))
+        conn.execute(insert(ATTEMPTS).values(attempt.model_dump()))
+        found = _find_attempt(conn, generation_id)
+        assert found is not None
+        return found
+
+
+def _find_attempt(conn: Connection, generation_id: str) -> AttemptView | None:
+    job_columns = [
+        JOBS.c.status.label("job_status"),
+        JOBS.c.tracked.label("job_tracked"),
+        JOBS.c.format.label("job_format"),
+        JOBS.c.customer_id.label("job_customer_id"),
+        JOBS.c.attempts_made.label("job_attempts_made"),
+        JOBS.c.max_attempts.label("job_max_attempts"),
+    ]
+    row = (
+        conn.execute(
+            select(ATTEMPTS, *job_columns)
+            .join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id)
+            .where(ATTEMPTS.c.generation_id == generation_id)
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else _view(conn, row)
+
+
+def _submission_in_flight(conn: Connection) -> bool:
+    """A job of ours claimed for submission within the last minute, its generation unknown."""
+    recent = utcnow() - timedelta(seconds=IN_FLIGHT_WINDOW_SECONDS)
+    found = conn.execute(
+        select(ATTEMPTS.c.id)
+        .join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id)
+        .where(
+            ATTEMPTS.c.status == AttemptStatus.SUBMITTING.value,
+            ATTEMPTS.c.generation_id.is_(None),
+            JOBS.c.status == JobStatus.SUBMITTING.value,
+            JOBS.c.updated_at >= recent,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def complete_job(engine: Engine, view: AttemptView, audio: StoredAudio) -> bool:
+    """Job ready, attempt ready, customer usage counted — once. False if it was already ready."""
+    now = utcnow()
+    credits = view.estimated_credits or 0
+    with transaction(engine) as conn:
+        changed = conn.execute(
+            update(JOBS)
+            .where(JOBS.c.id == view.job_id, JOBS.c.status != JobStatus.READY.value)
+            .values(
+                status=JobStatus.READY.value,
+                audio_path=audio.relative_path,
+                audio_bytes=audio.size,
+                audio_sha256=audio.sha256,
+                audio_duration_sec=audio.duration_sec,
+                credits=JOBS.c.credits + credits,
+                last_error=None,
+                next_attempt_at=None,
+                ready_at=now,
+                updated_at=now,
+            )
+        ).rowcount
+        _set_attempt(conn, view.attempt_id, AttemptStatus.READY, None)
+        if not changed:
+            return False
+        conn.execute(
+            update(ATTEMPTS)
+            .where(
+                ATTEMPTS.c.job_id == view.job_id,
+                ATTEMPTS.c.id != view.attempt_id,
+                ATTEMPTS.c.status.in_([AttemptStatus.SUBMITTED, AttemptStatus.SUBMITTING]),
+            )
+            .values(status=AttemptStatus.SUPERSEDED.value)
+        )
+        count_ready(conn, view.customer_id, audio.duration_sec, credits, now)
+        return True
+
+
+def record_attempt(
+    engine: Engine, attempt_id: str, status: AttemptStatus, error: str | None
+) -> None:
+    """Note what became of an attempt without touching its job."""
+    with transaction(engine) as conn:
+        _set_attempt(conn, attempt_id, status, error)
+
+
+def schedule_retry(engine: Engine, view: AttemptView, error: str | None, delay: float) -> bool:
+    """Attempt failed, job waits for its next attempt; False if another worker got there first."""
+    now = utcnow()
+    with transaction(engine) as conn:
+        if not _set_attempt_if(conn, view, AttemptStatus.FAILED, error):
+            return False
+        conn.execute(
+            update(JOBS)
+            .where(JOBS.c.id == view.job_id, JOBS.c.status == view.job_status)
+            .values(
+                status=JobStatus.RETRY_WAIT.value,
+                next_attempt_at=now + timedelta(seconds=delay),
+                last_error=error,
+                updated_at=now,
+            )
+        )
+        return True
+
+
+def fail_job(engine: Engine, view: AttemptView, reason: str) -> bool:
+    """Attempt and job failed for good; the customer's failed-job count goes up once."""
+    now = utcnow()
+    with transaction(engine) as conn:
+        _set_attempt_if(conn, view, AttemptStatus.FAILED, reason)
+        changed = conn.execute(
+            update(JOBS)
+            .where(
+                JOBS.c.id == view.job_id,
+                JOBS.c.status.not_in(sorted(state.value for state in TERMINAL_JOB_STATES)),
+            )
+            .values(status=JobStatus.FAILED.value, last_error=reason, updated_at=now)
+        ).rowcount
+        if changed:
+            count_failed(conn, view.customer_id, now)
+        return bool(changed)
+
+
+def _set_attempt(
+    conn: Connection, attempt_id: str, status: AttemptStatus, error: str | None
+) -> None:
+    """The attempt's status, and its error when one is given, as of now."""
+    values: dict[str, Any] = {"status": status.value, "completed_at": utcnow()}
+    if error is not None:
+        values["error"] = error
+    conn.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_id).values(**values))
+
+
+def _set_attempt_if(
+    conn: Connection, view: AttemptView, status: AttemptStatus, error: str | None
+) -> bool:
+    """As `_set_attempt`, only if the attempt is still as the view saw it."""
+    statement = (
+        update(ATTEMPTS)
+        .where(ATTEMPTS.c.id == view.attempt_id, ATTEMPTS.c.status == view.attempt_status)
+        .values(status=status.value, error=error, completed_at=utcnow())
+    )
+    return conn.execute(statement).rowcount > 0
+
+
+def overdue_attempts(
+    engine: Engine, overdue_after_seconds: float, limit: int
+) -> list[tuple[str, str]]:
+    """(attempt id, generation id) of submitted attempts with no terminal webhook after
+    `overdue_after_seconds`, not polled within that time either; the oldest first."""
+    overdue = utcnow() - timedelta(seconds=overdue_after_seconds)
+    with transaction(engine, write=False) as conn:
+        rows = conn.execute(
+            select(ATTEMPTS.c.id, ATTEMPTS.c.generation_id)
+            .where(
+                ATTEMPTS.c.status == AttemptStatus.SUBMITTED.value,
+                ATTEMPTS.c.submitted_at <= overdue,
+                or_(ATTEMPTS.c.last_polled_at.is_(None), ATTEMPTS.c.last_polled_at <= overdue),
+            )
+            .order_by(ATTEMPTS.c.submitted_at)
+            .limit(limit)
+        )
+        return [(attempt_id, generation_id) for attempt_id, generation_id in rows]
+
+
+def mark_polled(engine: Engine, attempt_id: str) -> None:
+    """The upstream was asked about this attempt's generation just now."""
+    with transaction(engine) as conn:
+        conn.execute(
+            update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_id).values(last_polled_at=utcnow())
+        )

@@ -1,0 +1,198 @@
+"""Jobs accepted, read back, resumed after a top-up, and recovered when their message was
+lost. What a job's generation does to it is in `job_outcomes`; its submission in
+`submission_repo`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import Engine, and_, insert, or_, select, update
+
+from config.database import transaction
+from records.customer_repo import find_customer
+from records.jobs import ATTEMPTS, JOBS, SUBMITTABLE_JOB_STATES, Attempt, Job, JobStatus
+from records.types import utcnow
+
+
+def create_job(
+    engine: Engine,
+    *,
+    customer_id: str | None,
+    customer_ref: str | None,
+    voice_id: str,
+    script: str,
+    audio_format: str,
+    settings: dict[str, Any],
+    max_attempts: int,
+) -> Job | None:
+    """A pending job for the customer (by id, else by reference); None: no such customer."""
+    now = utcnow()
+    with transaction(engine) as conn:
+        customer = find_customer(conn, customer_id=customer_id, external_ref=customer_ref)
+        if customer is None:
+            return None
+        job = Job(
+            id=str(uuid4()),
+            customer_id=customer.id,
+            voice_id=voice_id,
+            script=script,
+            format=audio_format,
+            settings=settings,
+            status=JobStatus.PENDING.value,
+            max_attempts=max_attempts,
+            created_at=now,
+            updated_at=now,
+        )
+        conn.execute(insert(JOBS).values(job.model_dump()))
+    return job
+
+
+def find_job(engine: Engine, job_id: str) -> Job | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(JOBS).where(JOBS.c.id == job_id)).mappings().first()
+    return None if row is None else Job(**row)
+
+
+def list_jobs(engine: Engine, status: str | None, limit: int) -> list[Job]:
+    """Jobs (in `status`, when given), newest first."""
+    query = select(JOBS).order_by(JOBS.c.created_at.desc()).limit(limit)
+    if status:
+        query = query.where(JOBS.c.status == status)
+    with engine.connect() as conn:
+        return [Job(**row) for row in conn.execute(query).mappings()]
+
+
+def job_document(engine: Engine, job_id: str) -> dict[str, Any] | None:
+    """A job as the internal API shows it: status, attempts and audio facts."""
+    with engine.connect() as conn:
+        row = conn.execute(select(JOBS).where(JOBS.c.id == job_id)).mappings().first()
+        if row is None:
+            return None
+        attempts = [
+            Attempt(**a)
+            for a in conn.execute(
+                select(ATTEMPTS).where(ATTEMPTS.c.job_id == job_id).order_by(ATTEMPTS.c.number)
+            ).mappings()
+        ]
+    job = Job(**row)
+    return {
+        "id": job.id,
+        "customerId": job.customer_id,
+        "tracked": job.tracked,
+        "voiceId": job.voice_id,
+        "format": job.format,
+        "settings": job.settings,
+        "status": job.status,
+        "attemptsMade": job.attempts_made,
+        "maxAttempts": job.max_attempts,
+        "nextAttemptAt": _iso(job.next_attempt_at),
+        "lastError": job.last_error,
+        "audio": None
+        if job.audio_path is None
+        else {
+            "bytes": job.audio_bytes,
+            "sha256": job.audio_sha256,
+            "durationSec": job.audio_duration_sec,
+        },
+        "createdAt": _iso(job.created_at),
+        "readyAt": _iso(job.ready_at),
+        "attempts": [
+            {
+                "number": a.number,
+                "generationId": a.generation_id,
+                "status": a.status,
+                "error": a.error,
+                "submittedAt": _iso(a.submitted_at),
+                "completedAt": _iso(a.completed_at),
+            }
+            for a in attempts
+        ],
+    }
+
+
+def job_audio_path(engine: Engine, job_id: str) -> tuple[str | None, str | None]:
+    """(relative audio path, format) of a ready job; (None, status) otherwise."""
+    job = find_job(engine, job_id)
+    if job is None:
+        return None, None
+    if job.status != JobStatus.READY or job.audio_path is None:
+        return None, job.status
+    return job.audio_path, job.format
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def resume_blocked(engine: Engine, job_ids: Sequence[str] = ()) -> list[str]:
+    """Blocked jobs (all, or those named) go back to `pending`; their ids, to enqueue."""
+    now = utcnow()
+    condition = JOBS.c.status == JobStatus.BLOCKED.value
+    if job_ids:
+        condition = condition & JOBS.c.id.in_(list(job_ids))
+    with transaction(engine) as conn:
+        resumed = list(conn.execute(select(JOBS.c.id).where(condition)).scalars())
+        if resumed:
+            conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_(resumed), JOBS.c.status == JobStatus.BLOCKED.value)
+                .values(
+                    status=JobStatus.PENDING.value,
+                    last_error=None,
+                    next_attempt_at=None,
+                    updated_at=now,
+                )
+            )
+    return resumed
+
+
+def recover_jobs(
+    engine: Engine,
+    enqueue_submissions: Callable[[Sequence[str]], None],
+    *,
+    forgotten_after_seconds: float,
+    submitting_lease_seconds: float,
+    limit: int = 500,
+) -> int:
+    """Re-enqueue due jobs nobody has touched for a while; free jobs a dead worker held.
+
+    A duplicate submission message is harmless: a submission claims its job with a
+    conditional update before calling the API.
+    """
+    now = utcnow()
+    forgotten = now - timedelta(seconds=forgotten_after_seconds)
+    abandoned = now - timedelta(seconds=submitting_lease_seconds)
+    with transaction(engine) as conn:
+        held = list(
+            conn.execute(
+                select(JOBS.c.id).where(
+                    JOBS.c.status == JobStatus.SUBMITTING.value, JOBS.c.updated_at <= abandoned
+                )
+            ).scalars()
+        )
+        if held:
+            conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_(held), JOBS.c.status == JobStatus.SUBMITTING.value)
+                .values(status=JobStatus.RETRY_WAIT.value, next_attempt_at=now, updated_at=now)
+            )
+        due = or_(JOBS.c.next_attempt_at.is_(None), JOBS.c.next_attempt_at <= forgotten)
+        job_ids = list(
+            conn.execute(
+                select(JOBS.c.id)
+                .where(
+                    JOBS.c.status.in_(sorted(state.value for state in SUBMITTABLE_JOB_STATES)),
+                    and_(due, JOBS.c.updated_at <= forgotten),
+                )
+                .order_by(JOBS.c.created_at)
+                .limit(limit)
+            ).scalars()
+        )
+        if job_ids:
+            # Touch them so the next sweep waits again before re-enqueueing.
+            conn.execute(update(JOBS).where(JOBS.c.id.in_(job_ids)).values(updated_at=now))
+    enqueue_submissions(held + job_ids)
+    return len(held) + len(job_ids)

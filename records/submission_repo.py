@@ -1,0 +1,228 @@
+"""Submitting a job's next attempt, step by step; each step is one short transaction.
+
+The job is claimed (`submitting`) before the API is called and settled after it answers,
+so no transaction is held across the call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from config.database import transaction
+from records.customer_repo import count_failed, count_ready
+from records.jobs import (
+    ATTEMPTS,
+    JOBS,
+    SUBMITTABLE_JOB_STATES,
+    Attempt,
+    AttemptStatus,
+    Job,
+    JobStatus,
+)
+from records.types import utcnow
+
+
+def may_submit(job_status: str, next_attempt_at: datetime | None, now: datetime) -> bool:
+    """Whether a submission message should act now (others are stale or early duplicates)."""
+    if job_status not in SUBMITTABLE_JOB_STATES:
+        return False
+    return next_attempt_at is None or next_attempt_at <= now
+
+
+@dataclass(frozen=True)
+class Submission:
+    job_id: str
+    attempt_id: str
+    number: int
+    voice_id: str
+    script: str
+    format: str
+    settings: dict[str, Any]
+    customer_id: str | None
+    previous_status: str
+
+
+def _job(conn: Connection, job_id: str) -> Job | None:
+    row = conn.execute(select(JOBS).where(JOBS.c.id == job_id)).mappings().first()
+    return None if row is None else Job(**row)
+
+
+def start_submission(engine: Engine, job_id: str) -> Submission | None:
+    """Claim the job (`submitting`) and open its next attempt if a submission is due now.
+
+    The claim is a conditional update, so of two messages for one job only one submits.
+    """
+    now = utcnow()
+    with transaction(engine) as conn:
+        job = _job(conn, job_id)
+        if job is None or not may_submit(job.status, job.next_attempt_at, now):
+            return None
+        if job.voice_id is None or job.script is None:
+            return None
+        previous = job.status
+        claimed = conn.execute(
+            update(JOBS)
+            .where(JOBS.c.id == job_id, JOBS.c.status == previous)
+            .values(status=JobStatus.SUBMITTING.value, updated_at=now)
+        ).rowcount
+        if not claimed:
+            return None
+        # A submission that died between its POST and its commit left this attempt behind.
+        row = (
+            conn.execute(
+                select(ATTEMPTS.c.id, ATTEMPTS.c.number).where(
+                    ATTEMPTS.c.job_id == job_id,
+                    ATTEMPTS.c.status == AttemptStatus.SUBMITTING.value,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            attempt = Attempt(
+                id=str(uuid4()),
+                job_id=job_id,
+                number=job.attempts_made + 1,
+                status=AttemptStatus.SUBMITTING.value,
+            )
+            conn.execute(insert(ATTEMPTS).values(attempt.model_dump()))
+            attempt_id, number = attempt.id, attempt.number
+        else:
+            attempt_id, number = row["id"], row["number"]
+        return Submission(
+            job_id=job.id,
+            attempt_id=attempt_id,
+            number=number,
+            voice_id=job.voice_id,
+            script=job.script,
+            format=job.format,
+            settings=dict(job.settings or {}),
+            customer_id=job.customer_id,
+            previous_status=previous,
+        )
+
+
+def submission_accepted(
+    engine: Engine, submission: Submission, generation_id: str, estimated_credits: int | None
+) -> None:
+    """Record the generation the API made for this attempt; the job is `submitted`."""
+    now = utcnow()
+    try:
+        with transaction(engine) as conn:
+            conn.execute(
+                update(ATTEMPTS)
+                .where(ATTEMPTS.c.id == submission.attempt_id)
+                .values(
+                    generation_id=generation_id,
+                    status=AttemptStatus.SUBMITTED.value,
+                    estimated_credits=estimated_credits,
+                    submitted_at=now,
+                )
+            )
+            conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id == submission.job_id)
+                .values(
+                    status=JobStatus.SUBMITTED.value,
+                    attempts_made=submission.number,
+                    next_attempt_at=None,
+                    updated_at=now,
+                )
+            )
+    except IntegrityError:
+        # The generation's webhook overtook this commit and was taken for a stranger's.
+        _adopt_untracked(engine, submission, generation_id, estimated_credits)
+
+
+def _adopt_untracked(
+    engine: Engine, submission: Submission, generation_id: str, estimated_credits: int | None
+) -> None:
+    """Move the untracked job's attempt (and audio, if any) back to the job that made it."""
+    now = utcnow()
+    with transaction(engine) as conn:
+        stray = conn.execute(
+            select(ATTEMPTS.c.id, ATTEMPTS.c.job_id).where(
+                ATTEMPTS.c.generation_id == generation_id
+            )
+        ).one()
+        orphan = _job(conn, stray.job_id)
+        job = _job(conn, submission.job_id)
+        assert orphan is not None
+        assert job is not None
+        conn.execute(delete(ATTEMPTS).where(ATTEMPTS.c.id == submission.attempt_id))
+        conn.execute(
+            update(ATTEMPTS)
+            .where(ATTEMPTS.c.id == stray.id)
+            .values(job_id=job.id, number=submission.number, estimated_credits=estimated_credits)
+        )
+        values: dict[str, Any] = {
+            "attempts_made": submission.number,
+            "next_attempt_at": None,
+            "updated_at": now,
+            "status": orphan.status,
+        }
+        if orphan.status == JobStatus.READY:
+            values |= {
+                "audio_path": orphan.audio_path,
+                "audio_bytes": orphan.audio_bytes,
+                "audio_sha256": orphan.audio_sha256,
+                "audio_duration_sec": orphan.audio_duration_sec,
+                "ready_at": orphan.ready_at,
+                "credits": estimated_credits or 0,
+            }
+            count_ready(
+                conn, job.customer_id, orphan.audio_duration_sec or 0.0, values["credits"], now
+            )
+        elif orphan.status == JobStatus.FAILED:
+            retry = submission.number < job.max_attempts
+            values |= {
+                "status": (JobStatus.RETRY_WAIT if retry else JobStatus.FAILED).value,
+                "next_attempt_at": now,
+                "last_error": orphan.last_error,
+            }
+        conn.execute(update(JOBS).where(JOBS.c.id == job.id).values(**values))
+        conn.execute(delete(JOBS).where(JOBS.c.id == orphan.id))
+
+
+def submission_postponed(engine: Engine, submission: Submission, delay: float, reason: str) -> None:
+    """The API was not reached or pushed back: no attempt was made; try again after `delay`."""
+    now = utcnow()
+    with transaction(engine) as conn:
+        _withdraw(
+            conn,
+            submission,
+            status=submission.previous_status,
+            next_attempt_at=now + timedelta(seconds=delay),
+            last_error=reason,
+            updated_at=now,
+        )
+
+
+def submission_refused(
+    engine: Engine, submission: Submission, status: JobStatus, reason: str
+) -> None:
+    """The API refused the job itself (402 → blocked, 403/400/401 → failed)."""
+    now = utcnow()
+    with transaction(engine) as conn:
+        _withdraw(
+            conn,
+            submission,
+            status=status.value,
+            last_error=reason,
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        if status is JobStatus.FAILED:
+            count_failed(conn, submission.customer_id, now)
+
+
+def _withdraw(conn: Connection, submission: Submission, **job_values: object) -> None:
+    """No generation was made: the attempt goes, and the job takes `job_values`."""
+    conn.execute(delete(ATTEMPTS).where(ATTEMPTS.c.id == submission.attempt_id))
+    conn.execute(update(JOBS).where(JOBS.c.id == submission.job_id).values(**job_values))

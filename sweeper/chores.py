@@ -1,0 +1,114 @@
+"""The sweeper's chores, each a repair of what a crash or an outage can leave behind.
+
+Every chore is settled from the database, the store of record, and is safe with several
+sweepers running: a message sent twice is absorbed by the idempotent workers.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import structlog
+from sqlalchemy import Engine
+
+from config.broker import (
+    BatchingRedisBroker,
+    EnqueueIds,
+    enqueue_clone,
+    enqueue_events,
+    enqueue_submissions,
+)
+from config.errors import ConfigurationError
+from config.settings import Settings
+from processors.download import remove_stale_partials
+from processors.worker import build_context
+from records.event_queue import enqueue_received, requeue_stalled
+from records.event_store import EventStore
+from records.job_repo import recover_jobs
+from records.voice_repo import recover_voices
+from sweeper.loop import Chore
+from sweeper.reconcile import reconcile_once
+
+log = structlog.get_logger(__name__)
+
+VOICES_PER_ROUND = 100
+
+
+def build_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker) -> list[Chore]:
+    """Every chore, in the order a round runs them (reconciliation only with an API key)."""
+    limit = settings.sweeper_batch_size
+    enqueue = partial(enqueue_events, broker)
+    forgotten_after = max(60.0, settings.sweeper_min_age_seconds * 2)
+
+    def enqueue_received_events() -> bool:
+        found = enqueue_received(
+            engine, enqueue, min_age_seconds=settings.sweeper_min_age_seconds, limit=limit
+        )
+        if found:
+            log.info("sweeper.enqueued", events=found)
+        return found >= limit
+
+    def requeue_stalled_events() -> bool:
+        found = requeue_stalled(
+            engine,
+            enqueue,
+            lease_seconds=settings.event_lease_seconds,
+            stuck_after_seconds=settings.sweeper_stuck_after_seconds,
+            limit=limit,
+        )
+        if found:
+            log.warning("sweeper.requeued_stalled", events=found)
+        return found >= limit
+
+    def recover_submissions() -> bool:
+        found = recover_jobs(
+            engine,
+            partial(enqueue_submissions, broker),
+            forgotten_after_seconds=forgotten_after,
+            submitting_lease_seconds=settings.submitting_lease_seconds,
+            limit=limit,
+        )
+        return found >= limit
+
+    def sweep_partials() -> bool:
+        # Older than a worker's lease: no live download stalls that long. One pass is enough.
+        remove_stale_downloads(settings.audio_dir, settings.event_lease_seconds)
+        return False
+
+    def recover_clones() -> bool:
+        found = recover_voices(
+            engine,
+            partial(enqueue_clone, broker),
+            forgotten_after_seconds=forgotten_after,
+            limit=VOICES_PER_ROUND,
+        )
+        return found >= VOICES_PER_ROUND
+
+    chores = [
+        Chore("enqueue_received_events", enqueue_received_events),
+        Chore("requeue_stalled_events", requeue_stalled_events),
+        Chore("recover_jobs", recover_submissions),
+        Chore("remove_stale_downloads", sweep_partials),
+        Chore("recover_voices", recover_clones),
+    ]
+    reconcile = _reconciliation(settings, engine, enqueue)
+    return chores if reconcile is None else [*chores, reconcile]
+
+
+def _reconciliation(settings: Settings, engine: Engine, enqueue: EnqueueIds) -> Chore | None:
+    try:
+        context = build_context(settings, engine)
+    except ConfigurationError as exc:
+        log.warning("sweeper.no_reconciliation", reason=str(exc))
+        return None
+    store = EventStore(engine)
+    return Chore("reconcile", lambda: reconcile_once(context, store, enqueue) > 0)
+
+
+def remove_stale_downloads(audio_dir: Path, older_than_seconds: float) -> int:
+    """Delete partial files killed downloads left in AUDIO_DIR's folders; how many."""
+    if not audio_dir.is_dir():
+        return 0
+    folders = [audio_dir, *(p for p in audio_dir.iterdir() if p.is_dir())]
+    return sum(len(remove_stale_partials(folder, older_than_seconds)) for folder in folders)
