@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from config.errors import ConfigurationError
+
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_HOPS = 32  # entries looked at, from the right
@@ -37,7 +39,7 @@ class TrustedProxies:
         try:
             return cls(False, tuple(ipaddress.ip_network(value, strict=False) for value in values))
         except ValueError as exc:
-            raise ValueError(f"FORWARDED_ALLOW_IPS: {exc}") from None
+            raise ConfigurationError(f"FORWARDED_ALLOW_IPS: {exc}") from None
 
     def trusts(self, address: IpAddress) -> bool:
         return self.everyone or any(address in network for network in self.networks)

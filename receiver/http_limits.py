@@ -32,6 +32,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from receiver.errors import HeadersRefused
 from receiver.log_sampling import SampledWarning
 
 REAP_INTERVAL = 0.5
@@ -64,10 +65,6 @@ def connection_bound(configured: int, descriptor_limit: int) -> int:
     """At most `configured` connections, and never so many that the process runs out of
     descriptors (`descriptor_limit`, its RLIMIT_NOFILE) for its own work."""
     return max(1, min(configured, descriptor_limit - RESERVED_DESCRIPTORS))
-
-
-class _HeadersRefused(Exception):
-    """Raised inside the parser's callback to stop it after a 431."""
 
 
 class Phase(Enum):
@@ -209,7 +206,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse_headers()
             # Stops the parser (it would hand the body to a request that has no cycle);
             # `data_received` sees the transport closing and adds nothing.
-            raise _HeadersRefused
+            raise HeadersRefused
         self._phase = Phase.BODY
         self._since = time.monotonic()
         self._header_bytes = self._body_bytes = 0

@@ -44,7 +44,7 @@ def web(
         settings.webhook_secret_values()
         TrustedProxies.parse(settings.forwarded_allow_ips)
         build_broker(settings)
-    except (ConfigurationError, ValueError) as exc:
+    except ConfigurationError as exc:
         typer.echo(f"voicehook web: {exc}", err=True)
         raise typer.Exit(2) from None
     limits = edge_limits(settings)
