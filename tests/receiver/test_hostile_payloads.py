@@ -3,6 +3,8 @@ and 5): against a real `voicehook web`, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,12 +14,16 @@ import pytest
 from sqlalchemy import Engine
 
 from config.database import make_engine
+from receiver.committer import Committer
 from receiver.forwarded import TrustedProxies, client_address
+from receiver.group_commit import GroupCommitter
+from receiver.inline_commit import InlineCommitter
 from receiver.writer import BatchWriter
+from receiver.writer_pool import WriterPool
 from receiver.writer_protocol import Committed
 from records.envelope import parse_event
 from records.errors import InvalidPayload
-from records.event_store import UNSTORABLE, EventStore
+from records.event_store import UNSTORABLE, EventStore, Incoming, Outcome
 from records.migrate import upgrade
 from tests.conftest import make_settings
 from tests.receiver.conftest import deliveries, incoming
@@ -88,6 +94,43 @@ class TestBatchCommitRefused:
             statuses = [wire[2] for wire in answer.outcomes]
             assert statuses == ["received", UNSTORABLE, "received"]
             assert len(deliveries(engine)) == 2
+        finally:
+            engine.dispose()
+
+    @pytest.mark.postgres
+    @pytest.mark.parametrize("kind", ["group", "inline"])
+    def test_each_committer_fails_only_the_guilty_delivery(
+        self, kind: str, postgres_url: str, redis_url: str
+    ) -> None:
+        """Through either committer (writer processes, or the in-process thread), concurrent
+        deliveries sharing a batch with one the database refuses are all stored; only the
+        guilty one comes back UNSTORABLE (which the endpoint answers 503)."""
+        settings = make_settings(postgres_url, redis_url)
+        engine = make_engine(settings)
+        upgrade(engine)
+        guilty = incoming("gen-guilty")
+        # Past the envelope's check, as if it had none: only the database refuses it.
+        guilty.event = dataclasses.replace(guilty.event, type="generation.ready\x00")
+        batch = [incoming("gen-a"), incoming("gen-b"), guilty, incoming("gen-c")]
+
+        def committer() -> Committer:
+            if kind == "inline":
+                return InlineCommitter(engine, enqueue=lambda ids: None)
+            return GroupCommitter(WriterPool(settings, size=1, on_enqueue_failure=lambda _: None))
+
+        async def submit_together(items: list[Incoming]) -> list[Outcome]:
+            chosen = committer()
+            await chosen.start()
+            try:
+                return list(await asyncio.gather(*(chosen.submit(item) for item in items)))
+            finally:
+                await chosen.stop()
+
+        try:
+            outcomes = asyncio.run(submit_together(batch))
+            assert [o.status for o in outcomes] == ["received"] * 2 + [UNSTORABLE, "received"]
+            stored = {row["event_id"] for row in deliveries(engine)}
+            assert stored == {o.event_id for o in outcomes if o.status != UNSTORABLE}
         finally:
             engine.dispose()
 
