@@ -14,6 +14,8 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
+INTERVAL_SECONDS = 10.0
+
 
 class SampledWarning:
     """Logs `event` at warning level at most once per `interval` seconds."""
@@ -21,7 +23,7 @@ class SampledWarning:
     def __init__(
         self,
         event: str,
-        interval: float = 10.0,
+        interval: float = INTERVAL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._event = event
