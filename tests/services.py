@@ -6,11 +6,9 @@ VOICEHOOK_REQUIRE_SERVICES is set (CI), so CI can never pass by skipping.
 
 from __future__ import annotations
 
-import inspect
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,13 +19,14 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.waiting import LOG_TAIL_CHARS as LOG_TAIL_CHARS  # noqa: PLC0414 - re-exported
+from tests.waiting import describe, wait_until
 from voicehook.child_process import ChildProcess
 from voicehook.child_process import free_port as free_port  # noqa: PLC0414 - the tests take it from here
 from voicehook.redis_server import RedisServer, start_throwaway_redis
 
 REQUIRE_SERVICES = bool(os.environ.get("VOICEHOOK_REQUIRE_SERVICES"))
 ROOT = Path(__file__).resolve().parents[1]
-LOG_TAIL_CHARS = 4000  # of a process's log, printed when a wait on it fails
 
 
 def missing_service(reason: str) -> None:
@@ -45,31 +44,14 @@ def wait_for(
     description: str | None = None,
     log: Callable[[], str] | None = None,
 ) -> None:
-    """Poll `predicate()` until it is truthy, or fail after `timeout` seconds.
-
-    The deadline only guards against a hang, so it is generous. The failure says what was
-    awaited (`description`, else the predicate's source) and, when `log` is given, ends with
-    the tail of what it returns (the log of the process the test waits on).
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    if predicate():
-        return
-    message = f"not within {timeout:g}s: {description or describe(predicate)}"
-    if log is not None:
-        message += f"\n--- log (last {LOG_TAIL_CHARS} characters) ---\n{log()[-LOG_TAIL_CHARS:]}"
-    raise AssertionError(message)
-
-
-def describe(predicate: Callable[[], object]) -> str:
-    """The source of `predicate` (a lambda's line), or its name."""
-    try:
-        return inspect.getsource(predicate).strip()
-    except (OSError, TypeError):
-        return getattr(predicate, "__qualname__", repr(predicate))
+    """Poll `predicate()` until it is truthy, or fail after `timeout` seconds (see `wait_until`)."""
+    wait_until(
+        predicate,
+        timeout=timeout,
+        interval=interval,
+        description=description or describe(predicate),
+        log=log,
+    )
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -23,6 +22,7 @@ from records.jobs import Attempt, Customer, Job
 from records.types import utcnow
 from sandbox.server import RunningSandbox
 from sandbox.voices import DEFAULT_VOICE
+from tests.waiting import wait_until
 
 
 class Sandbox:
@@ -49,14 +49,14 @@ class Sandbox:
         document: dict[str, Any] = self.control.get(f"/generations/{generation_id}").json()
         return document
 
-    def wait_until_settled(self, generation_id: str, timeout: float = 15.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def wait_until_settled(self, generation_id: str) -> dict[str, Any]:
+        """The generation's document once it is ready or failed."""
+
+        def settled() -> dict[str, Any] | None:
             document = self.generation(generation_id)
-            if document["status"] in ("ready", "failed"):
-                return document
-            time.sleep(0.05)
-        raise AssertionError(f"generation {generation_id} did not settle in {timeout}s")
+            return document if document["status"] in ("ready", "failed") else None
+
+        return wait_until(settled, description=f"generation {generation_id} to settle")
 
     def make_generation(self, outcome: str = "ready", **fields: object) -> dict[str, Any]:
         """A generation made outside the API (this service never submitted it)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlmodel import Session
 
@@ -16,6 +14,7 @@ from receiver.voice_intake import create_voice
 from records.customer_repo import upsert_customer
 from records.jobs import Voice, voice_samples_dir
 from tests.processors.flow import Sandbox
+from tests.waiting import wait_until
 
 
 def new_voice(ctx: ProcessorContext, samples: int = 2) -> str:
@@ -51,10 +50,12 @@ class TestCloneVoice:
         assert cloning.status == "cloning"
         assert len(cloning.sample_paths) == 2
         assert clone_voice(ctx, voice_id) == "nothing to do"
-        deadline = time.monotonic() + 10
-        while voice(ctx, voice_id).status != "ready" and time.monotonic() < deadline:
+
+        def synced_ready() -> bool:
             sync_voices(ctx)
-            time.sleep(0.2)
+            return voice(ctx, voice_id).status == "ready"
+
+        wait_until(synced_ready, interval=0.2, description="voices sync to find the voice ready")
         ready = voice(ctx, voice_id)
         assert ready.status == "ready"
         assert ready.voice_id is not None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from sqlmodel import Session, select
 
 from processors.worker import ProcessorContext
 from records.jobs import Voice
 from records.types import utcnow
 from tests.processors.flow import Sandbox, process, store_event
+from tests.waiting import wait_until
 
 
 class TestVoiceCloned:
@@ -32,14 +31,13 @@ class TestVoiceCloned:
                 )
             )
             session.commit()
-        deadline = time.monotonic() + 10
-        cloned = None
-        while cloned is None and time.monotonic() < deadline:
-            cloned = next(
+        cloned = wait_until(
+            lambda: next(
                 (v for v in ctx.api.list_voices() if v.get("cloneJobId") == clone_job_id), None
-            )
-            time.sleep(0.1)
-        assert cloned is not None
+            ),
+            interval=0.1,
+            description=f"the sandbox to list the voice of clone job {clone_job_id}",
+        )
         event_id = store_event(ctx.engine, "voice.cloned", cloned)
         process(ctx, event_id)
         process(ctx, event_id)

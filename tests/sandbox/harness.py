@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,22 +11,18 @@ import httpx
 from sandbox.server import RunningSandbox
 from sandbox.voices import DEFAULT_VOICE
 from tests.sandbox.sink import WebhookSink
+from tests.waiting import HANG_SECONDS, wait_until
 
 T = TypeVar("T")
 
 EMMA = DEFAULT_VOICE.id
 
 
-def poll(check: Callable[[], T | None], timeout: float = 5.0, what: str = "condition") -> T:
-    """Call `check` until it returns something other than None/False, or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result is not None and result is not False:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
+def poll(
+    check: Callable[[], T | None], timeout: float = HANG_SECONDS, what: str = "condition"
+) -> T:
+    """Call `check` until it returns something truthy, and return it (see `wait_until`)."""
+    return wait_until(check, timeout=timeout, description=what, interval=0.01)
 
 
 def openssl_signature(body: bytes, secret: str) -> str:
@@ -100,7 +95,7 @@ class Harness:
         return result
 
     def wait_for_status(
-        self, generation_id: str, *statuses: str, timeout: float = 5.0
+        self, generation_id: str, *statuses: str, timeout: float = HANG_SECONDS
     ) -> dict[str, Any]:
         """Poll the control view (outside the rate limit) until the status is one of `statuses`."""
 
@@ -121,7 +116,7 @@ class Harness:
         return items
 
     def wait_for_delivery_state(
-        self, delivery_id: str, state: str, timeout: float = 5.0
+        self, delivery_id: str, state: str, timeout: float = HANG_SECONDS
     ) -> dict[str, Any]:
         def check() -> dict[str, Any] | None:
             for delivery in self.deliveries():

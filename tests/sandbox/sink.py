@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.server import bind_socket, serve_in_thread
+from tests.waiting import HANG_SECONDS, wait_until
 
 
 @dataclass(frozen=True)
@@ -62,16 +63,17 @@ class WebhookSink:
         with self._lock:
             return [r for r in self._received if path is None or r.path == path]
 
-    def wait_for(self, count: int, path: str | None = None, timeout: float = 5.0) -> list[Received]:
+    def wait_for(
+        self, count: int, path: str | None = None, timeout: float = HANG_SECONDS
+    ) -> list[Received]:
         """At least `count` requests (to `path`), or fail after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def enough() -> list[Received] | None:
             got = self.received(path)
-            if len(got) >= count:
-                return got
-            time.sleep(0.01)
-        raise AssertionError(
-            f"expected {count} webhook(s) at {path}, got {len(self.received(path))}"
+            return got if len(got) >= count else None
+
+        return wait_until(
+            enough, timeout=timeout, interval=0.01, description=f"{count} webhook(s) at {path}"
         )
 
     def clear(self) -> None:
