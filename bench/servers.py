@@ -16,7 +16,7 @@ from bench.launch import HOST
 from voicehook.child_process import ChildProcess, free_port
 from voicehook.errors import ChildProcessFailed
 
-READY_TIMEOUT_SECONDS = 30.0
+READY_TIMEOUT_SECONDS = 120.0  # a hang guard: a loaded machine starts writers slowly
 STOP_TIMEOUT_SECONDS = 30.0
 
 
