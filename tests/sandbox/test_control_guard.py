@@ -95,7 +95,7 @@ class TestBind:
         )  # fmt: skip
         try:
             wait_for(lambda: "control API" in log.read_text(), timeout=30)
-            wait_for(lambda: "WARNING" in log.read_text(), timeout=10)
+            wait_for(lambda: "WARNING" in log.read_text(), timeout=60)
             text = log.read_text()
             assert f"listening on 0.0.0.0:{port}" in text
             assert "no authentication" in text
