@@ -6,7 +6,8 @@ import contextlib
 import os
 import socket
 import sys
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -73,6 +74,28 @@ def read_until_closed(sock: socket.socket, limit: int = 1 << 20) -> bytes:
                 break
             received += chunk
     return received
+
+
+def answer_to_trickle(sock: socket.socket, pieces: Iterable[bytes], pace: float = 0.05) -> bytes:
+    """Send `pieces` on `sock` one per `pace` seconds (the attack's own pace, not a wait on the
+    server) from a thread, and return what the server sends until it closes."""
+    closed = threading.Event()
+
+    def trickle() -> None:
+        try:
+            for piece in pieces:
+                if closed.wait(pace):
+                    return
+                sock.send(piece)
+        except OSError:
+            return
+
+    sender = threading.Thread(target=trickle, daemon=True)
+    sender.start()
+    answer = read_until_closed(sock)
+    closed.set()
+    sender.join(10)
+    return answer
 
 
 def post_signed(

@@ -3,6 +3,7 @@ connections than it has descriptors for (issue 12, items 1 and 2)."""
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 from collections.abc import Iterator
@@ -12,11 +13,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from config.database import make_engine
-from records.migrate import upgrade
-from tests.conftest import make_settings
 from tests.receiver.hostile import (
     address,
+    answer_to_trickle,
     connect,
     post_signed,
     read_until_closed,
@@ -29,14 +28,6 @@ FAST_DEADLINES = {
     "WEB_BODY_TIMEOUT_SECONDS": "1",
     "WEB_KEEPALIVE_TIMEOUT_SECONDS": "1",
 }
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = make_engine(make_settings(sqlite_url))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -114,23 +105,8 @@ class TestDeadlines:
 
     def test_trickled_headers_are_cut_off(self, web: ServerProcess) -> None:
         """Headers sent a byte at a time never complete: 408 and close at the deadline."""
-        sock = connect(web)
-        closed = threading.Event()
-
-        def trickle() -> None:
-            try:
-                for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"s" * 10_000:
-                    if closed.wait(0.05):  # the attack's own pace, not a wait on the server
-                        return
-                    sock.send(bytes([byte]))
-            except OSError:
-                return
-
-        sender = threading.Thread(target=trickle, daemon=True)
-        sender.start()
-        answer = read_until_closed(sock)
-        closed.set()
-        sender.join(10)
+        request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"s" * 10_000
+        answer = answer_to_trickle(connect(web), (bytes([byte]) for byte in request))
         assert answer.startswith(b"HTTP/1.1 408 ")
 
     def test_a_trickled_body_is_cut_off_and_others_still_accepted(self, web: ServerProcess) -> None:
@@ -142,20 +118,7 @@ class TestDeadlines:
             b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
             % (host.encode(), port)
         )
-        closed = threading.Event()
-
-        def trickle() -> None:
-            try:
-                while not closed.wait(0.05):
-                    sock.send(b"{")
-            except OSError:
-                return
-
-        sender = threading.Thread(target=trickle, daemon=True)
-        sender.start()
-        answer = read_until_closed(sock)
-        closed.set()
-        sender.join(10)
+        answer = answer_to_trickle(sock, itertools.repeat(b"{"))
         assert answer.startswith(b"HTTP/1.1 408 ")
         assert post_signed(web, "gen-after-trickle").status_code == 202
 

@@ -13,7 +13,6 @@ import orjson
 import pytest
 from sqlalchemy import Engine
 
-from config.database import make_engine
 from receiver.committer import Committer
 from receiver.forwarded import TrustedProxies, client_address
 from receiver.group_commit import GroupCommitter
@@ -24,8 +23,7 @@ from receiver.writer_protocol import Committed
 from records.envelope import parse_event
 from records.errors import InvalidPayload
 from records.event_store import UNSTORABLE, EventStore, Incoming, Outcome
-from records.migrate import upgrade
-from tests.conftest import make_settings
+from tests.conftest import make_settings, migrated
 from tests.receiver.conftest import deliveries, incoming
 from tests.receiver.hostile import post_signed, voicehook_web
 from tests.services import ServerProcess
@@ -81,9 +79,7 @@ class TestBatchCommitRefused:
     @pytest.mark.postgres
     def test_only_the_delivery_the_database_refuses_fails(self, postgres_url: str) -> None:
         """A batch the database refuses is stored one by one: only the guilty one fails."""
-        engine = make_engine(make_settings(postgres_url))
-        upgrade(engine)
-        try:
+        with migrated(postgres_url) as engine:
             rows = [incoming(f"gen-{n}").row() for n in range(3)]
             guilty = list(rows[1])
             guilty[1] = "generation.ready\x00"  # past the envelope's check, as if it had none
@@ -94,8 +90,6 @@ class TestBatchCommitRefused:
             statuses = [wire[2] for wire in answer.outcomes]
             assert statuses == ["received", UNSTORABLE, "received"]
             assert len(deliveries(engine)) == 2
-        finally:
-            engine.dispose()
 
     @pytest.mark.postgres
     @pytest.mark.parametrize("kind", ["group", "inline"])
@@ -106,33 +100,29 @@ class TestBatchCommitRefused:
         deliveries sharing a batch with one the database refuses are all stored; only the
         guilty one comes back UNSTORABLE (which the endpoint answers 503)."""
         settings = make_settings(postgres_url, redis_url)
-        engine = make_engine(settings)
-        upgrade(engine)
         guilty = incoming("gen-guilty")
         # Past the envelope's check, as if it had none: only the database refuses it.
         guilty.event = dataclasses.replace(guilty.event, type="generation.ready\x00")
         batch = [incoming("gen-a"), incoming("gen-b"), guilty, incoming("gen-c")]
 
-        def committer() -> Committer:
+        def committer(engine: Engine) -> Committer:
             if kind == "inline":
                 return InlineCommitter(engine, enqueue=lambda ids: None)
             return GroupCommitter(WriterPool(settings, size=1, on_enqueue_failure=lambda _: None))
 
-        async def submit_together(items: list[Incoming]) -> list[Outcome]:
-            chosen = committer()
+        async def submit_together(engine: Engine, items: list[Incoming]) -> list[Outcome]:
+            chosen = committer(engine)
             await chosen.start()
             try:
                 return list(await asyncio.gather(*(chosen.submit(item) for item in items)))
             finally:
                 await chosen.stop()
 
-        try:
-            outcomes = asyncio.run(submit_together(batch))
+        with migrated(postgres_url) as engine:
+            outcomes = asyncio.run(submit_together(engine, batch))
             assert [o.status for o in outcomes] == ["received"] * 2 + [UNSTORABLE, "received"]
             stored = {row["event_id"] for row in deliveries(engine)}
             assert stored == {o.event_id for o in outcomes if o.status != UNSTORABLE}
-        finally:
-            engine.dispose()
 
     def test_a_remote_address_of_any_length_is_stored(self, migrated_engine: Engine) -> None:
         """The remote address column holds any address (it overflowed at 64 characters)."""

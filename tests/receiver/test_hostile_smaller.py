@@ -12,23 +12,12 @@ import orjson
 import pytest
 from sqlalchemy import Engine
 
-from config.database import make_engine
 from receiver.log_sampling import INTERVAL_SECONDS, SampledWarning
-from records.migrate import upgrade
-from tests.conftest import make_settings
 from tests.receiver.conftest import WEBHOOK, envelope
 from tests.receiver.hostile import voicehook_web
 from tests.services import ServerProcess
 
 TOKEN = "admin-smaller"
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = make_engine(make_settings(sqlite_url))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
