@@ -1,7 +1,10 @@
 """`python -m bench ingest`: the receiver's acknowledged throughput against a bare endpoint.
 
-Both apps run under the same launcher with the same settings and environment, on the same
-machine, driven by the same wrk script with pre-signed unique bodies, in turn: a warmup of
+The receiver runs exactly as the Procfile runs it (`voicehook web`: its guarded HTTP
+protocol, edge limits and forwarded-address handling); the bare endpoint under uvicorn's
+plain httptools protocol with the same loop and logging, so the ratio includes what the
+edge's limits cost. Both get the same environment, on the same machine, driven by the same
+wrk script with pre-signed unique bodies, in turn: a warmup of
 each, then rounds of a bare run followed by a receiver run (the bare rate sizes the
 receiver's body files). The ratio is the median round's. Once both have stopped, the
 receiver's database and queue are checked against what wrk was told.
@@ -33,14 +36,13 @@ from bench.report import (
     redact_url,
     throughput_ratio,
 )
-from bench.servers import Server, running_server
+from bench.servers import Server, running_server, running_web
 from bench.throwaway_redis import throwaway_redis
 from bench.verify import Check, check_log, verify_ingest
 from config.settings import Settings
 from receiver.app import WEBHOOK_PATH
 
 BARE_FACTORY = "bench.bare:create_bare_app"
-RECEIVER_FACTORY = "receiver.app:app_from_environment"
 BARE_BODIES_PER_THREAD = 20_000  # the bare endpoint keeps nothing, so it cycles through these
 HEADROOM = 1.25  # receiver bodies per run: the bare rate times this, times the seconds
 MIN_BODIES = 1_000
@@ -180,8 +182,8 @@ class _Bench:
     def run(self) -> list[Round]:
         options = self._options
         with (
-            self._server("bare", BARE_FACTORY) as bare,
-            self._server("receiver", RECEIVER_FACTORY) as receiver,
+            self._server("bare") as bare,
+            self._server("receiver") as receiver,
         ):
             bare_bodies = write_body_files(
                 self._workdir / "bodies-bare",
@@ -205,11 +207,12 @@ class _Bench:
                 rounds.append(one)
         return rounds
 
-    def _server(self, label: str, factory: str) -> AbstractContextManager[Server]:
+    def _server(self, label: str) -> AbstractContextManager[Server]:
         log_path = self._workdir / f"{label}.log"
-        return running_server(
-            factory, workers=self._options.workers, env=self._env, log_path=log_path
-        )
+        workers = self._options.workers
+        if label == "bare":
+            return running_server(BARE_FACTORY, workers=workers, env=self._env, log_path=log_path)
+        return running_web(workers=workers, env=self._env, log_path=log_path)
 
     def _drive_receiver(self, server: Server, label: str, bare: WrkRun, seconds: int) -> WrkRun:
         """A receiver run with bodies of its own, never sent before, sized from `bare`."""
@@ -306,8 +309,10 @@ def _describe(
     echo(f"database: {options.database.value} {redact_url(database_url)}")
     echo(f"redis: {redact_url(redis_url)} ({redis_origin})")
     echo(
-        f"servers (identical for both): uvicorn {uvicorn.__version__} on {HOST},"
-        f" workers={options.workers}, {server}"
+        f"servers: uvicorn {uvicorn.__version__} on {HOST}, workers={options.workers};"
+        f" bare: {server}; receiver: `voicehook web` as in the Procfile (guarded httptools,"
+        f" WEB_MAX_HEADER_BYTES={settings.web_max_header_bytes},"
+        f" WEB_MAX_CONNECTIONS={settings.web_max_connections})"
     )
     echo(
         f"receiver settings: LOG_FORMAT={settings.log_format} LOG_LEVEL={settings.log_level}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,7 +16,7 @@ from bench.launch import HOST
 from voicehook.child_process import ChildProcess, free_port
 from voicehook.errors import ChildProcessFailed
 
-READY_TIMEOUT_SECONDS = 30.0
+READY_TIMEOUT_SECONDS = 120.0  # a hang guard: a loaded machine starts writers slowly
 STOP_TIMEOUT_SECONDS = 30.0
 
 
@@ -40,14 +40,29 @@ class Server:
         return process_stats.cpu_seconds(self.child.pid)
 
 
-@contextmanager
 def running_server(
     factory: str, *, workers: int, env: Mapping[str, str], log_path: Path
-) -> Iterator[Server]:
+) -> AbstractContextManager[Server]:
     """Start `factory` under the bench launcher; on exit SIGTERM it and wait for it."""
     port = free_port(HOST)
     command = [sys.executable, "-m", "bench.launch", factory, "--port", str(port)]
-    command += ["--workers", str(workers)]
+    return _serving([*command, "--workers", str(workers)], port, env, log_path)
+
+
+def running_web(
+    *, workers: int, env: Mapping[str, str], log_path: Path
+) -> AbstractContextManager[Server]:
+    """`voicehook web` as the Procfile runs it (its own HTTP protocol with the edge limits,
+    its forwarded-address handling), on HOST; on exit SIGTERM it and wait for it."""
+    port = free_port(HOST)
+    command = [sys.executable, "-m", "voicehook", "web", "--host", HOST, "--port", str(port)]
+    return _serving([*command, "--workers", str(workers)], port, env, log_path)
+
+
+@contextmanager
+def _serving(
+    command: list[str], port: int, env: Mapping[str, str], log_path: Path
+) -> Iterator[Server]:
     child = ChildProcess.start(
         command, name="server", env=env, log_path=log_path, grace_seconds=STOP_TIMEOUT_SECONDS
     )

@@ -7,6 +7,8 @@ it happened; write transactions start with `BEGIN IMMEDIATE` (ask for it with
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,6 +64,13 @@ def _existing_options(options: str | tuple[str, ...] | None) -> str:
     return " " + options
 
 
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only (it holds every body); SQLite's
+    WAL and journal files take the main file's mode."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def _sqlite_engine(raw_url: str, database: str | None, timeout: float) -> Engine:
     if database and database != ":memory:":
         folder = Path(database).parent
@@ -71,6 +80,7 @@ def _sqlite_engine(raw_url: str, database: str | None, timeout: float) -> Engine
                 "voicehook creates only the database file's own folder"
             )
         folder.mkdir(exist_ok=True)
+        _create_private(Path(database))
     engine = create_engine(
         raw_url,
         poolclass=NullPool if database in (None, "", ":memory:") else None,

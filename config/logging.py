@@ -8,6 +8,7 @@ same shape and passes through the same redaction.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
@@ -21,6 +22,13 @@ from config.settings import Settings
 REDACTED = "[redacted]"
 SENSITIVE_KEYS = frozenset(
     {"authorization", "api_key", "apikey", "secret", "secrets", "token", "password", "cookie"}
+)
+
+
+# Query parameters of signed URLs (the sandbox's, S3's, most CDNs') that grant access.
+_SIGNED_QUERY = re.compile(
+    r"(?i)\b(signature|sig|token|expires|x-amz-signature|x-amz-credential|"
+    r"x-amz-security-token|key|api_key)=[^&\s\"'<>]+"
 )
 
 
@@ -48,6 +56,8 @@ class SecretRedactor:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        if "=" in text:
+            text = _SIGNED_QUERY.sub(rf"\1={REDACTED}", text)
         return text
 
 
@@ -93,7 +103,9 @@ def configure_logging(settings: Settings, *, stream: Any = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access",):
+    # httpx logs every request's full URL at INFO, and a signed download URL's query string is
+    # a credential for the audio; httpcore's DEBUG lines carry headers. Whatever the level.
+    for noisy in ("uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "dramatiq"):
         logging.getLogger(name).handlers[:] = []

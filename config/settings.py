@@ -51,6 +51,11 @@ class Settings(BaseSettings):
 
     webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
     webhook_tolerance_seconds: int | None = Field(default=None, gt=0)
+    web_max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    web_header_timeout_seconds: float = Field(default=5.0, gt=0)
+    web_body_timeout_seconds: float = Field(default=10.0, gt=0)
+    web_keepalive_timeout_seconds: int = Field(default=5, ge=1)
+    web_max_connections: int = Field(default=1024, ge=1)
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["127.0.0.1"]
     )
@@ -68,6 +73,8 @@ class Settings(BaseSettings):
     download_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     download_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     download_timeout_seconds: float = Field(default=30.0, gt=0)
+    download_deadline_seconds: float = Field(default=60.0, gt=0)
+    download_min_bytes_per_second: int = Field(default=128 * 1024, gt=0)
     reconcile_after_seconds: float = Field(default=600.0, gt=0)
     # How long a worker holds an event before another may take it over (its actor's limit).
     event_lease_seconds: float = Field(default=600.0, gt=0)

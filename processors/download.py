@@ -26,7 +26,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -46,7 +46,6 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 REFUSED_STATUSES = frozenset({401, 403, 404, 410})
 STRIPPED_HEADERS = ("authorization", "cookie")
 PARTIAL_SUFFIX = ".part"
-CHUNK_BYTES = 64 * 1024
 
 _PARTIAL_NAME = re.compile(r"^\..+\.[0-9a-f]{16}\.part$")
 
@@ -62,6 +61,19 @@ class DownloadedFile:
     sha256: str
 
 
+@dataclass(frozen=True)
+class Deadline:
+    """How long a whole download may take: `base` seconds, plus one second for every
+    `min_rate` bytes received so far. A host trickling a byte now and then (each read within
+    the client's timeout) is cut off instead of holding a worker thread for hours."""
+
+    base: float = 60.0
+    min_rate: float = 128 * 1024
+
+    def allows(self, elapsed: float, received: int) -> bool:
+        return elapsed <= self.base + received / self.min_rate
+
+
 def download_audio(
     client: httpx.Client,
     url: str,
@@ -69,21 +81,24 @@ def download_audio(
     *,
     allowed_hosts: Collection[str],
     max_bytes: int,
+    deadline: Deadline | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> DownloadedFile:
     """Download `url` to `destination` (replacing it atomically), or raise a `DownloadError`.
 
     The destination's directory is created if missing.
 
-    The client's timeouts apply to each network operation; a deadline for the whole
-    download is the caller's (the actor's time limit). Memory use does not grow with the
-    file's size.
+    The client's timeouts apply to each network operation and `deadline` (default
+    `Deadline()`) to the whole body, checked at every network read, so a download lasts at
+    most the deadline plus one read timeout. Memory use does not grow with the file's size.
     """
+    pace = _Pace(deadline or Deadline(), clock)
     allowed = parse_allowed_hosts(allowed_hosts)
     start = checked_url(url, allowed)
     destination.parent.mkdir(parents=True, exist_ok=True)
     try:
         with _open(client, start, allowed) as response:
-            return _save(response, destination, max_bytes, CHUNK_BYTES)
+            return _save(response, destination, max_bytes, pace)
     except httpx.HTTPError as exc:
         raise DownloadFailed(f"request to {_describe(start)} failed: {exc!r}") from exc
 
@@ -226,8 +241,24 @@ def _declared_length(response: httpx.Response) -> int | None:
         raise DownloadFailed(f"invalid Content-Length {value!r}") from None
 
 
+class _Pace:
+    """The deadline of one download, from its start."""
+
+    def __init__(self, deadline: Deadline, clock: Callable[[], float]) -> None:
+        self._deadline = deadline
+        self._clock = clock
+        self._started = clock()
+
+    def check(self, received: int) -> None:
+        elapsed = self._clock() - self._started
+        if not self._deadline.allows(elapsed, received):
+            raise DownloadFailed(
+                f"too slow: {received} bytes in {elapsed:.0f}s (deadline {self._deadline})"
+            )
+
+
 def _save(
-    response: httpx.Response, destination: Path, max_bytes: int, chunk_size: int
+    response: httpx.Response, destination: Path, max_bytes: int, pace: _Pace
 ) -> DownloadedFile:
     declared = _declared_length(response)
     if declared is not None and declared > max_bytes:
@@ -235,7 +266,7 @@ def _save(
     partial, out = _create_partial(destination)
     try:
         with out:
-            size, sha256 = _stream_into(out, response, declared, max_bytes, chunk_size)
+            size, sha256 = _stream_into(out, response, declared, max_bytes, pace)
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, destination)
@@ -247,13 +278,16 @@ def _save(
 
 
 def _stream_into(
-    out: BinaryIO, response: httpx.Response, declared: int | None, max_bytes: int, chunk_size: int
+    out: BinaryIO, response: httpx.Response, declared: int | None, max_bytes: int, pace: _Pace
 ) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
     try:
-        for chunk in response.iter_bytes(chunk_size):
+        # Chunks as each network read brings them (not re-chunked, which would wait for a
+        # full chunk), so the deadline is checked at every read.
+        for chunk in response.iter_bytes():
             size += len(chunk)
+            pace.check(size)
             if size > max_bytes:
                 raise DownloadTooLarge(f"received more than the limit of {max_bytes} bytes")
             digest.update(chunk)

@@ -29,6 +29,7 @@ from config.errors import ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings, load_settings
 from processors.budget import ApiBudget, BudgetPolicy
+from processors.download import DEFAULT_PORTS, Deadline
 from processors.drain import drain_once
 from processors.errors import WorkerNotStarted
 from processors.vpai import VpaiClient, api_http_client
@@ -50,6 +51,7 @@ class ProcessorContext:
     max_attempts: int
     retry_backoff: list[float] = field(default_factory=list)
     download_tries: int = 3
+    download_deadline: Deadline = field(default_factory=Deadline)
     event_lease_seconds: float = 600.0
     reconcile_after_seconds: float = 600.0
     # Set by `start_worker`: enqueue a job's submission after a delay (seconds).
@@ -64,12 +66,18 @@ def workspace_name(settings: Settings, api_key: str) -> str:
 
 
 def allowed_download_hosts(settings: Settings) -> frozenset[str]:
-    """The API's own host (with its port, if any) plus DOWNLOAD_ALLOWED_HOSTS."""
+    """The API's own host on exactly its port, plus DOWNLOAD_ALLOWED_HOSTS.
+
+    `http://127.0.0.1:19110/v1` allows `127.0.0.1:19110` only (the bare host also allowed
+    port 80); `https://api.example.com/v1` allows `api.example.com:443`.
+    """
     api = urlsplit(settings.vpai_api_base_url)
     hosts = {host.strip().lower() for host in settings.download_allowed_hosts if host.strip()}
     if api.hostname:
-        hosts.add(api.netloc.lower().rsplit("@", 1)[-1])
-        hosts.add(api.hostname.lower())
+        port = api.port or DEFAULT_PORTS.get(api.scheme)
+        host = api.hostname.lower()
+        host = f"[{host}]" if ":" in host else host
+        hosts.add(f"{host}:{port}" if port else host)
     return frozenset(hosts)
 
 
@@ -95,6 +103,9 @@ def build_context(settings: Settings, engine: Engine | None = None) -> Processor
         downloads=httpx.Client(timeout=settings.download_timeout_seconds, follow_redirects=False),
         audio_dir=settings.audio_dir,
         allowed_hosts=allowed_download_hosts(settings),
+        download_deadline=Deadline(
+            settings.download_deadline_seconds, settings.download_min_bytes_per_second
+        ),
         max_download_bytes=settings.download_max_bytes,
         max_attempts=settings.job_max_attempts,
         retry_backoff=list(settings.job_retry_backoff_seconds),

@@ -25,6 +25,7 @@ from config.database import is_sqlite, make_engine
 from config.logging import configure_logging
 from config.settings import Settings
 from receiver.committer import Committer
+from receiver.forwarded import ForwardedFor, TrustedProxies
 from receiver.group_commit import GroupCommitter
 from receiver.health import MetricsEndpoint, Readiness, healthz
 from receiver.inline_commit import InlineCommitter
@@ -115,6 +116,9 @@ def create_app(
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
     )
+    # Starlette's trailing-slash redirect builds its Location from the request's Host header
+    # (a redirect anywhere the client names); an unknown path is a 404 instead.
+    app.router.redirect_slashes = False
     return WebhookFirst(webhook, app)
 
 
@@ -137,3 +141,11 @@ def app_from_environment() -> ASGIApp:
     settings = Settings()
     configure_logging(settings)
     return create_app(settings)
+
+
+def served_app_from_environment() -> ASGIApp:
+    """`voicehook web`'s factory: the receiver behind its own `X-Forwarded-For` handling
+    (receiver/forwarded.py; uvicorn's takes the leftmost entry under `*`, and any text)."""
+    settings = Settings()
+    configure_logging(settings)
+    return ForwardedFor(create_app(settings), TrustedProxies.parse(settings.forwarded_allow_ips))

@@ -7,8 +7,10 @@ from starlette.types import Receive
 from receiver.errors import BodyTooLarge, ClientGone
 
 
-async def read_body_capped(receive: Receive, declared: bytes | None, cap: int) -> bytes:
+async def read_body_capped(receive: Receive, declared: bytes | str | None, cap: int) -> bytes:
     """The whole body, or BodyTooLarge after reading at most `cap` bytes of it."""
+    if isinstance(declared, str):
+        declared = declared.encode("latin-1")
     if declared is not None and declared.isdigit() and int(declared) > cap:
         raise BodyTooLarge(f"declared {declared.decode()} bytes, cap is {cap}")
     chunks: list[bytes] = []

@@ -20,6 +20,10 @@ class ClientGone(ReceiverError):
     """Raised when the client disconnected before its body was read."""
 
 
+class HeadersRefused(ReceiverError):
+    """Raised when a request's headers outgrew the cap: stops the HTTP parser after its 431."""
+
+
 class WriterGone(ReceiverError):
     """Raised when the other end of the writer socket closed (the process exited)."""
 

@@ -16,10 +16,10 @@ import asyncio
 from functools import partial
 
 from config.errors import StorageUnavailable
-from receiver.writer_pool import Answer, WriterPool
+from receiver.pending import PendingDeliveries
+from receiver.writer_pool import WriterPool
 from records.event_store import Incoming, Outcome
 
-MAX_BATCH_BYTES = 8 * 1024 * 1024  # keeps one message to a writer, and its transaction, modest
 # A batch goes out as soon as this many deliveries wait, without waiting for the end of the
 # loop pass: the writer starts on the first of a wave of requests while the rest are parsed.
 # Each commit costs about 150 µs of CPU whatever its size (fsync, and a few B-tree pages per
@@ -29,8 +29,6 @@ MAX_BATCH_BYTES = 8 * 1024 * 1024  # keeps one message to a writer, and its tran
 SEND_AT = 16
 WATCH_INTERVAL_SECONDS = 1.0
 
-Pending = tuple[Incoming, asyncio.Future[Outcome]]
-
 
 class GroupCommitter:
     """Batches deliveries into shared transactions; see the module docstring."""
@@ -38,40 +36,25 @@ class GroupCommitter:
     def __init__(self, writers: WriterPool, *, max_batch: int = 256) -> None:
         self._writers = writers
         self._max_batch = max_batch
-        self._pending: list[Pending] = []
+        self._pending = PendingDeliveries(self._dispatch, send_at=SEND_AT)
         self._stalled_since: float | None = None  # when deliveries last found no writer
-        self._in_flight = 0
-        self._dispatch_soon = False
-        self._drained = asyncio.Event()
-        self._drained.set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._watchdog: asyncio.Task[None] | None = None
 
     async def submit(self, incoming: Incoming) -> Outcome:
         """Wait until `incoming` is committed; raises StorageUnavailable if it could not be."""
-        loop = self._loop
-        if loop is None:
-            raise StorageUnavailable("the group commit has not started")
-        future: asyncio.Future[Outcome] = loop.create_future()
-        self._pending.append((incoming, future))
-        self._drained.clear()
-        if len(self._pending) >= SEND_AT:
-            self._dispatch()
-        elif not self._dispatch_soon:
-            # At the latest at the end of this loop pass, with every request parsed in it.
-            self._dispatch_soon = True
-            loop.call_soon(self._dispatch)
-        return await future
+        return await self._pending.outcome_of(incoming)
 
     async def start(self) -> None:
         """Start the writer processes (StorageUnavailable if they cannot)."""
         self._loop = asyncio.get_running_loop()
+        self._pending.start(self._loop)
         await self._writers.start(on_available=self._dispatch)
         self._watchdog = self._loop.create_task(self._fail_stalled())
 
     async def stop(self) -> None:
         """Answer everything submitted, then stop the writers (they enqueue and mark first)."""
-        await self._drained.wait()
+        await self._pending.drained()
         if self._watchdog is not None:
             self._watchdog.cancel()
             await asyncio.gather(self._watchdog, return_exceptions=True)
@@ -84,46 +67,17 @@ class GroupCommitter:
 
     def _dispatch(self) -> None:
         """Send the waiting deliveries to the least loaded writer (they wait if none runs)."""
-        self._dispatch_soon = False
-        while self._pending and (writer := self._writers.least_loaded()) is not None:
-            batch = self._take_batch()
-            self._in_flight += 1
+        while self._pending.waiting and (writer := self._writers.least_loaded()) is not None:
+            batch = self._pending.take(self._max_batch)
             writer.commit(
                 [incoming for incoming, _ in batch],
-                partial(self._answered, batch),
+                partial(self._pending.settle, batch),
                 self._writers.commit_timeout,
             )
-        if not self._pending:
+        if not self._pending.waiting:
             self._stalled_since = None
         elif self._stalled_since is None and self._loop is not None:
             self._stalled_since = self._loop.time()
-
-    def _take_batch(self) -> list[Pending]:
-        """The oldest waiting deliveries, within the batch limits."""
-        count = size = 0
-        for incoming, _ in self._pending:
-            if count == self._max_batch or (count and size + len(incoming.body) > MAX_BATCH_BYTES):
-                break
-            count += 1
-            size += len(incoming.body)
-        batch, self._pending = self._pending[:count], self._pending[count:]
-        return batch
-
-    def _answered(self, batch: list[Pending], answer: Answer) -> None:
-        self._in_flight -= 1
-        if isinstance(answer, StorageUnavailable):
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(answer)
-        else:
-            for (_, future), outcome in zip(batch, answer, strict=True):
-                if not future.done():
-                    future.set_result(outcome)
-        self._note_drained()
-
-    def _note_drained(self) -> None:
-        if not self._pending and not self._in_flight:
-            self._drained.set()
 
     async def _fail_stalled(self) -> None:
         """Fail what waited the commit timeout for a writer (every writer down or starting)."""
@@ -133,9 +87,7 @@ class GroupCommitter:
             since = self._stalled_since
             if since is None or loop.time() - since < self._writers.commit_timeout:
                 continue
-            stalled, self._pending, self._stalled_since = self._pending, [], None
-            failure = StorageUnavailable("no writer process was available to commit")
-            for _, future in stalled:
-                if not future.done():
-                    future.set_exception(failure)
-            self._note_drained()
+            self._stalled_since = None
+            self._pending.fail_waiting(
+                StorageUnavailable("no writer process was available to commit")
+            )

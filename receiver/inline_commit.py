@@ -21,13 +21,12 @@ from sqlalchemy import Engine
 
 from config.broker import EnqueueIds
 from config.errors import StorageUnavailable
+from receiver.pending import Pending, PendingDeliveries
 from receiver.writer import BatchWriter
 from receiver.writer_protocol import Failed, outcomes_from_wire
 from records.event_store import EventStore, Incoming, IncomingRow, Outcome
 
 log = structlog.get_logger(__name__)
-
-Pending = tuple[Incoming, asyncio.Future[Outcome]]
 
 
 class InlineCommitter:
@@ -44,34 +43,24 @@ class InlineCommitter:
         self._writer = BatchWriter(EventStore(engine), enqueue)
         self._on_enqueue_failure = on_enqueue_failure
         self._max_batch = max_batch
-        self._pending: list[Pending] = []
-        self._committing = False
-        self._dispatch_soon = False
-        self._drained = asyncio.Event()
-        self._drained.set()
+        self._pending = PendingDeliveries(self._dispatch)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: ThreadPoolExecutor | None = None
 
     async def submit(self, incoming: Incoming) -> Outcome:
         """Wait until `incoming` is committed; raises StorageUnavailable if it could not be."""
-        loop = self._loop
-        if loop is None or self._thread is None:
+        if self._thread is None:
             raise StorageUnavailable("the inline commit has not started")
-        future: asyncio.Future[Outcome] = loop.create_future()
-        self._pending.append((incoming, future))
-        self._drained.clear()
-        if not self._dispatch_soon:
-            self._dispatch_soon = True
-            loop.call_soon(self._dispatch)
-        return await future
+        return await self._pending.outcome_of(incoming)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._pending.start(self._loop)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="inline-commit")
 
     async def stop(self) -> None:
         """Answer everything submitted, enqueue and mark what it created, stop the thread."""
-        await self._drained.wait()
+        await self._pending.drained()
         thread, self._thread = self._thread, None
         if thread is None or self._loop is None:
             return
@@ -84,16 +73,18 @@ class InlineCommitter:
 
     def _dispatch(self) -> None:
         """Send the waiting deliveries to the thread, unless a batch is committing there."""
-        self._dispatch_soon = False
-        if self._committing or not self._pending or self._loop is None or self._thread is None:
+        if self._pending.in_flight or not self._pending.waiting:
             return
-        batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
-        self._committing = True
+        if self._loop is None or self._thread is None:
+            return
+        batch = self._pending.take(self._max_batch)
         rows = [incoming.row() for incoming, _ in batch]
         commit = self._loop.run_in_executor(self._thread, self._commit, rows)
         commit.add_done_callback(partial(self._answered, batch))
 
     def _commit(self, rows: Sequence[IncomingRow]) -> list[Outcome] | StorageUnavailable:
+        # The writer stores the batch, or, if the database refuses its data, each delivery
+        # on its own, so that only the guilty one fails (as in a writer process).
         answer = self._writer.commit([rows])
         if isinstance(answer, Failed):
             return StorageUnavailable(answer.error)
@@ -102,23 +93,12 @@ class InlineCommitter:
     def _answered(
         self, batch: list[Pending], done: asyncio.Future[list[Outcome] | StorageUnavailable]
     ) -> None:
-        self._committing = False
         answer = done.result()
-        if isinstance(answer, StorageUnavailable):
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(answer)
-        else:
-            for (_, future), outcome in zip(batch, answer, strict=True):
-                if not future.done():
-                    future.set_result(outcome)
-            if self._loop is not None and self._thread is not None:
-                enqueue = self._loop.run_in_executor(self._thread, self._enqueue_and_mark)
-                enqueue.add_done_callback(self._enqueued)
-        if self._pending:
-            self._dispatch()
-        else:
-            self._drained.set()
+        self._pending.settle(batch, answer)
+        if not isinstance(answer, StorageUnavailable) and self._loop and self._thread:
+            enqueue = self._loop.run_in_executor(self._thread, self._enqueue_and_mark)
+            enqueue.add_done_callback(self._enqueued)
+        self._dispatch()
 
     def _enqueue_and_mark(self) -> int:
         """Enqueue what the last commits created and mark it queued; how many were refused."""

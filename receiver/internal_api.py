@@ -22,8 +22,10 @@ from starlette.routing import Route
 
 from config.errors import BrokerUnavailable
 from config.settings import Settings
+from receiver.body import read_body_capped
+from receiver.errors import BodyTooLarge, ClientGone
 from receiver.job_intake import create_job
-from receiver.job_requests import CloneRequest, CustomerRequest, JobRequest
+from receiver.job_requests import MAX_SAMPLE_BYTES, CloneRequest, CustomerRequest, JobRequest
 from receiver.responses import json_response
 from receiver.voice_intake import create_voice
 from records.customer_repo import upsert_customer
@@ -35,6 +37,9 @@ log = structlog.get_logger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+MAX_BODY_BYTES = 64 * 1024  # a customer or a job (its script is at most 5,000 characters)
+# Up to 10 samples of MAX_SAMPLE_BYTES, base64-encoded, and the rest of the document.
+MAX_CLONE_BODY_BYTES = 10 * MAX_SAMPLE_BYTES * 4 // 3 + MAX_BODY_BYTES
 
 
 class InternalApi:
@@ -111,7 +116,7 @@ class InternalApi:
         return json_response(202, {"id": job.id, "status": job.status})
 
     async def clone_voice(self, request: Request) -> Response:
-        parsed = await _parse(request, CloneRequest)
+        parsed = await _parse(request, CloneRequest, MAX_CLONE_BODY_BYTES)
         if isinstance(parsed, Response):
             return parsed
         try:
@@ -158,9 +163,17 @@ class InternalApi:
         )
 
 
-async def _parse(request: Request, model: type[ModelT]) -> ModelT | Response:
+async def _parse(
+    request: Request, model: type[ModelT], limit: int = MAX_BODY_BYTES
+) -> ModelT | Response:
     try:
-        return model.model_validate_json(await request.body())
+        body = await read_body_capped(request.receive, request.headers.get("content-length"), limit)
+    except BodyTooLarge:
+        return json_response(413, {"error": "payload_too_large"})
+    except ClientGone:
+        return json_response(400, {"error": "invalid_request"})
+    try:
+        return model.model_validate_json(body)
     except ValidationError as exc:
         errors = [
             {"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]}

@@ -21,19 +21,19 @@ from config.signing import SIGNATURE_HEADER, secret_fingerprint
 from receiver.body import read_body_capped
 from receiver.committer import Committer
 from receiver.errors import BodyTooLarge, ClientGone
+from receiver.log_sampling import SampledWarning
 from receiver.metrics import DeliveryOutcome, ReceiverMetrics
 from receiver.request_context import new_request_id, valid_request_id
 from receiver.signature import verify_signature
+from receiver.stored_headers import storable_headers
 from records.envelope import check_freshness, parse_event
 from records.errors import InvalidPayload, StaleTimestamp
-from records.event_store import Incoming
+from records.event_store import UNSTORABLE, Incoming
 from records.ids import new_id
 from records.types import utcnow
 
 log = structlog.get_logger(__name__)
 
-# Headers that may carry credentials of whoever sits in front of us; never stored.
-UNSTORED_HEADERS = frozenset({b"authorization", b"proxy-authorization", b"cookie", b"x-api-key"})
 _SIGNATURE = SIGNATURE_HEADER.lower().encode()
 ERROR_CODES = {
     DeliveryOutcome.TOO_LARGE: "payload_too_large",
@@ -62,6 +62,10 @@ class WebhookEndpoint:
         self._committer = committer
         self._metrics = metrics
         self._clock = clock
+        self._sampled = {
+            DeliveryOutcome.INVALID_SIGNATURE: SampledWarning("webhook.rejected"),
+            DeliveryOutcome.TOO_LARGE: SampledWarning("webhook.rejected"),
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -103,7 +107,7 @@ class WebhookEndpoint:
             event_id=new_id(),
             event=event,
             body=body,
-            headers=_storable_headers(scope["headers"]),
+            headers=storable_headers(scope["headers"]),
             remote_addr=client[0] if client else None,
             secret_fingerprint=self._fingerprints[secret_index],
             received_at=received_at,
@@ -111,6 +115,9 @@ class WebhookEndpoint:
         try:
             outcome = await self._committer.submit(incoming)
         except StorageUnavailable:
+            outcome = None
+        # UNSTORABLE: the database refused this delivery alone (receiver/writer.py).
+        if outcome is None or outcome.status == UNSTORABLE:
             await self._reject(answer, DeliveryOutcome.UNAVAILABLE, 503, started)
             return
 
@@ -145,14 +152,18 @@ class WebhookEndpoint:
         **context: object,
     ) -> None:
         """Count and answer a refusal; log it when given `context` (not for 503s: during an
-        outage the writer has logged the cause, and a line per retried request adds nothing)."""
+        outage the writer has logged the cause, and a line per retried request adds nothing).
+
+        Refusals anyone can cause without a secret (a forged signature, an oversized body)
+        are logged at most once per interval each, so a flood cannot flood the log too; the
+        metrics count every one."""
         if context:
-            log.warning(
-                "webhook.rejected",
-                request_id=answer.request_id,
-                reason=ERROR_CODES[outcome],
-                **context,
-            )
+            sampled = self._sampled.get(outcome)
+            fields = {"request_id": answer.request_id, "reason": ERROR_CODES[outcome], **context}
+            if sampled is not None:
+                sampled.warn(**fields)
+            else:
+                log.warning("webhook.rejected", **fields)
         self._metrics.observe(outcome, time.perf_counter() - started)
         await answer.send(status, ERROR_BODIES[outcome])
 
@@ -191,14 +202,3 @@ def _read_headers(raw: list[tuple[bytes, bytes]]) -> tuple[str | None, bytes | N
         elif name == b"x-request-id" and valid_request_id(value):
             request_id = value.decode()
     return signature, declared, request_id or new_request_id()
-
-
-def _storable_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    stored: dict[str, str] = {}
-    for name, value in raw:
-        if name in UNSTORED_HEADERS:
-            continue
-        key = name.decode("latin-1")
-        text = value.decode("latin-1")
-        stored[key] = f"{stored[key]}, {text}" if key in stored else text
-    return stored

@@ -44,7 +44,8 @@ from receiver.writer_protocol import (
     receive,
     send,
 )
-from records.event_store import EventStore, IncomingRow
+from records.errors import UnstorableRows
+from records.event_store import UNSTORABLE, EventStore, IncomingRow, Outcome
 from records.events import EventStatus
 
 log = structlog.get_logger(__name__)
@@ -74,16 +75,40 @@ class BatchWriter:
         deliveries = [row for batch in batches for row in batch]
         try:
             outcomes = self._store.persist_rows(deliveries, self.unmarked)
+            self.unmarked = []
+        except UnstorableRows as exc:
+            if len(deliveries) == 1:
+                return self._failed(batches, exc)
+            try:
+                outcomes = self._one_by_one(deliveries)
+            except Exception as again:  # every waiting request must hear of it
+                return self._failed(batches, again)
         except Exception as exc:  # every waiting request must hear of it, whatever it was
-            log.error("ingest.commit_failed", deliveries=len(deliveries), error=str(exc))
-            error = str(exc) if isinstance(exc, StorageUnavailable) else repr(exc)
-            return Failed(len(batches), error)
-        self.unmarked = []
+            return self._failed(batches, exc)
         fresh = [o.event_id for o in outcomes if o.created and o.status == EventStatus.RECEIVED]
         if fresh and not self.unenqueued:
             self._enqueue_by = self._clock() + ENQUEUE_WITHIN_SECONDS
         self.unenqueued.extend(fresh)
         return Committed(len(batches), outcomes_to_wire(outcomes))
+
+    def _one_by_one(self, deliveries: list[IncomingRow]) -> list[Outcome]:
+        """Store each delivery in a transaction of its own, so that only a delivery the
+        database refuses fails (its outcome is UNSTORABLE); an outage still fails them all."""
+        outcomes: list[Outcome] = []
+        for row in deliveries:
+            try:
+                outcomes.extend(self._store.persist_rows([row]))
+            except UnstorableRows as exc:
+                log.error("ingest.delivery_unstorable", event_type=row[1][:100], error=str(exc))
+                outcomes.append(Outcome(row[0], False, UNSTORABLE))
+        return outcomes
+
+    @staticmethod
+    def _failed(batches: Sequence[Sequence[IncomingRow]], exc: BaseException) -> Failed:
+        deliveries = sum(len(batch) for batch in batches)
+        log.error("ingest.commit_failed", deliveries=deliveries, error=str(exc))
+        error = str(exc) if isinstance(exc, StorageUnavailable) else repr(exc)
+        return Failed(len(batches), error)
 
     def wait_time(self) -> float | None:
         """How long to wait for the next batch before there is work of our own (None: none).

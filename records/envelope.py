@@ -12,6 +12,7 @@ from records.errors import InvalidPayload, StaleTimestamp
 
 KNOWN_EVENTS = frozenset({"generation.ready", "generation.failed", "voice.cloned"})
 MAX_KEY_LENGTH = 255
+MAX_TYPE_LENGTH = 100  # the `events.type` column
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +38,18 @@ def parse_event(body: bytes) -> ParsedEvent:
     event_type = document.get("event")
     if not isinstance(event_type, str) or not event_type.strip():
         raise InvalidPayload("`event` must be a non-empty string")
+    # What no database column can hold is refused here, before it joins a batch: on
+    # PostgreSQL it failed the whole batch's commit, on SQLite it was stored.
+    if len(event_type) > MAX_TYPE_LENGTH:
+        raise InvalidPayload(f"`event` is longer than {MAX_TYPE_LENGTH} characters")
+    if "\x00" in event_type:
+        raise InvalidPayload("`event` contains a NUL character")
     data = document.get("data")
     if not isinstance(data, dict):
         raise InvalidPayload("`data` must be an object")
     resource_id = _resource_id(data.get("id"))
+    if resource_id is not None and "\x00" in resource_id:
+        raise InvalidPayload("`data.id` contains a NUL character")
     return ParsedEvent(
         type=event_type,
         resource_id=resource_id,

@@ -1,11 +1,12 @@
-"""Errors of the records: envelopes that are not webhooks, and lookups that find nothing.
+"""Errors of the records: envelopes that are not webhooks, lookups that find nothing, rows
+the database refuses.
 
-Imports nothing internal but the root error, so every package may import it.
+Imports nothing internal but the root errors, so every package may import it.
 """
 
 from __future__ import annotations
 
-from config.errors import VoicehookError
+from config.errors import StorageUnavailable, VoicehookError
 
 
 class RecordsError(VoicehookError):
@@ -38,3 +39,8 @@ class AmbiguousId(RecordsError):
     def __init__(self, given: str, matches: list[str]) -> None:
         super().__init__(f"{given!r} matches {', '.join(matches)}…; give more of the id")
         self.matches = matches
+
+
+class UnstorableRows(StorageUnavailable):
+    """Raised when the database refused the data of a batch (not its connection): one of its
+    deliveries may be at fault, and the others store without it."""

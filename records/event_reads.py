@@ -44,6 +44,14 @@ class EventFilter:
         return found
 
 
+def stored_body() -> ColumnElement[Any]:
+    """A delivery's body as a column expression: its own, or the one it refers to (a
+    duplicate whose bytes equal an earlier delivery's stores only `body_of`)."""
+    shared = DELIVERIES.alias("shared")
+    referred = select(shared.c.body).where(shared.c.id == DELIVERIES.c.body_of).scalar_subquery()
+    return func.coalesce(DELIVERIES.c.body, referred)
+
+
 def first_body_query(event_id: str) -> Select[Any]:
     """The body of the event's first delivery that still has one (pruned bodies are NULL)."""
     return (
@@ -113,7 +121,7 @@ def show_event(engine: Engine, event_id: str) -> dict[str, Any] | None:
                 DELIVERIES.c.remote_addr,
                 DELIVERIES.c.duplicate,
                 DELIVERIES.c.body_size,
-                DELIVERIES.c.body.is_not(None).label("body_stored"),
+                stored_body().is_not(None).label("body_stored"),
                 DELIVERIES.c.secret_fingerprint,
                 DELIVERIES.c.headers,
             )
@@ -148,7 +156,7 @@ def delivery_rows(engine: Engine, selection: EventFilter) -> Iterator[RowMapping
             DELIVERIES.c.received_at,
             DELIVERIES.c.remote_addr,
             DELIVERIES.c.headers,
-            DELIVERIES.c.body,
+            stored_body().label("body"),
             DELIVERIES.c.duplicate,
             EVENTS.c.type,
         )

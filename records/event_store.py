@@ -15,10 +15,14 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from config.errors import StorageUnavailable
 from records.envelope import ParsedEvent
+from records.errors import UnstorableRows
 from records.events import EventStatus
 from records.types import utcnow
 
 MARKS_PER_STATEMENT = 1000  # well under SQLite's limit on bound parameters
+# The status of an `Outcome` whose delivery the database refused (see UnstorableRows).
+UNSTORABLE = "unstorable"
+
 
 # An `Incoming` flattened for the database: what `EventStore.persist_rows` takes, and what
 # the receiver sends its writer process (a plain tuple pickles several times faster). Its
@@ -108,7 +112,9 @@ class EventStore:
         the pool each time (for a single-threaded owner, such as a writer process)."""
         self._engine = engine
         self._sql = _Sql(engine.dialect.name)
-        self._errors = (engine.dialect.loaded_dbapi.Error, SQLAlchemyError)
+        dbapi = engine.dialect.loaded_dbapi
+        self._errors = (dbapi.Error, SQLAlchemyError)
+        self._data_errors = (dbapi.DataError, dbapi.IntegrityError)
         self._keep_connection = keep_connection
         self._kept: PoolProxiedConnection | None = None
 
@@ -140,7 +146,8 @@ class EventStore:
             connection.invalidate()
             self._kept = None
             connection.close()
-            raise StorageUnavailable(f"could not store {len(rows)} delivery(ies): {exc}") from exc
+            refused = UnstorableRows if isinstance(exc, self._data_errors) else StorageUnavailable
+            raise refused(f"could not store {len(rows)} delivery(ies): {exc}") from exc
         if self._keep_connection:
             self._kept = connection
         else:
@@ -189,11 +196,34 @@ class EventStore:
             created = event_id == row[0]
             outcomes.append(Outcome(event_id, created, status))
             body = row[6]
+            body_of = None if created else self._same_body(cursor, event_id, body)
             deliveries.append(
-                (event_id, at, row[8], row[7], body, len(body), row[9], sql.flag(not created))
+                (
+                    event_id,
+                    at,
+                    row[8],
+                    row[7],
+                    body if body_of is None else None,
+                    len(body),
+                    row[9],
+                    sql.flag(not created),
+                    body_of,
+                )
             )
         cursor.executemany(sql.insert_delivery, deliveries)
         return outcomes
+
+    def _same_body(self, cursor: Any, event_id: str, body: bytes) -> int | None:
+        """The id of a committed delivery of `event_id` holding exactly `body`, if any.
+
+        Only duplicates ask, and they are rare: a replay of stored bytes then costs a row, not
+        a copy. A duplicate of a delivery in the same batch (not yet inserted) is copied.
+        """
+        cursor.execute(self._sql.same_body, (event_id, len(body)), **self._sql.unprepared)
+        for delivery_id, stored in cursor.fetchall():
+            if bytes(stored) == body:
+                return int(delivery_id)
+        return None
 
 
 class _Sql:
@@ -220,8 +250,14 @@ class _Sql:
         )
         self.insert_delivery = (
             "INSERT INTO deliveries (event_id, received_at, remote_addr, headers, body, "
-            f"body_size, secret_fingerprint, duplicate) VALUES ({p}, {p}, {p}, {as_json}, {p}, "
-            f"{p}, {p}, {p})"
+            f"body_size, secret_fingerprint, duplicate, body_of) VALUES ({p}, {p}, {p}, "
+            f"{as_json}, {p}, {p}, {p}, {p}, {p})"
+        )
+        # Few candidates: same event, same size, a body of its own (the first such is the
+        # one every later equal duplicate refers to).
+        self.same_body = (
+            "SELECT id, body FROM deliveries WHERE event_id = "
+            f"{p} AND body_size = {p} AND body IS NOT NULL ORDER BY id LIMIT 4"
         )
 
     def timestamp(self, value: datetime | None) -> object:

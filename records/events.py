@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     String,
     Table,
@@ -63,10 +64,14 @@ class Delivery(SQLModel, table=True):
         )
     )
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
-    remote_addr: str | None = Field(default=None, sa_column=Column(String(64)))
+    # Text: any address a router forwards fits (migration 0004).
+    remote_addr: str | None = Field(default=None, sa_column=Column(Text))
     headers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     body: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     body_size: int = Field(default=0)
+    # A duplicate whose bytes equal an earlier delivery's body: that delivery's id, and
+    # `body` NULL (no copy). `stored_body` reads either.
+    body_of: int | None = Field(default=None, sa_column=Column(Integer))
     secret_fingerprint: str = Field(sa_column=Column(String(16), nullable=False))
     duplicate: bool = Field(default=False)
 

@@ -7,13 +7,16 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 
+from sandbox.control_guard import ControlGuard
 from sandbox.errors import ApiError, DownloadCutOff
 from sandbox.routes import api, control, files, resources
 from sandbox.routes.common import json_response
@@ -96,4 +99,13 @@ def create_app(settings: SandboxSettings | None = None) -> Starlette:
             HTTPException: _http_error,
             Exception: _server_error,
         },
+        middleware=[Middleware(ControlGuard, extra_hosts=_own_hosts(settings))],
     )
+
+
+def _own_hosts(settings: SandboxSettings) -> list[str]:
+    """Host names the control API answers to besides loopback names and IP literals."""
+    hosts = [settings.host]
+    if settings.public_url:
+        hosts.append(urlsplit(settings.public_url).netloc)
+    return hosts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -139,12 +140,28 @@ def make_settings(database_url: str, redis_url: str | None = None, **overrides: 
     return Settings.model_validate(values)
 
 
-@pytest.fixture
-def migrated_engine(database_url: str) -> Iterator[Engine]:
+@contextmanager
+def migrated(database_url: str) -> Iterator[Engine]:
+    """An engine on `database_url`, migrated to the head revision; disposed on exit."""
     engine = make_engine(make_settings(database_url))
     upgrade(engine)
-    yield engine
-    engine.dispose()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    with migrated(database_url) as engine:
+        yield engine
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    """A migrated SQLite database, for tests that need one dialect only."""
+    with migrated(sqlite_url) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")

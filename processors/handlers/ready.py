@@ -78,6 +78,7 @@ def fetch_verified_audio(
                 staging,
                 allowed_hosts=ctx.allowed_hosts,
                 max_bytes=ctx.max_download_bytes,
+                deadline=ctx.download_deadline,
             )
             facts = verify_audio(staging, view.format, expected_duration)
         except (DownloadTooLarge, DisallowedUrl) as exc:

@@ -14,13 +14,11 @@ import structlog
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from config.database import make_engine
 from records.envelope import ParsedEvent, parse_event
 from records.event_store import EventStore, Incoming
 from records.ids import new_id
-from records.migrate import upgrade
 from records.types import utcnow
-from tests.conftest import SECRET, make_settings
+from tests.conftest import SECRET, make_settings, migrated
 from tests.in_process import Served, served_receiver_client
 from tests.receiver.conftest import signed_headers
 from tests.services import postgres_schema
@@ -58,10 +56,8 @@ def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def fresh_engine(fresh_database_url: str) -> Iterator[Engine]:
     """The second database, migrated."""
-    engine = make_engine(make_settings(fresh_database_url))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+    with migrated(fresh_database_url) as engine:
+        yield engine
 
 
 def cli_env(database_url: str, redis_url: str | None = None, **extra: str) -> dict[str, str]:

@@ -52,7 +52,11 @@ class TestAccepted:
         response = post(
             receiver,
             body,
-            headers={"authorization": "Bearer hunter2", "cookie": "session=abc", "x-trace": "t-1"},
+            headers={
+                "authorization": "Bearer hunter2",
+                "cookie": "session=abc",
+                "user-agent": "t1",
+            },
         )
         assert response.status_code == 202
         [delivery] = deliveries(migrated_engine)
@@ -61,7 +65,7 @@ class TestAccepted:
         headers = delivery["headers"]
         assert isinstance(headers, dict)
         assert headers[SIGNATURE_HEADER.lower()] == signed_headers(body)[SIGNATURE_HEADER]
-        assert headers["x-trace"] == "t-1"
+        assert headers["user-agent"] == "t1"
         assert "authorization" not in headers
         assert "cookie" not in headers
         assert delivery["remote_addr"] == "127.0.0.1"

@@ -82,6 +82,9 @@ def dev(
         shared["VPAI_API_KEY"] = overrides["VPAI_API_KEY"]
     dev_env = write_dev_env(VAR, shared)
 
+    if run_sandbox:
+        # Through the environment, never argv: every local user can read a command line.
+        overrides["SANDBOX_WEBHOOK_SECRET"] = webhook_secret
     # Longer than `voicehook worker`'s own wait for its Dramatiq processes, so it is never
     # killed while they drain (they are out of reach of a kill of its session).
     supervisor = Supervisor(inherit_env(**overrides), grace_seconds=STOP_GRACE_SECONDS + 5)
@@ -138,7 +141,7 @@ def _start_processes(
                     "voicehook", "sandbox", "--port", str(sandbox_port),
                     "--api-key", SANDBOX_API_KEY, "--data-dir", str(VAR / "sandbox"),
                     "--webhook-url", f"{receiver_url}/webhooks/voiceproductionai",
-                    "--webhook-secret", webhook_secret, "--log-level", "warning",
+                    "--log-level", "warning",
                 ),
             )
         )  # fmt: skip

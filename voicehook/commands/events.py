@@ -265,9 +265,13 @@ def prune_command(
         ..., "--older-than", help="Bodies received before then: 30d, 12h, or an ISO-8601 time."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count only; change nothing."),
+    headers: bool = typer.Option(
+        False, "--headers", help="Also empty those deliveries' stored headers."
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Drop old delivery bodies (set to NULL), keeping rows, headers, sizes and events.
+    """Drop old delivery bodies (set to NULL), keeping rows, headers, sizes and events
+    (`--headers`: headers go too).
 
     Only bodies of processed or ignored events go; those of events still waiting or failed
     stay, as a worker needs them. Runs in small batches, so it never holds a long lock.
@@ -277,7 +281,7 @@ def prune_command(
         cutoff = parse_instant(older_than, utcnow())
     except InvalidTimeSpec as exc:
         raise _fail(str(exc), 2) from None
-    result = prune_bodies(make_engine(load_settings()), cutoff, dry_run=dry_run)
+    result = prune_bodies(make_engine(load_settings()), cutoff, dry_run=dry_run, headers=headers)
     if as_json:
         typer.echo(
             json_text(
@@ -287,12 +291,15 @@ def prune_command(
                     "bodies": result.bodies,
                     "bytes": result.bytes,
                     "keptUnsettled": result.kept,
+                    "headers": result.headers,
                 }
             )
         )
         return
     verb = "would drop" if dry_run else "dropped"
     typer.echo(f"{verb} {result.bodies} bodies ({result.bytes} bytes) received before {cutoff}")
+    if headers:
+        typer.echo(f"{verb} the headers of {result.headers} deliveries")
     if result.kept:
         typer.echo(
             f"kept {result.kept} old bodies: their events are waiting, in progress or failed"

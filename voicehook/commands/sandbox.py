@@ -4,6 +4,7 @@ one webhook event, as `stripe trigger` does."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import random
 import time
 from enum import StrEnum
@@ -38,7 +39,14 @@ def sandbox(
         str | None, typer.Option(help="Register this webhook endpoint for the default workspace.")
     ] = None,
     webhook_secret: Annotated[
-        str | None, typer.Option(help="The endpoint's signing secret (default: generated).")
+        str | None,
+        typer.Option(
+            help="The endpoint's signing secret (default: generated). Visible in `ps`: "
+            "prefer --webhook-secret-file or SANDBOX_WEBHOOK_SECRET."
+        ),
+    ] = None,
+    webhook_secret_file: Annotated[
+        Path | None, typer.Option(help="Read the endpoint's signing secret from this file.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for fault decisions.")] = None,
     api_key: Annotated[str | None, typer.Option(help="The default workspace's key.")] = None,
@@ -124,6 +132,12 @@ def sandbox(
         "rate_limit_requests": rate_limit,
         "rate_limit_window_seconds": rate_window,
     }
+    if webhook_secret_file is not None:
+        try:
+            overrides["webhook_secret"] = webhook_secret_file.read_text().strip()
+        except OSError as exc:
+            typer.echo(f"cannot read --webhook-secret-file: {exc}", err=True)
+            raise typer.Exit(2) from None
     settings = _settings(overrides, faults)
     with contextlib.closing(bind_socket(settings.host, settings.port)) as sock:
         settings = settings.model_copy(update={"port": sock.getsockname()[1]})
@@ -151,8 +165,10 @@ def _settings(overrides: dict[str, Any], faults: dict[str, float | None]) -> San
 
 def _print_banner(settings: SandboxSettings) -> None:
     url = settings.base_url()
+    bound = f"[{settings.host}]" if ":" in settings.host else settings.host
     lines = [
-        f"Voice Production AI sandbox listening on {url}",
+        f"Voice Production AI sandbox listening on {bound or '*'}:{settings.port}"
+        + ("" if is_loopback(settings.host) else " (reachable from other machines)"),
         f"  API base URL  {url}/v1",
         f"  API key       {settings.api_key.get_secret_value()}",
         f"  control API   {url}/sandbox/",
@@ -172,6 +188,24 @@ def _print_banner(settings: SandboxSettings) -> None:
     if settings.data_dir:
         lines.append(f"  audio files   {settings.data_dir}")
     typer.echo("\n".join(lines))
+    if not is_loopback(settings.host):
+        typer.echo(
+            f"WARNING: the sandbox listens on {settings.host or 'every interface'}, not only "
+            "this machine. Its control API has no authentication and hands the webhook "
+            "secret and API key to anyone who can reach it. Bind 127.0.0.1 unless you "
+            "need otherwise.",
+            err=True,
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an interface to bind) is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def trigger(

@@ -181,7 +181,9 @@ def _atomic_file(path: Path) -> Iterator[BinaryIO]:
     """Write to a partial file beside `path`, renamed into place only when complete."""
     partial = path.with_name(path.name + ".partial")
     try:
-        with partial.open("wb") as handle:
+        # Owner-only: a capture holds a whole body.
+        fd = os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "wb") as handle:
             yield handle
         os.replace(partial, path)
     finally:

@@ -22,7 +22,7 @@ from config.errors import BrokerUnavailable, StorageUnavailable
 from config.settings import Settings
 from config.signing import SIGNATURE_HEADER, compute_signature, secret_fingerprint
 from receiver.signature import verify_signature
-from receiver.webhook import UNSTORED_HEADERS
+from receiver.stored_headers import is_stored
 from records.envelope import check_freshness, parse_event
 from records.errors import InvalidPayload, StaleTimestamp
 from records.event_store import EventStore, Incoming
@@ -217,13 +217,12 @@ def _rejected(capture: Capture, status: int, code: str, detail: str = "") -> Rep
 
 
 def _direct_headers(capture: Capture, signature: str) -> dict[str, str]:
-    """The headers stored with a directly injected delivery: the captured ones (never
-    credentials), the signature that verified, and the replay marker."""
-    unstored = {name.decode() for name in UNSTORED_HEADERS}
+    """The headers stored with a directly injected delivery: the captured ones the receiver
+    would store, the signature that verified, and the replay marker."""
     headers = {
         name.lower(): value
         for name, value in capture.headers.items()
-        if name.lower() not in unstored and name.lower() != SIGNATURE_HEADER.lower()
+        if is_stored(name) and name.lower() != SIGNATURE_HEADER.lower()
     }
     headers.setdefault("content-type", "application/json")
     headers[SIGNATURE_HEADER.lower()] = signature

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -43,7 +44,7 @@ def path(request: pytest.FixtureRequest) -> str:
 
 
 def fetch(
-    client: httpx.Client, server: FileServer, url: str, destination: Path, **kwargs: int
+    client: httpx.Client, server: FileServer, url: str, destination: Path, **kwargs: Any
 ) -> DownloadedFile:
     return download_audio(
         client,
