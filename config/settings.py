@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     vpai_rate_margin_seconds: float = Field(default=1.0, ge=0)
     vpai_workspace: str | None = None
     vpai_timeout_seconds: float = Field(default=15.0, gt=0)
+    # How long a call waits for a slot of the budget before it is postponed instead.
+    vpai_budget_wait_seconds: float = Field(default=2.0, ge=0)
 
     job_max_attempts: int = Field(default=3, ge=1)
     job_retry_backoff_seconds: Annotated[list[float], NoDecode] = Field(
@@ -71,8 +73,11 @@ class Settings(BaseSettings):
     sweeper_min_age_seconds: float = Field(default=30.0, ge=0)
     sweeper_batch_size: int = Field(default=500, ge=1)
     sweeper_stuck_after_seconds: float = Field(default=3600.0, gt=0)
-    # Longer than an actor's time limit: a job `submitting` this long belongs to a dead worker.
-    submitting_lease_seconds: float = Field(default=15 * 60.0, gt=0)
+    # Longer than a live submission can take (budget wait + one API request): a job
+    # `submitting` this long belongs to a worker that died, and its outcome is unknown.
+    submitting_lease_seconds: float = Field(default=120.0, gt=0)
+    # An unknown outcome no generation was matched to within this long needs an operator.
+    submission_review_after_seconds: float = Field(default=1800.0, gt=0)
 
     @field_validator(
         "vpai_webhook_secrets",

@@ -15,6 +15,7 @@ from config.broker import redis_client
 from config.database import make_engine
 from config.errors import ConfigurationError
 from config.settings import Settings
+from processors.adoption_policy import MatchRules
 from processors.budget import ApiBudget, BudgetPolicy
 from processors.vpai import VpaiClient, api_http_client
 
@@ -34,6 +35,7 @@ class ProcessorContext:
     download_tries: int = 3
     event_lease_seconds: float = 600.0
     reconcile_after_seconds: float = 600.0
+    adoption: MatchRules = field(default_factory=lambda: MatchRules(17.0, 120.0))
     # Set by the actors module: enqueue a job's submission after a delay (seconds).
     schedule_submission: Callable[[str, float], None] = field(default=lambda job_id, delay: None)
 
@@ -73,7 +75,7 @@ def build_context(settings: Settings, engine: Engine | None = None) -> Processor
     http = api_http_client(settings.vpai_api_base_url, api_key, settings.vpai_timeout_seconds)
     return ProcessorContext(
         engine=engine or make_engine(settings),
-        api=VpaiClient(http, budget),
+        api=VpaiClient(http, budget, max_budget_wait_seconds=settings.vpai_budget_wait_seconds),
         downloads=httpx.Client(timeout=settings.download_timeout_seconds, follow_redirects=False),
         audio_dir=settings.audio_dir,
         allowed_hosts=allowed_download_hosts(settings),
@@ -82,4 +84,13 @@ def build_context(settings: Settings, engine: Engine | None = None) -> Processor
         retry_backoff=list(settings.job_retry_backoff_seconds),
         reconcile_after_seconds=settings.reconcile_after_seconds,
         event_lease_seconds=settings.event_lease_seconds,
+        adoption=adoption_rules(settings),
+    )
+
+
+def adoption_rules(settings: Settings) -> MatchRules:
+    """A live submission POSTs within one budget wait and answers within one timeout."""
+    return MatchRules(
+        window_seconds=settings.vpai_budget_wait_seconds + settings.vpai_timeout_seconds,
+        lease_seconds=settings.submitting_lease_seconds,
     )

@@ -15,6 +15,7 @@ import structlog
 
 from processors.budget import ApiBudget, Priority
 from processors.errors import (
+    AnswerLost,
     ApiError,
     BudgetExhausted,
     CloningRequiresPaidPlan,
@@ -164,8 +165,10 @@ class VpaiClient:
             raise BudgetExhausted(wait)
         try:
             response = self._http.request(method, path, **request)
-        except httpx.TransportError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise NetworkError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise AnswerLost(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 400:
             error = error_for(response)
             if isinstance(error, RateLimited):

@@ -28,8 +28,6 @@ from records.jobs import (
 )
 from records.types import utcnow
 
-IN_FLIGHT_WINDOW_SECONDS = 60.0
-
 
 @dataclass(frozen=True)
 class AttemptView:
@@ -80,21 +78,24 @@ def _view(conn: Connection, row: RowMapping) -> AttemptView:
     )
 
 
+def find_attempt(engine: Engine, generation_id: str) -> AttemptView | None:
+    """The attempt that recorded this generation, if any."""
+    with transaction(engine, write=False) as conn:
+        return _find_attempt(conn, generation_id)
+
+
 def attempt_for_generation(
     engine: Engine, generation_id: str, *, untracked_format: str, max_attempts: int
-) -> AttemptView | None:
+) -> AttemptView:
     """The attempt that made this generation; an untracked job is made for a stranger's.
 
-    None while a submission of ours has called the API but not yet recorded its generation
-    id: a fast webhook can overtake that commit, and the generation is then most likely
-    ours, not a stranger's (the caller should look again shortly).
+    Call it once no submission of ours can still claim the generation
+    (`processors.attempt_lookup` decides that).
     """
     with transaction(engine, write=False) as conn:
         found = _find_attempt(conn, generation_id)
         if found is not None:
             return found
-        if _submission_in_flight(conn):
-            return None
     with transaction(engine) as conn:
         found = _find_attempt(conn, generation_id)  # another worker may have made it
         if found is not None:
@@ -144,23 +145,6 @@ def _find_attempt(conn: Connection, generation_id: str) -> AttemptView | None:
         .first()
     )
     return None if row is None else _view(conn, row)
-
-
-def _submission_in_flight(conn: Connection) -> bool:
-    """A job of ours claimed for submission within the last minute, its generation unknown."""
-    recent = utcnow() - timedelta(seconds=IN_FLIGHT_WINDOW_SECONDS)
-    found = conn.execute(
-        select(ATTEMPTS.c.id)
-        .join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id)
-        .where(
-            ATTEMPTS.c.status == AttemptStatus.SUBMITTING.value,
-            ATTEMPTS.c.generation_id.is_(None),
-            JOBS.c.status == JobStatus.SUBMITTING.value,
-            JOBS.c.updated_at >= recent,
-        )
-        .limit(1)
-    ).first()
-    return found is not None
 
 
 def complete_job(engine: Engine, view: AttemptView, audio: StoredAudio) -> bool:

@@ -9,11 +9,19 @@ from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, exists, insert, or_, select, update
 
 from config.database import transaction
 from records.customer_repo import find_customer
-from records.jobs import ATTEMPTS, JOBS, SUBMITTABLE_JOB_STATES, Attempt, Job, JobStatus
+from records.jobs import (
+    ATTEMPTS,
+    JOBS,
+    SUBMITTABLE_JOB_STATES,
+    UNKNOWN_OUTCOME_ATTEMPT_STATES,
+    Attempt,
+    Job,
+    JobStatus,
+)
 from records.types import utcnow
 
 
@@ -157,7 +165,8 @@ def recover_jobs(
     submitting_lease_seconds: float,
     limit: int = 500,
 ) -> int:
-    """Re-enqueue due jobs nobody has touched for a while; free jobs a dead worker held.
+    """Re-enqueue due jobs nobody has touched for a while; free jobs a dead worker held
+    before it recorded any intent to submit (one that did is `records.adoption`'s).
 
     A duplicate submission message is harmless: a submission claims its job with a
     conditional update before calling the API.
@@ -169,7 +178,14 @@ def recover_jobs(
         held = list(
             conn.execute(
                 select(JOBS.c.id).where(
-                    JOBS.c.status == JobStatus.SUBMITTING.value, JOBS.c.updated_at <= abandoned
+                    JOBS.c.status == JobStatus.SUBMITTING.value,
+                    JOBS.c.updated_at <= abandoned,
+                    ~exists().where(
+                        ATTEMPTS.c.job_id == JOBS.c.id,
+                        ATTEMPTS.c.status.in_(
+                            sorted(state.value for state in UNKNOWN_OUTCOME_ATTEMPT_STATES)
+                        ),
+                    ),
                 )
             ).scalars()
         )

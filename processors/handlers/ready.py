@@ -43,8 +43,11 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str:
     view = attempt_of(
         ctx.engine,
         generation_id,
+        event.data,
         untracked_format=_format_from_url(url),
+        audio_format=_known_format(url),
         max_attempts=ctx.max_attempts,
+        rules=ctx.adoption,
     )
     if on_ready(view.job_status) is ReadyAction.RECORD_ONLY:
         record_attempt(ctx.engine, view.attempt_id, AttemptStatus.READY, None)
@@ -142,7 +145,13 @@ def _sha256_of(path: Path) -> str:
 
 
 def _format_from_url(url: str | None) -> str:
-    return "wav" if url and urlsplit(url).path.lower().endswith(".wav") else "mp3"
+    return _known_format(url) or "mp3"
+
+
+def _known_format(url: str | None) -> str | None:
+    """The format a download URL's extension names, if it names one."""
+    path = urlsplit(url).path.lower() if url else ""
+    return next((fmt for fmt in ("wav", "mp3") if path.endswith("." + fmt)), None)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from processors.context import ProcessorContext
-from processors.errors import ApiError, InsufficientCredits, RetryLater, TransientApiError
+from processors.errors import (
+    AnswerLost,
+    ApiError,
+    InsufficientCredits,
+    RetryLater,
+    TransientApiError,
+)
 from processors.vpai import explain
+from records.adoption import answer_lost
 from records.jobs import JobStatus
 from records.submission_repo import (
     start_submission,
@@ -23,6 +30,11 @@ def submit_job(ctx: ProcessorContext, job_id: str) -> str:
         answer = ctx.api.submit_generation(
             submission.voice_id, submission.script, submission.format, submission.settings
         )
+    except AnswerLost as exc:
+        # The upstream may have made (and charged) the generation: never POST it again on
+        # our own. Its webhook is adopted, or the job goes to an operator.
+        answer_lost(ctx.engine, submission.attempt_id, submission.job_id, str(exc))
+        return f"outcome unknown: {exc}"
     except TransientApiError as exc:
         submission_postponed(ctx.engine, submission, exc.retry_after_seconds, str(exc))
         raise RetryLater(exc.retry_after_seconds, str(exc)) from exc

@@ -1,0 +1,35 @@
+"""submission intent and reconciliation polls on attempts
+
+`intent_at` is when a submission was about to call `POST /v1/generations`: with it, a
+generation whose answer was lost can be matched to the attempt that made it. `polls` counts
+reconciliation polls, so a generation is polled a bounded number of times, backing off.
+
+Revision ID: 0005
+Revises: 0003
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+# The integrator chains this after 0004 (downloads) when both branches land.
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("intent_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("polls", sa.Integer(), nullable=False, server_default=sa.text("0"))
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.drop_column("polls")
+        batch_op.drop_column("intent_at")
