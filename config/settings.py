@@ -59,7 +59,13 @@ class Settings(BaseSettings):
     download_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     download_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     download_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Waits after failed downloads 1, 2, ... of one generation; one more failure fails it.
+    download_retry_backoff_seconds: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 300.0]
+    )
     reconcile_after_seconds: float = Field(default=600.0, gt=0)
+    # Polls of one generation (each wait twice the last) before its job goes to review.
+    reconcile_max_polls: int = Field(default=6, ge=1)
     # How long a worker holds an event before another may take it over (its actor's limit).
     event_lease_seconds: float = Field(default=600.0, gt=0)
     broker_heartbeat_timeout_seconds: float = Field(default=60.0, gt=0)
@@ -84,6 +90,7 @@ class Settings(BaseSettings):
         "forwarded_allow_ips",
         "download_allowed_hosts",
         "job_retry_backoff_seconds",
+        "download_retry_backoff_seconds",
         mode="before",
     )
     @classmethod

@@ -32,9 +32,11 @@ class ProcessorContext:
     max_download_bytes: int
     max_attempts: int
     retry_backoff: list[float] = field(default_factory=list)
-    download_tries: int = 3
+    # Waits between failed downloads of one generation; one failure more fails it.
+    download_backoff: list[float] = field(default_factory=lambda: [5.0, 30.0, 120.0, 300.0])
     event_lease_seconds: float = 600.0
     reconcile_after_seconds: float = 600.0
+    reconcile_max_polls: int = 6
     adoption: MatchRules = field(default_factory=lambda: MatchRules(17.0, 120.0))
     # Set by the actors module: enqueue a job's submission after a delay (seconds).
     schedule_submission: Callable[[str, float], None] = field(default=lambda job_id, delay: None)
@@ -82,7 +84,9 @@ def build_context(settings: Settings, engine: Engine | None = None) -> Processor
         max_download_bytes=settings.download_max_bytes,
         max_attempts=settings.job_max_attempts,
         retry_backoff=list(settings.job_retry_backoff_seconds),
+        download_backoff=list(settings.download_retry_backoff_seconds),
         reconcile_after_seconds=settings.reconcile_after_seconds,
+        reconcile_max_polls=settings.reconcile_max_polls,
         event_lease_seconds=settings.event_lease_seconds,
         adoption=adoption_rules(settings),
     )

@@ -132,6 +132,10 @@ class Attempt(SQLModel, table=True):
     # When the submission was about to POST: the window its generation was made in.
     intent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     polls: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    next_poll_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    download_failures: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
 
 
 class Voice(SQLModel, table=True):

@@ -2,7 +2,8 @@
 
 `intent_at` is when a submission was about to call `POST /v1/generations`: with it, a
 generation whose answer was lost can be matched to the attempt that made it. `polls` counts
-reconciliation polls, so a generation is polled a bounded number of times, backing off.
+reconciliation polls (`next_poll_at` is when the next is due), so a generation is polled a bounded number of times, backing off;
+`download_failures` counts failed downloads of its audio, retried with a backoff.
 
 Revision ID: 0005
 Revises: 0003
@@ -27,9 +28,17 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("polls", sa.Integer(), nullable=False, server_default=sa.text("0"))
         )
+        batch_op.add_column(sa.Column("next_poll_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "download_failures", sa.Integer(), nullable=False, server_default=sa.text("0")
+            )
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.drop_column("download_failures")
+        batch_op.drop_column("next_poll_at")
         batch_op.drop_column("polls")
         batch_op.drop_column("intent_at")
