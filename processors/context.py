@@ -15,8 +15,9 @@ from config.broker import redis_client
 from config.database import make_engine
 from config.errors import ConfigurationError
 from config.settings import Settings
-from processors.adoption_policy import MatchRules
+from processors.adoption_policy import CLOCK_SLACK_SECONDS, MatchRules
 from processors.budget import ApiBudget, BudgetPolicy
+from processors.submission_gate import SubmissionGate
 from processors.vpai import VpaiClient, api_http_client
 
 
@@ -38,6 +39,8 @@ class ProcessorContext:
     reconcile_after_seconds: float = 600.0
     reconcile_max_polls: int = 6
     adoption: MatchRules = field(default_factory=lambda: MatchRules(17.0, 120.0))
+    # One POST /v1/generations in flight per workspace (None: no gate, e.g. no Redis).
+    submission_gate: SubmissionGate | None = None
     # Set by the actors module: enqueue a job's submission after a delay (seconds).
     schedule_submission: Callable[[str, float], None] = field(default=lambda job_id, delay: None)
 
@@ -65,9 +68,11 @@ def build_context(settings: Settings, engine: Engine | None = None) -> Processor
     if not settings.redis_url:
         raise ConfigurationError("REDIS_URL is not set: the API budget lives in Redis.")
     api_key = settings.vpai_api_key.get_secret_value()
+    workspace = workspace_name(settings, api_key)
+    rules = adoption_rules(settings)
     budget = ApiBudget(
         redis_client(settings.redis_url),
-        workspace_name(settings, api_key),
+        workspace,
         BudgetPolicy(
             settings.vpai_rate_limit,
             settings.vpai_rate_window_seconds,
@@ -88,8 +93,17 @@ def build_context(settings: Settings, engine: Engine | None = None) -> Processor
         reconcile_after_seconds=settings.reconcile_after_seconds,
         reconcile_max_polls=settings.reconcile_max_polls,
         event_lease_seconds=settings.event_lease_seconds,
-        adoption=adoption_rules(settings),
+        adoption=rules,
+        submission_gate=SubmissionGate(
+            redis_client(settings.redis_url), workspace, gate_hold_seconds(rules)
+        ),
     )
+
+
+def gate_hold_seconds(rules: MatchRules) -> float:
+    """Past its holder's window (and a whole second more than the slack on each side), so
+    the next submission's window never overlaps that of one whose worker died."""
+    return rules.window_seconds + 2 * CLOCK_SLACK_SECONDS + 1.0
 
 
 def adoption_rules(settings: Settings) -> MatchRules:

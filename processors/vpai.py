@@ -125,6 +125,10 @@ class VpaiClient:
     def budget(self) -> ApiBudget:
         return self._budget
 
+    @property
+    def max_budget_wait_seconds(self) -> float:
+        return self._max_wait
+
     def list_voices(self) -> list[dict[str, Any]]:
         items = self._call("GET", "voices").get("items", [])
         return [item for item in items if isinstance(item, dict)]

@@ -20,9 +20,25 @@ from records.submission_repo import (
     submission_refused,
 )
 
+SUBMISSION_GATE_RETRY_SECONDS = 1.0
+
 
 def submit_job(ctx: ProcessorContext, job_id: str) -> str:
     """Make the job's next attempt if one is due; a note of what happened."""
+    gate = ctx.submission_gate
+    token = None
+    if gate is not None:
+        token = gate.enter(ctx.api.max_budget_wait_seconds)
+        if token is None:
+            raise RetryLater(SUBMISSION_GATE_RETRY_SECONDS, "another submission is in flight")
+    try:
+        return _submit(ctx, job_id)
+    finally:
+        if gate is not None and token is not None:
+            gate.leave(token)
+
+
+def _submit(ctx: ProcessorContext, job_id: str) -> str:
     submission = start_submission(ctx.engine, job_id)
     if submission is None:
         return "no submission due"
