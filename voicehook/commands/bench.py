@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from voicehook.bench.budget import BudgetOptions, run_budget_bench
+from voicehook.bench.crash import CrashOptions, run_crash_drill
 from voicehook.bench.e2e import E2eOptions, run_e2e_bench
 from voicehook.bench.errors import BenchError
 from voicehook.bench.ingest import DatabaseKind, IngestOptions, run_ingest_bench
@@ -176,6 +177,23 @@ def budget(
         keep_workdir=keep_workdir,
     )
     _run("budget", lambda: run_budget_bench(options, typer.echo).passed)
+
+
+@app.command()
+def crash(
+    *,
+    jobs: Annotated[int, typer.Option(min=1, help="Jobs made over the run.")] = 100,
+    kills: Annotated[int, typer.Option(min=1, help="SIGKILLs of the worker's tree.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the kill times and the sandbox's faults.")] = 1,
+    keep_workdir: Annotated[
+        bool, typer.Option(help="Keep the temp dir (logs, SQLite file, audio).")
+    ] = False,
+) -> None:
+    """SIGKILL the worker at random points with the sandbox's faults on, then check that every
+    job settled and the upstream agrees with the records; the last line is `ratio=<checks
+    passed ÷ checks>` (goal 1)."""
+    options = CrashOptions(jobs=jobs, kills=kills, seed=seed, keep_workdir=keep_workdir)
+    _run("crash", lambda: run_crash_drill(options, typer.echo).passed)
 
 
 @app.command()
