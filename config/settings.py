@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     ingest_max_batch: int = Field(default=256, ge=1, le=5000)
     # Writer processes per web process; 0 picks 1 on SQLite (one write lock) and 2 on PostgreSQL.
     ingest_writers: int = Field(default=0, ge=0, le=32)
+    # Commit on a thread of the web process instead: no writer processes (about 60 MB each),
+    # for small instances whose memory matters more than peak ingest throughput.
+    ingest_inline: bool = False
     sweeper_interval_seconds: float = Field(default=15.0, gt=0)
     sweeper_min_age_seconds: float = Field(default=30.0, ge=0)
     sweeper_batch_size: int = Field(default=500, ge=1)

@@ -1,6 +1,6 @@
 """The Dramatiq actors: thin shells that take an id and call a plain function.
 
-Import this module only after `processors.worker.bootstrap` has set the broker and the
+Import this module only after `processors.worker.start_worker` has set the broker and the
 processing context (Dramatiq binds actors to the broker set at import time).
 """
 
@@ -22,7 +22,7 @@ from processors import dispatch
 from processors.errors import RetryLater
 from processors.handlers.clone import clone_voice as clone_voice_now
 from processors.handlers.submit import submit_job as submit_job_now
-from processors.runtime import current_context
+from processors.worker import current_context
 
 # Every actor: retried by the broker on unexpected errors (the handlers' own waits are
 # delayed messages), stopped by a ten-minute limit, told when the worker shuts down.

@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy import Engine
 
 from processors.adoption_policy import MatchKind, MatchRules, match_generation
-from processors.errors import RetryLater
+from processors.errors import SubmissionInFlight
 from records.adoption import adopt_generation, unknown_submissions
 from records.job_outcomes import AttemptView, attempt_for_generation, find_attempt
 from records.types import utcnow
@@ -22,10 +22,6 @@ from records.types import utcnow
 log = structlog.get_logger(__name__)
 
 IN_FLIGHT_RETRY_SECONDS = 2.0
-
-
-class SubmissionInFlight(RetryLater):
-    """Raised when a webhook may belong to a submission whose commit has not landed yet."""
 
 
 def attempt_of(

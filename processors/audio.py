@@ -19,7 +19,7 @@ from mutagen import MutagenError
 from mutagen.mp3 import MP3
 from mutagen.wave import WAVE
 
-from processors.errors import AudioInvalid
+from processors.errors import AudioInvalid, UnknownAudioFormat
 
 MAGIC_LENGTH = 12
 MIN_TOLERANCE_SEC = 1.0
@@ -63,7 +63,7 @@ def duration_agrees(actual_sec: float, expected_sec: float, tolerance_sec: float
 def inspect_audio(path: Path, expected_format: str) -> AudioFacts:
     """The facts of the `expected_format` ("mp3" or "wav") file at `path`, or `AudioInvalid`."""
     if expected_format not in _READERS:
-        raise ValueError(f"unsupported audio format {expected_format!r}")
+        raise UnknownAudioFormat(f"unsupported audio format {expected_format!r}")
     with path.open("rb") as file:
         found = sniff_format(file.read(MAGIC_LENGTH))
         if found != expected_format:

@@ -158,13 +158,3 @@ class ApiBudget:
     def block_for(self, seconds: float) -> None:
         """After a 429: no process spends a slot for `seconds`."""
         self._block(keys=[self._blocked_key], args=[max(1, math.ceil(seconds * 1000))])
-
-    def in_use(self) -> int:
-        """Slots taken within the current window (for metrics and tests)."""
-        now_ms = _redis_now_ms(self._client)
-        return int(self._client.zcount(self._slots_key, now_ms - self._policy.window_ms, "+inf"))
-
-
-def _redis_now_ms(client: redis.Redis) -> int:
-    seconds, micros = client.time()
-    return int(seconds) * 1000 + int(micros) // 1000

@@ -6,11 +6,11 @@ from collections.abc import Callable, Mapping
 
 import structlog
 
-from processors.context import ProcessorContext
 from processors.errors import PermanentFailure, RetryLater
 from processors.handlers.cloned import handle_voice_cloned
 from processors.handlers.failed import handle_generation_failed
 from processors.handlers.ready import handle_generation_ready
+from processors.worker import ProcessorContext
 from records.claims import Busy, ClaimedEvent, claim_event, hand_back, settle_event
 from records.events import EventStatus
 

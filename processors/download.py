@@ -38,6 +38,7 @@ from processors.errors import (
     DownloadFailed,
     DownloadRefused,
     DownloadTooLarge,
+    InvalidAllowedHost,
 )
 
 MAX_REDIRECTS = 5
@@ -45,6 +46,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 REFUSED_STATUSES = frozenset({401, 403, 404, 410})
 STRIPPED_HEADERS = ("authorization", "cookie")
 PARTIAL_SUFFIX = ".part"
+CHUNK_BYTES = 64 * 1024
 
 _PARTIAL_NAME = re.compile(r"^\..+\.[0-9a-f]{16}\.part$")
 
@@ -67,7 +69,6 @@ def download_audio(
     *,
     allowed_hosts: Collection[str],
     max_bytes: int,
-    chunk_size: int = 64 * 1024,
 ) -> DownloadedFile:
     """Download `url` to `destination` (replacing it atomically), or raise a `DownloadError`.
 
@@ -77,22 +78,20 @@ def download_audio(
     download is the caller's (the actor's time limit). Memory use does not grow with the
     file's size.
     """
-    if chunk_size < 1:
-        raise ValueError("chunk_size must be positive")
     allowed = parse_allowed_hosts(allowed_hosts)
     start = checked_url(url, allowed)
     destination.parent.mkdir(parents=True, exist_ok=True)
     try:
         with _open(client, start, allowed) as response:
-            return _save(response, destination, max_bytes, chunk_size)
+            return _save(response, destination, max_bytes, CHUNK_BYTES)
     except httpx.HTTPError as exc:
         raise DownloadFailed(f"request to {_describe(start)} failed: {exc!r}") from exc
 
 
 def parse_allowed_hosts(entries: Collection[str]) -> frozenset[HostPort]:
-    """The allow-list as (lowercase host, port or None); a malformed entry is a ValueError."""
+    """The allow-list as (lowercase host, port or None); InvalidAllowedHost if malformed."""
     if isinstance(entries, str):
-        raise TypeError("allowed_hosts must be a collection of hosts, not one string")
+        raise InvalidAllowedHost("allowed_hosts must be a collection of hosts, not one string")
     return frozenset(_parse_entry(entry) for entry in entries)
 
 
@@ -165,7 +164,7 @@ def _parse_entry(entry: str) -> HostPort:
         # A scheme with no default port keeps an explicit `:80` or `:443` as written.
         parsed = httpx.URL(f"allowed://{text}")
     except httpx.InvalidURL as exc:
-        raise ValueError(f"allowed host {entry!r} is not host or host:port") from exc
+        raise InvalidAllowedHost(f"allowed host {entry!r} is not host or host:port") from exc
     if (
         not parsed.raw_host
         or parsed.userinfo
@@ -174,7 +173,7 @@ def _parse_entry(entry: str) -> HostPort:
         or parsed.fragment
         or (parsed.port is not None and not 0 < parsed.port < 65536)
     ):
-        raise ValueError(f"allowed host {entry!r} is not host or host:port")
+        raise InvalidAllowedHost(f"allowed host {entry!r} is not host or host:port")
     return parsed.raw_host.decode("ascii").lower(), parsed.port
 
 

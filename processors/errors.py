@@ -1,4 +1,5 @@
-"""Errors the processors raise on purpose. Imports nothing internal, so every module may raise them.
+"""Errors the processors raise on purpose. Imports nothing internal but the root error, so every
+module may raise them.
 
 The class says what the caller should do; the message says what happened, for logs. Messages
 never carry a signed URL's query string (its signature is a credential for ten minutes).
@@ -6,9 +7,23 @@ never carry a signed URL's query string (its signature is a credential for ten m
 
 from __future__ import annotations
 
+from config.errors import VoicehookError
 
-class ProcessingError(Exception):
-    """Base class for every error the processors raise on purpose."""
+
+class ProcessingError(VoicehookError):
+    """Raised when an event or a job cannot be processed as asked; the base of this package."""
+
+
+class WorkerNotStarted(ProcessingError):
+    """Raised when an actor runs in a process whose worker start-up has not installed a context."""
+
+
+class UnknownAudioFormat(ProcessingError):
+    """Raised when asked to inspect audio of a format other than mp3 or wav."""
+
+
+class InvalidAllowedHost(ProcessingError):
+    """Raised when a `DOWNLOAD_ALLOWED_HOSTS` entry is not `host` or `host:port`."""
 
 
 class DownloadError(ProcessingError):
@@ -29,7 +44,7 @@ class DownloadRefused(DownloadError):
 
 
 class DownloadFailed(DownloadError):
-    """Raised on network errors, time-outs, other bad statuses or a truncated body: retry later."""
+    """Raised when a download met a network error, time-out, bad status or short body: retry."""
 
 
 class DownloadTooLarge(DownloadError):
@@ -56,6 +71,10 @@ class RetryLater(ProcessingError):
         self.delay_seconds = max(0.0, delay_seconds)
 
 
+class SubmissionInFlight(RetryLater):
+    """Raised when a webhook may belong to a submission whose commit has not landed yet."""
+
+
 class ApiError(ProcessingError):
     """Raised when the Voice Production AI API answers with an error (`code`, HTTP `status`)."""
 
@@ -66,27 +85,27 @@ class ApiError(ProcessingError):
 
 
 class InvalidRequest(ApiError):
-    """Raised on 400 `invalid_request`: the request itself is wrong."""
+    """Raised when the API answers 400 `invalid_request`: the request itself is wrong."""
 
 
 class Unauthorized(ApiError):
-    """Raised on 401 `unauthorized`: the API key is missing or wrong."""
+    """Raised when the API answers 401 `unauthorized`: the API key is missing or wrong."""
 
 
 class InsufficientCredits(ApiError):
-    """Raised on 402 `insufficient_credits`."""
+    """Raised when the API answers 402 `insufficient_credits`."""
 
 
 class PublicApiRequiresScale(ApiError):
-    """Raised on 403 `public_api_requires_scale`: the workspace is not on the Scale plan."""
+    """Raised when the API answers 403 `public_api_requires_scale`: not on the Scale plan."""
 
 
 class CloningRequiresPaidPlan(ApiError):
-    """Raised on 403 `cloning_requires_paid_plan`."""
+    """Raised when the API answers 403 `cloning_requires_paid_plan`."""
 
 
 class NotFound(ApiError):
-    """Raised on 404 `not_found`."""
+    """Raised when the API answers 404 `not_found`."""
 
 
 class TransientApiError(ApiError):
@@ -96,7 +115,7 @@ class TransientApiError(ApiError):
 
 
 class RateLimited(TransientApiError):
-    """Raised on 429 `rate_limit_exceeded`; not a failed attempt, just a wait."""
+    """Raised when the API answers 429 `rate_limit_exceeded`; not a failed attempt, a wait."""
 
     def __init__(self, code: str, status: int, *, retry_after: float) -> None:
         super().__init__(code, status)
@@ -105,7 +124,7 @@ class RateLimited(TransientApiError):
 
 
 class ServerError(TransientApiError):
-    """Raised on a 5xx answer (or a body that is not the contract's)."""
+    """Raised when the API answers a 5xx (or a body that is not the contract's)."""
 
 
 class NetworkError(TransientApiError):
@@ -135,5 +154,5 @@ class BudgetExhausted(TransientApiError):
         return f"API budget exhausted for {self.retry_after_seconds:.1f}s"
 
 
-class AdoptionRefused(Exception):
+class AdoptionRefused(ProcessingError):
     """Raised when a generation cannot be adopted by the job an operator named."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from processors.context import ProcessorContext
+from processors.worker import ProcessorContext
 from records.voice_repo import mark_clones_ready
 
 

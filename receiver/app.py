@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 
@@ -17,14 +17,17 @@ from config.broker import (
     BatchingRedisBroker,
     build_broker,
     enqueue_clone,
+    enqueue_events,
     enqueue_submissions,
     ping,
 )
 from config.database import is_sqlite, make_engine
 from config.logging import configure_logging
 from config.settings import Settings
+from receiver.committer import Committer
+from receiver.group_commit import GroupCommitter
 from receiver.health import MetricsEndpoint, Readiness, healthz
-from receiver.ingest import GroupCommitter
+from receiver.inline_commit import InlineCommitter
 from receiver.internal_api import InternalApi
 from receiver.metrics import ReceiverMetrics
 from receiver.request_context import RequestIdMiddleware
@@ -34,29 +37,55 @@ from receiver.writer_pool import WriterPool
 WEBHOOK_PATH = "/webhooks/voiceproductionai"
 POSTGRES_WRITERS = 2  # SQLite has one write lock, so one writer; PostgreSQL takes more
 
+MakeCommitter = Callable[[Settings, Engine, BatchingRedisBroker, ReceiverMetrics], Committer]
 
-def create_app(
-    settings: Settings,
-    *,
-    engine: Engine | None = None,
-    broker: BatchingRedisBroker | None = None,
-) -> ASGIApp:
-    """The receiver app. Refuses (ConfigurationError) to be built without a webhook secret.
 
-    `engine` and `broker` serve readiness and the internal API; the writer processes that
-    commit webhooks open their own, from `settings`.
-    """
-    settings.webhook_secret_values()
-    engine = engine or make_engine(settings)
-    broker = broker or build_broker(settings)
-    metrics = ReceiverMetrics()
+def writer_processes(
+    settings: Settings, engine: Engine, _: BatchingRedisBroker, metrics: ReceiverMetrics
+) -> Committer:
+    """Group commit through writer processes, which open their own engine and broker."""
     writers = WriterPool(
         settings,
         size=settings.ingest_writers or (1 if is_sqlite(engine) else POSTGRES_WRITERS),
         on_enqueue_failure=metrics.enqueue_failures.inc,
         on_restart=metrics.writer_restarts.inc,
     )
-    committer = GroupCommitter(writers, max_batch=settings.ingest_max_batch)
+    return GroupCommitter(writers, max_batch=settings.ingest_max_batch)
+
+
+def inline_commit(
+    settings: Settings, engine: Engine, broker: BatchingRedisBroker, metrics: ReceiverMetrics
+) -> Committer:
+    """Group commit on a thread of this process, through the app's engine and broker."""
+    return InlineCommitter(
+        engine,
+        partial(enqueue_events, broker),
+        on_enqueue_failure=metrics.enqueue_failures.inc,
+        max_batch=settings.ingest_max_batch,
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    broker: BatchingRedisBroker | None = None,
+    make_committer: MakeCommitter | None = None,
+) -> ASGIApp:
+    """The receiver app. Refuses (ConfigurationError) to be built without a webhook secret.
+
+    `engine` and `broker` serve readiness and the internal API. `make_committer` builds what
+    commits the webhooks: writer processes by default (they open their own engine and
+    broker, from `settings`), or `inline_commit` to run the whole app in one process — what
+    `INGEST_INLINE` chooses when none is given.
+    """
+    settings.webhook_secret_values()
+    engine = engine or make_engine(settings)
+    broker = broker or build_broker(settings)
+    metrics = ReceiverMetrics()
+    if make_committer is None:
+        make_committer = inline_commit if settings.ingest_inline else writer_processes
+    committer = make_committer(settings, engine, broker, metrics)
     webhook = WebhookEndpoint(settings, committer, metrics)
     readiness = Readiness(engine, partial(ping, broker), lambda: committer.ready)
     internal_api = InternalApi(

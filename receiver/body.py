@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from starlette.types import Receive
 
-
-class BodyTooLarge(ValueError):
-    """Raised when a body is (or declares itself) larger than the configured cap."""
-
-
-class ClientGone(ConnectionError):
-    """Raised when the client disconnected before its body was read."""
+from receiver.errors import BodyTooLarge, ClientGone
 
 
 async def read_body_capped(receive: Receive, declared: bytes | None, cap: int) -> bytes:

@@ -22,11 +22,12 @@ from starlette.routing import Route
 
 from config.errors import BrokerUnavailable
 from config.settings import Settings
-from receiver.job_intake import UnknownCustomer, create_job
+from receiver.job_intake import create_job
 from receiver.job_requests import CloneRequest, CustomerRequest, JobRequest
 from receiver.responses import json_response
 from receiver.voice_intake import create_voice
 from records.customer_repo import upsert_customer
+from records.errors import UnknownCustomer
 from records.job_repo import job_audio_path, job_document
 from records.voice_repo import voice_document
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from receiver.job_requests import JobRequest
+from records.errors import UnknownCustomer
 from records.job_repo import create_job as store_job
 from records.jobs import Job
-
-
-class UnknownCustomer(LookupError):
-    """Raised when a job names a customer that does not exist."""
 
 
 def create_job(engine: Engine, request: JobRequest, max_attempts: int) -> Job:

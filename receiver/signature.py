@@ -27,11 +27,6 @@ def presented_digest(header: str | None) -> bytes | None:
     return digest if len(digest) == _DIGEST_SIZE else None
 
 
-def well_formed(header: str | None) -> bool:
-    """Whether a signature header has the contract's shape, `sha256=<64 hex digits>`."""
-    return presented_digest(header) is not None
-
-
 def verify_signature(body: bytes, header: str | None, secrets: Sequence[bytes]) -> int | None:
     """Index of the first secret (newest first) whose HMAC of `body` matches `header`, else None.
 

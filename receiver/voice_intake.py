@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from receiver.job_intake import UnknownCustomer
 from receiver.job_requests import CloneRequest
 from records.customer_repo import customer_by_ref
+from records.errors import UnknownCustomer
 from records.ids import new_id
 from records.jobs import Voice, VoiceStatus, voice_samples_dir
 from records.types import utcnow

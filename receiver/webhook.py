@@ -18,12 +18,14 @@ from starlette.types import Receive, Scope, Send
 from config.errors import StorageUnavailable
 from config.settings import Settings
 from config.signing import SIGNATURE_HEADER, secret_fingerprint
-from receiver.body import BodyTooLarge, ClientGone, read_body_capped
-from receiver.ingest import GroupCommitter
+from receiver.body import read_body_capped
+from receiver.committer import Committer
+from receiver.errors import BodyTooLarge, ClientGone
 from receiver.metrics import DeliveryOutcome, ReceiverMetrics
 from receiver.request_context import new_request_id, valid_request_id
 from receiver.signature import verify_signature
-from records.envelope import InvalidPayload, StaleTimestamp, check_freshness, parse_event
+from records.envelope import check_freshness, parse_event
+from records.errors import InvalidPayload, StaleTimestamp
 from records.event_store import Incoming
 from records.ids import new_id
 from records.types import utcnow
@@ -49,7 +51,7 @@ class WebhookEndpoint:
     def __init__(
         self,
         settings: Settings,
-        committer: GroupCommitter,
+        committer: Committer,
         metrics: ReceiverMetrics,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:

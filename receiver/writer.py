@@ -34,12 +34,12 @@ from config.database import make_engine
 from config.errors import BrokerUnavailable, StorageUnavailable
 from config.logging import configure_logging
 from config.settings import Settings
+from receiver.errors import UnexpectedMessage, WriterGone
 from receiver.writer_protocol import (
     Committed,
     EnqueueFailed,
     Failed,
     Ready,
-    WriterGone,
     outcomes_to_wire,
     receive,
     send,
@@ -169,7 +169,7 @@ def _waiting_batches(sock: socket.socket, first: list[IncomingRow]) -> list[list
 
 def _batch(message: object) -> list[IncomingRow]:
     if not isinstance(message, list):
-        raise TypeError(f"expected a batch, got {type(message).__name__}")
+        raise UnexpectedMessage(f"expected a batch, got {type(message).__name__}")
     return message
 
 
@@ -177,7 +177,7 @@ def run(sock: socket.socket) -> None:
     """Read the settings, build the store and broker, say ready, and serve."""
     settings = receive(sock)
     if not isinstance(settings, Settings):
-        raise TypeError(f"expected Settings, got {type(settings).__name__}")
+        raise UnexpectedMessage(f"expected Settings, got {type(settings).__name__}")
     configure_logging(settings)
     engine = make_engine(settings, pool_size=1)
     broker = build_broker(settings)

@@ -24,13 +24,13 @@ import structlog
 
 from config.errors import StorageUnavailable
 from config.settings import Settings
+from receiver.errors import WriterGone
 from receiver.writer_protocol import (
     Committed,
     EnqueueFailed,
     Failed,
     FrameDecoder,
     Ready,
-    WriterGone,
     frame,
     outcomes_from_wire,
 )
@@ -321,7 +321,7 @@ class WriterPool:
             return
         self._writers.remove(writer)
         self._exited.append(writer)
-        log.error("ingest.writer_exited", pid=writer.pid)
+        log.error("ingest.writer_exited", pid=writer.pid, commits=writer.commits)
         self._on_restart()
         for attempt in range(sys.maxsize):
             if self._stopping:

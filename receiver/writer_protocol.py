@@ -19,14 +19,11 @@ import socket
 import struct
 from dataclasses import dataclass
 
+from receiver.errors import WriterGone
 from records.event_store import Outcome
 
 _HEADER = struct.Struct("!I")
 WireOutcome = tuple[str, bool, str]
-
-
-class WriterGone(EOFError):
-    """Raised when the other end of the writer socket closed (the process exited)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,1 +1,2 @@
-"""The database schema shared by the receiver and the processors (tables and their states)."""
+"""Every read and write of the database: the schema, its migrations, and one repository
+module per aggregate (see the README's architecture section)."""

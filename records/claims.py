@@ -1,7 +1,8 @@
 """A worker's claim on an event: who may start on it, the claim itself, and how it ends.
 
-The rule is declared once (`CLAIMABLE_STATES` and the lease on `LEASED_STATE`): the pure
-`may_claim` and the SQL `claimable` the claim runs are both written from it.
+The rule is declared once (`CLAIMABLE_STATES` and the lease on `LEASED_STATE`): the SQL
+`claimable` the claim runs, and the pure `lease_remaining` that tells a busy event from a
+settled one when the claim finds nothing, are both written from it.
 """
 
 from __future__ import annotations
@@ -22,28 +23,28 @@ CLAIMABLE_STATES = frozenset({EventStatus.RECEIVED, EventStatus.QUEUED})
 LEASED_STATE = EventStatus.PROCESSING  # held by a worker until its lease runs out
 
 
-def may_claim(
+def lease_remaining(
     status: str, started_at: datetime | None, now: datetime, lease_seconds: float
-) -> bool:
-    """Whether a worker may start on an event: new, or abandoned by a worker that died.
+) -> float | None:
+    """Seconds until the lease of a held event runs out (0 or less: its worker died and
+    anyone may claim it); None when nobody holds it.
 
-    A `processing` event without a start time is never claimed (the claim always sets one).
+    A `processing` event without a start time counts as not held (the claim always sets one).
     """
-    if status in CLAIMABLE_STATES:
-        return True
-    if status == LEASED_STATE and started_at is not None:
-        return now - started_at >= timedelta(seconds=lease_seconds)
-    return False
+    if status != LEASED_STATE.value or started_at is None:
+        return None
+    started = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
+    return (started + timedelta(seconds=lease_seconds) - now).total_seconds()
 
 
 def lease_expired(now: datetime, lease_seconds: float) -> ColumnElement[bool]:
-    """Events held past their lease: the worker holding them died (SQL of `may_claim`)."""
+    """Events held past their lease, their worker dead (SQL of `lease_remaining` ≤ 0)."""
     stale = now - timedelta(seconds=lease_seconds)
     return (EVENTS.c.status == LEASED_STATE.value) & (EVENTS.c.started_at <= stale)
 
 
 def claimable(now: datetime, lease_seconds: float) -> ColumnElement[bool]:
-    """Events a worker may start on (SQL of `may_claim`)."""
+    """Events a worker may start on: a claimable state, or a lease that ran out."""
     return or_(
         EVENTS.c.status.in_(sorted(state.value for state in CLAIMABLE_STATES)),
         lease_expired(now, lease_seconds),
@@ -101,10 +102,11 @@ def _busy_or_settled(
     row = conn.execute(
         select(EVENTS.c.status, EVENTS.c.started_at).where(EVENTS.c.id == event_id)
     ).first()
-    if row is None or row.status != LEASED_STATE.value or row.started_at is None:
+    remaining = (
+        None if row is None else lease_remaining(row.status, row.started_at, now, lease_seconds)
+    )
+    if remaining is None:
         return None
-    started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
-    remaining = (started + timedelta(seconds=lease_seconds) - now).total_seconds()
     return Busy(max(remaining, 0.0) + 1.0)
 
 

@@ -8,16 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from records.errors import InvalidPayload, StaleTimestamp
+
 KNOWN_EVENTS = frozenset({"generation.ready", "generation.failed", "voice.cloned"})
 MAX_KEY_LENGTH = 255
-
-
-class InvalidPayload(ValueError):
-    """Raised when a verified body is not a webhook envelope (`event` string, `data` object)."""
-
-
-class StaleTimestamp(ValueError):
-    """Raised when the freshness window is on and the body's timestamp is outside it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,8 +113,14 @@ def job_document(engine: Engine, job_id: str) -> dict[str, Any] | None:
                 "generationId": a.generation_id,
                 "status": a.status,
                 "error": a.error,
+                "intentAt": _iso(a.intent_at),
                 "submittedAt": _iso(a.submitted_at),
                 "completedAt": _iso(a.completed_at),
+                # Reconciliation's bounded polls, for an operator asking why it waits.
+                "polls": a.polls,
+                "lastPolledAt": _iso(a.last_polled_at),
+                "nextPollAt": _iso(a.next_poll_at),
+                "downloadFailures": a.download_failures,
             }
             for a in attempts
         ],

@@ -14,12 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 
-from sandbox.errors import ApiError
+from sandbox.errors import ApiError, DownloadCutOff
 from sandbox.routes import api, control, files, resources
 from sandbox.routes.common import json_response
 from sandbox.runtime import Sandbox
 from sandbox.settings import SandboxSettings
-from sandbox.storage import DownloadCutOff
 
 log = logging.getLogger(__name__)
 

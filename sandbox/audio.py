@@ -23,6 +23,7 @@ from typing import Literal
 
 import lameenc
 
+from sandbox.errors import AudioRenderError
 from sandbox.models import AudioFormat
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,6 @@ BLOCKS_PER_CHUNK = 10
 ESPEAK_TIMEOUT_SECONDS = 60
 
 SpeechEngine = Literal["auto", "espeak", "tone"]
-
-
-class AudioRenderError(Exception):
-    """Raised when audio cannot be produced (espeak-ng required but missing or failing)."""
 
 
 @dataclass(frozen=True)

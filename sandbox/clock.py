@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from sandbox.errors import ClockBackwards
+
 
 class Clock(Protocol):
     """What every time-dependent part of the sandbox reads; swapped in tests without mocks."""
@@ -49,7 +51,7 @@ class SandboxClock:
     def advance(self, seconds: float) -> None:
         """Jump forward; refusing to go back keeps every deadline computed so far valid."""
         if seconds < 0:
-            raise ValueError("the sandbox clock only moves forward")
+            raise ClockBackwards("the sandbox clock only moves forward")
         self._offset += seconds
 
     def reset(self) -> None:

@@ -1,14 +1,42 @@
-"""Errors the sandbox answers with. Imports nothing internal, so every module may raise them."""
+"""Errors the sandbox answers with or stops on. Imports nothing internal but the root error, so
+every module may raise them.
+"""
 
 from __future__ import annotations
 
+from config.errors import VoicehookError
 
-class SandboxError(Exception):
-    """Base class for every error the sandbox raises on purpose."""
+
+class SandboxError(VoicehookError):
+    """Raised when the sandbox refuses or cannot do what it is asked; the base of this package."""
+
+
+class AudioRenderError(SandboxError):
+    """Raised when audio cannot be produced (espeak-ng required but missing or failing)."""
+
+
+class DownloadCutOff(SandboxError):
+    """Raised when a download fault cuts a response short, to drop the connection mid-body."""
+
+
+class ApiKeyTaken(SandboxError):
+    """Raised when a workspace is given an API key that already belongs to a workspace."""
+
+
+class ClockBackwards(SandboxError):
+    """Raised when the sandbox clock is asked to move back; deadlines computed so far hold."""
+
+
+class InvalidLimit(SandboxError):
+    """Raised when a rate limiter is given a limit or a window that is not positive."""
+
+
+class ServerNotStarted(SandboxError):
+    """Raised when a server run on a thread did not start listening in time."""
 
 
 class ApiError(SandboxError):
-    """Raised to answer a request with `{"error": code}` and the class's HTTP status."""
+    """Raised when a request is answered with `{"error": code}` and the class's HTTP status."""
 
     status: int = 500
     code: str = "internal_error"

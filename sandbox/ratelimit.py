@@ -12,13 +12,15 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from sandbox.errors import InvalidLimit
+
 
 class SlidingWindowLimiter:
     """At most `limit` admissions per key in any `window`-second span."""
 
     def __init__(self, limit: int, window: float) -> None:
         if limit < 1 or window <= 0:
-            raise ValueError("a limiter needs a positive limit and window")
+            raise InvalidLimit("a limiter needs a positive limit and window")
         self.limit = limit
         self.window = window
         self._served: dict[str, deque[float]] = {}

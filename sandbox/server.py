@@ -13,6 +13,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from sandbox.app import create_app
+from sandbox.errors import ServerNotStarted
 from sandbox.settings import SandboxSettings
 
 START_TIMEOUT_SECONDS = 15.0
@@ -31,7 +32,7 @@ def serve_in_thread(app: ASGIApp, sock: socket.socket) -> Iterator[None]:
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
-            raise RuntimeError("the server did not start; see the log above")
+            raise ServerNotStarted("the server did not start; see the log above")
         time.sleep(0.01)
     try:
         yield

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sandbox.errors import ApiKeyTaken
 from sandbox.models import CloneJob, Generation, Plan, Upload, Voice, WebhookEndpoint, Workspace
 from sandbox.voices import PRESET_VOICES
 
@@ -54,9 +55,9 @@ class SandboxState:
         return workspace
 
     def add_key(self, workspace: Workspace, key: str) -> str:
-        """Give `workspace` another API key; raises ValueError if the key is taken."""
+        """Give `workspace` another API key; raises ApiKeyTaken if the key is taken."""
         if key in self._keys:
-            raise ValueError("that API key already belongs to a workspace")
+            raise ApiKeyTaken("that API key already belongs to a workspace")
         self._keys[key] = workspace.id
         workspace.api_keys.append(key)
         return key

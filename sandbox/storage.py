@@ -9,17 +9,13 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
-from sandbox.errors import InvalidRequest
+from sandbox.errors import DownloadCutOff, InvalidRequest
 from sandbox.faults import DownloadPlan
 
 log = logging.getLogger(__name__)
 
 READ_CHUNK_BYTES = 256 * 1024
 CORRUPTION_MASK = 0xA5
-
-
-class DownloadCutOff(Exception):
-    """Raised mid-response to drop the connection after a truncated body (a fault)."""
 
 
 async def save_stream(chunks: AsyncIterable[bytes], target: Path, max_bytes: int) -> int:

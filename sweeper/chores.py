@@ -21,8 +21,8 @@ from config.broker import (
 )
 from config.errors import ConfigurationError
 from config.settings import Settings
-from processors.context import build_context
 from processors.download import remove_stale_partials
+from processors.worker import build_context
 from records.adoption import settle_unknown_submissions
 from records.event_queue import enqueue_received, requeue_stalled
 from records.event_store import EventStore

@@ -16,9 +16,9 @@ import orjson
 import structlog
 
 from processors.budget import Priority
-from processors.context import ProcessorContext
 from processors.errors import NotFound, TransientApiError
 from processors.vpai import Generation
+from processors.worker import ProcessorContext
 from records.envelope import parse_event
 from records.event_queue import requeue_events
 from records.event_store import EventStore, Incoming, Outcome

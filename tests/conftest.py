@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -20,12 +22,22 @@ from tests.processors.flow import Sandbox
 from tests.services import missing_service, postgres_schema, redis_process
 from voicehook.redis_server import RedisServer
 
+REDIS_DATABASES = 16  # redis-server's default
 SECRET = "whsec_test_newest"
 OLD_SECRET = "whsec_test_older"
 
 
 @pytest.fixture(autouse=True)
-def _reset_structlog() -> Iterator[None]:
+def _reset_structlog(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts with structlog's defaults, and no logger is cached: commands run in
+    process configure logging onto streams that close after them, and a logger cached then
+    (configure_logging caches on first use) would write into a closed stream ever after."""
+    configure = structlog.configure
+
+    def configure_uncached(**options: Any) -> None:
+        configure(**{**options, "cache_logger_on_first_use": False})
+
+    monkeypatch.setattr(structlog, "configure", configure_uncached)
     yield
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
@@ -60,10 +72,37 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+# The app's own variables (REDIS_URL, DATABASE_URL, VPAI_..., what `voicehook sandbox` reads):
+# a developer may have exported them for the app; the tests neither use nor pass them on.
+APP_VARIABLES = frozenset(name.upper() for name in Settings.model_fields)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_app_environment() -> Iterator[None]:
+    """Keep the developer's app settings out of the tests' Settings and child processes."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.upper() in APP_VARIABLES or name.upper().startswith("SANDBOX_"):
+                patch.delenv(name)
+        yield
+
+
+def worker_redis_url(base: str, worker: str | None) -> str:
+    """`base` with its database number moved up by the xdist worker's index (gw2: +2)."""
+    if not worker or not worker.startswith("gw"):
+        return base
+    parts = urlsplit(base)
+    database = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    if database >= REDIS_DATABASES:
+        raise pytest.UsageError(f"{base} leaves no Redis database for xdist worker {worker}")
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
 @pytest.fixture(scope="session")
 def _session_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = os.environ.get("REDIS_URL")
-    if url:
+    base = os.environ.get("TEST_REDIS_URL")
+    if base:
+        url = worker_redis_url(base, os.environ.get("PYTEST_XDIST_WORKER"))
         try:
             redis.Redis.from_url(url, socket_connect_timeout=1).ping()
         except redis.RedisError as exc:
@@ -76,7 +115,8 @@ def _session_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def redis_url(_session_redis: str) -> str:
-    """A real Redis, emptied for this test: REDIS_URL when set, else a private server."""
+    """A real Redis database, emptied for this test: TEST_REDIS_URL's (plus the xdist
+    worker's index) when set, else a private server's. Never the app's REDIS_URL."""
     redis.Redis.from_url(_session_redis).flushdb()
     return _session_redis
 

@@ -6,13 +6,13 @@ VOICEHOOK_REQUIRE_SERVICES is set (CI), so CI can never pass by skipping.
 
 from __future__ import annotations
 
+import inspect
 import os
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +21,13 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from voicehook.redis_server import RedisServer, throwaway_options
+from voicehook.child_process import ChildProcess
+from voicehook.child_process import free_port as free_port  # noqa: PLC0414 - the tests take it from here
+from voicehook.redis_server import RedisServer, start_throwaway_redis
 
 REQUIRE_SERVICES = bool(os.environ.get("VOICEHOOK_REQUIRE_SERVICES"))
 ROOT = Path(__file__).resolve().parents[1]
+LOG_TAIL_CHARS = 4000  # of a process's log, printed when a wait on it fails
 
 
 def missing_service(reason: str) -> None:
@@ -34,31 +37,45 @@ def missing_service(reason: str) -> None:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def wait_for(
+    predicate: Callable[[], object],
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    *,
+    description: str | None = None,
+    log: Callable[[], str] | None = None,
+) -> None:
+    """Poll `predicate()` until it is truthy, or fail after `timeout` seconds.
 
-
-def wait_for(predicate: object, timeout: float = 10.0, interval: float = 0.05) -> None:
-    """Poll `predicate()` until it is truthy, or fail after `timeout` seconds."""
-    assert callable(predicate)
+    The deadline only guards against a hang, so it is generous. The failure says what was
+    awaited (`description`, else the predicate's source) and, when `log` is given, ends with
+    the tail of what it returns (the log of the process the test waits on).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+    if predicate():
+        return
+    message = f"not within {timeout:g}s: {description or describe(predicate)}"
+    if log is not None:
+        message += f"\n--- log (last {LOG_TAIL_CHARS} characters) ---\n{log()[-LOG_TAIL_CHARS:]}"
+    raise AssertionError(message)
+
+
+def describe(predicate: Callable[[], object]) -> str:
+    """The source of `predicate` (a lambda's line), or its name."""
+    try:
+        return inspect.getsource(predicate).strip()
+    except (OSError, TypeError):
+        return getattr(predicate, "__qualname__", repr(predicate))
 
 
 @contextmanager
 def redis_process(workdir: Path) -> Iterator[RedisServer]:
     """A private redis-server on a port of its own, which a test may stop and start again."""
-    port = free_port()
-    server = RedisServer(
-        f"redis://127.0.0.1:{port}/0", throwaway_options("127.0.0.1", port, workdir)
-    )
-    server.start()
+    server = start_throwaway_redis(workdir)
     try:
         yield server
     finally:
@@ -90,31 +107,35 @@ class ServerProcess:
     """A uvicorn process serving one of our apps over real HTTP."""
 
     url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
+    child: ChildProcess
     env: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.child.process
+
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        self.child.stop()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return self.child.log_text()
+
+
+def answers_health(url: str) -> bool:
+    """Whether `url` answers 200 on /healthz."""
+    try:
+        return httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def start_receiver(
     env: Mapping[str, str], log_path: Path, *, extra_args: tuple[str, ...] = ()
 ) -> ServerProcess:
-    """Start `receiver.app:app_from_environment` under uvicorn and wait until it answers."""
+    """Start `receiver.app:app_from_environment` under uvicorn and wait until it answers;
+    ChildProcessFailed, with the tail of its log, if it does not."""
     port = free_port()
-    full_env = {**os.environ, "LOG_FORMAT": "json", **env}
-    log_file = log_path.open("ab")
-    process = subprocess.Popen(
+    child = ChildProcess.start(
         [
             sys.executable,
             "-m",
@@ -130,24 +151,12 @@ def start_receiver(
             "warning",
             *extra_args,
         ],
-        env=full_env,
+        name="receiver",
+        env={**os.environ, "LOG_FORMAT": "json", **env},
         cwd=ROOT,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
+        log_path=log_path,
+        grace_seconds=15,
     )
-    server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path, dict(env))
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"receiver exited early:\n{server.log()}")
-        try:
-            return httpx.get(f"{server.url}/healthz", timeout=0.5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(healthy, timeout=20)
-    except BaseException:
-        server.stop()
-        raise
+    server = ServerProcess(f"http://127.0.0.1:{port}", child, dict(env))
+    child.wait_until_ready(lambda: answers_health(server.url), timeout=120)
     return server

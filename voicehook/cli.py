@@ -3,7 +3,6 @@
 import typer
 
 from voicehook.commands import (
-    bench,
     db,
     dev,
     doctor,
@@ -28,7 +27,6 @@ app.command()(serve.sweeper)
 app.command()(worker.worker)
 app.command()(dev.dev)
 app.command()(sign.sign)
-app.add_typer(bench.app, name="bench")
 app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(jobs.customers_app, name="customers")
 app.add_typer(jobs.voices_app, name="voices")

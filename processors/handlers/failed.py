@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from processors.attempt_lookup import attempt_of
-from processors.context import ProcessorContext
 from processors.errors import PermanentFailure
 from processors.policy import FailureAction, on_failed
+from processors.worker import ProcessorContext
 from records.claims import ClaimedEvent
 from records.job_outcomes import fail_job, record_attempt, schedule_retry
 from records.jobs import AttemptStatus

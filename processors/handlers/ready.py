@@ -12,7 +12,6 @@ import structlog
 
 from processors.attempt_lookup import attempt_of
 from processors.audio import AudioFacts, verify_audio
-from processors.context import ProcessorContext
 from processors.download import download_audio
 from processors.errors import (
     AudioInvalid,
@@ -24,6 +23,7 @@ from processors.errors import (
     RetryLater,
 )
 from processors.policy import ReadyAction, on_ready
+from processors.worker import ProcessorContext
 from records.claims import ClaimedEvent
 from records.job_outcomes import (
     AttemptView,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from processors.context import ProcessorContext
 from processors.errors import (
     AnswerLost,
     ApiError,
@@ -11,6 +10,7 @@ from processors.errors import (
     TransientApiError,
 )
 from processors.vpai import explain
+from processors.worker import ProcessorContext
 from records.adoption import answer_lost
 from records.jobs import JobStatus
 from records.submission_repo import (

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.clock import iso_millis
-from sandbox.errors import InvalidRequest, NotFound
+from sandbox.errors import ApiKeyTaken, InvalidRequest, NotFound
 from sandbox.models import Workspace
 from sandbox.routes.common import json_response, sandbox_of
 from sandbox.runtime import Sandbox
@@ -121,7 +121,7 @@ async def create_key(request: Request) -> Response:
     body = parse_body(KeyCreate, await request.body() or b"{}")
     try:
         key = sandbox.state.add_key(workspace, body.key or new_api_key())
-    except ValueError as exc:
+    except ApiKeyTaken as exc:
         raise InvalidRequest(f"key: {exc}") from exc
     return json_response({"key": key, "workspaceId": workspace.id}, status_code=201)
 

@@ -6,8 +6,9 @@ import os
 import subprocess
 import sys
 
-from tests.services import missing_service
-from voicehook.redis_server import RedisServerError, redis_server_binary
+from tests.services import ROOT, missing_service
+from voicehook.errors import RedisServerError
+from voicehook.redis_server import redis_server_binary
 
 
 def require_redis_server() -> None:
@@ -19,12 +20,13 @@ def require_redis_server() -> None:
 
 
 def run_bench(*args: str, timeout: float) -> list[str]:
-    """`voicehook bench ARGS`; its output lines, after asserting it succeeded."""
+    """`python -m bench ARGS`; its output lines, after asserting it succeeded."""
     completed = subprocess.run(
-        [sys.executable, "-m", "voicehook", "bench", *args],
+        [sys.executable, "-m", "bench", *args],
         capture_output=True,
         text=True,
         env=dict(os.environ),
+        cwd=ROOT,
         timeout=timeout,
         check=False,
     )

@@ -8,16 +8,24 @@ from pathlib import Path
 
 import orjson
 
-from config.signing import compute_signature
-from voicehook.bench.bodies import (
-    read_body_file,
+from bench.bodies import (
     signed_deliveries,
     utc_timestamp,
     webhook_body,
     write_body_files,
 )
+from config.signing import compute_signature
 
 SECRET = b"whsec_bench_test_secret"
+
+
+def read_body_file(path: Path) -> list[tuple[str, bytes]]:
+    """The (signature, body) pairs of one thread's file, split as the wrk Lua script splits."""
+    pairs = []
+    for line in path.read_bytes().splitlines():
+        signature, body = line.split(b"\t", 1)
+        pairs.append((signature.decode(), body))
+    return pairs
 
 
 class TestWebhookBody:

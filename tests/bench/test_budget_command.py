@@ -1,4 +1,4 @@
-"""`voicehook bench budget`: a short real run with a backlog under a small budget."""
+"""`python -m bench budget`: a short real run with a backlog under a small budget."""
 
 from __future__ import annotations
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from bench import databases
+from bench.errors import BenchError
 from config.settings import normalise_database_url
-from voicehook.bench import databases
-from voicehook.bench.errors import BenchError
 
 
 class TestWithSearchPath:

@@ -1,4 +1,4 @@
-"""`voicehook bench e2e`: a short real run through every process."""
+"""`python -m bench e2e`: a short real run through every process."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from voicehook.bench.e2e import script_of
-from voicehook.bench.e2e_latency import (
+from bench.e2e import script_of
+from bench.e2e_latency import (
     Completion,
     Post,
     arrival_rate,
@@ -18,8 +18,8 @@ from voicehook.bench.e2e_latency import (
     parse_timestamp,
     stages,
 )
-from voicehook.bench.errors import BenchError
-from voicehook.bench.percentiles import LatencySummary
+from bench.errors import BenchError
+from bench.percentiles import LatencySummary
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""`voicehook bench ingest` end to end: a short real run through the console script."""
+"""`python -m bench ingest` end to end: a short real run through `python -m bench`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-BENCH = [sys.executable, "-m", "voicehook", "bench", "ingest"]
+from tests.services import ROOT
+
+BENCH = [sys.executable, "-m", "bench", "ingest"]
 
 
 @pytest.mark.timeout(90)
@@ -23,6 +25,7 @@ def test_short_run_verifies_and_ends_with_the_median_rounds_ratio() -> None:
         capture_output=True,
         text=True,
         env=env,
+        cwd=ROOT,
         timeout=80,
         check=False,
     )
@@ -57,6 +60,7 @@ def test_missing_wrk_is_a_clear_error() -> None:
         capture_output=True,
         text=True,
         env=env,
+        cwd=ROOT,
         timeout=60,
         check=False,
     )

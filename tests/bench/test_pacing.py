@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from voicehook.bench.pacing import Sampler, paced
+from bench.pacing import Sampler, paced
+from tests.services import wait_for
 
 
 class FakeClock:
@@ -51,7 +52,7 @@ class TestSampler:
         """Samples are taken on a thread while the block runs, in order."""
         counter = iter(range(1_000_000))
         with Sampler(lambda: next(counter), 0.01) as sampler:
-            time.sleep(0.1)
+            wait_for(lambda: len(sampler.samples) >= 3, description="three samples were taken")
         assert len(sampler.samples) >= 3
         assert sampler.samples == sorted(sampler.samples)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from voicehook.bench.errors import BenchError
-from voicehook.bench.percentiles import LatencySummary, format_latency, percentile
+from bench.errors import BenchError
+from bench.percentiles import LatencySummary, format_latency, percentile
 
 
 class TestPercentile:
@@ -29,7 +29,7 @@ class TestPercentile:
 
     def test_fraction_out_of_range_is_refused(self) -> None:
         """Fractions are in (0, 1]."""
-        with pytest.raises(ValueError, match="fraction"):
+        with pytest.raises(BenchError, match="fraction"):
             percentile([1.0], 0.0)
 
 

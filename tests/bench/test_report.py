@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from voicehook.bench.errors import BenchError, WrkOutputError
-from voicehook.bench.report import (
+from bench.errors import BenchError, WrkOutputError
+from bench.report import (
     format_ratio,
     format_run,
     parse_duration,

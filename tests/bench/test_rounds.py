@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
+from bench.errors import BenchError
+from bench.ingest import Round, median_round
+from bench.loadgen import WrkRun
+from bench.report import parse_wrk_report
 from tests.bench.test_report import WRK_OUTPUT
-from voicehook.bench.errors import BenchError
-from voicehook.bench.ingest import Round, median_round
-from voicehook.bench.loadgen import WrkRun
-from voicehook.bench.report import parse_wrk_report
 
 TEN_SECONDS = parse_wrk_report(WRK_OUTPUT)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from voicehook.bench.errors import BenchError
-from voicehook.bench.utilization import Sample, backlog_stretches, utilization
+from bench.errors import BenchError
+from bench.utilization import Sample, backlog_stretches, utilization
 
 
 def samples(

@@ -6,8 +6,8 @@ import dataclasses
 
 import orjson
 
-from voicehook.bench.report import WrkReport
-from voicehook.bench.verify import Check, QueueState, StoredState, check_log, verify_ingest
+from bench.report import WrkReport
+from bench.verify import Check, QueueState, StoredState, check_log, verify_ingest
 
 IDS = frozenset({"e1", "e2", "e3"})
 CLEAN_RUN = WrkReport(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from voicehook.bench.service_stack import caller_env
-from voicehook.bench.worker_process import is_events_dramatiq
+from bench.service_stack import caller_env
+from bench.worker_process import is_events_dramatiq
+from processors.worker import DRAMATIQ_ARGS
 
 
 class TestIsEventsDramatiq:
     def test_events_dramatiq(self) -> None:
         """The Dramatiq CLI with `--queues events` is the events process's parent."""
-        argv = ["python", "-m", "dramatiq", "processors.worker_entry", "--queues", "events"]
+        argv = ["python", "-m", "dramatiq", *DRAMATIQ_ARGS, "--queues", "events"]
         assert is_events_dramatiq(argv)
 
     def test_jobs_dramatiq_and_others_are_not(self) -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.bare import WEBHOOK_PATH as BARE_PATH
+from bench.bodies import write_body_files
+from bench.ingest import BARE_FACTORY
+from bench.loadgen import BodyMode, LoadShape, run_wrk, wrk_command
+from bench.servers import Server, running_server
 from receiver.app import WEBHOOK_PATH
-from voicehook.bench.bare import WEBHOOK_PATH as BARE_PATH
-from voicehook.bench.bodies import write_body_files
-from voicehook.bench.ingest import BARE_FACTORY
-from voicehook.bench.loadgen import BodyMode, LoadShape, run_wrk, wrk_command
-from voicehook.bench.servers import Server, running_server
 
 SHAPE = LoadShape(threads=2, connections=4)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -19,8 +21,9 @@ from records.ids import new_id
 from records.migrate import upgrade
 from records.types import utcnow
 from tests.conftest import SECRET, make_settings
-from tests.receiver.conftest import receiver_env, signed_headers
-from tests.services import ServerProcess, postgres_schema, start_receiver
+from tests.in_process import Served, served_receiver_client
+from tests.receiver.conftest import signed_headers
+from tests.services import postgres_schema
 from voicehook.cli import app
 
 
@@ -35,13 +38,11 @@ def _restore_logging() -> Iterator[None]:
 
 
 @pytest.fixture
-def receiver(
-    database_url: str, redis_url: str, migrated_engine: Engine, tmp_path: Path
-) -> Iterator[ServerProcess]:
-    """A receiver process on the parametrised database and a real Redis."""
-    server = start_receiver(receiver_env(database_url, redis_url), tmp_path / "receiver.log")
-    yield server
-    server.stop()
+def receiver(database_url: str, redis_url: str, migrated_engine: Engine) -> Iterator[Served]:
+    """The receiver app on the parametrised database and a real Redis, served on a thread
+    (the CLI, in this process or its own, replays to its URL)."""
+    with served_receiver_client(make_settings(database_url, redis_url)) as served:
+        yield served
 
 
 @pytest.fixture
@@ -85,7 +86,15 @@ class Ran:
 def run_cli(*args: str, env: dict[str, str]) -> Ran:
     """The `voicehook` app in this process (click's runner): the same code as the console
     script without a second of interpreter start-up, for all but the process round trip."""
-    result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+    # A receiver served on a thread of this process logs meanwhile: onto the test's stderr,
+    # not into the command's stdout. The command may configure logging onto the runner's
+    # streams, which close after it: the configuration before it comes back.
+    before = structlog.get_config()
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    try:
+        result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+    finally:
+        structlog.configure(**before)
     return Ran(result.exit_code, result.stdout, result.stderr, result.stdout_bytes)
 
 

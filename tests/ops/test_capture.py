@@ -9,9 +9,9 @@ import orjson
 import pytest
 
 from config.signing import SIGNATURE_HEADER
+from voicehook.errors import CaptureError
 from voicehook.ops.capture import (
     Capture,
-    CaptureError,
     capture_document,
     capture_file_name,
     capture_from_document,
@@ -96,7 +96,7 @@ class TestFiles:
         assert names == [capture_file_name(c) for c in sorted(captures, key=_arrival)]
         read = read_captures([tmp_path / "out"])
         assert [c.body for c in read] == [b'{"b":2}', b'{"a":1}', b""]
-        assert all(c.enveloped for c in read)
+        assert [c.signature for c in read] == [c.signature for c in sorted(captures, key=_arrival)]
 
     def test_jsonl_round_trip(self, tmp_path: Path) -> None:
         """A JSONL export holds one capture a line and reads back equal, in order."""
@@ -113,16 +113,15 @@ class TestFiles:
         (tmp_path / "body.json").write_bytes(raw)
         [bare] = read_captures([tmp_path / "body.json"])
         assert bare.body == raw
-        assert not bare.enveloped
-        assert bare.signature is None
+        assert (bare.signature, bare.headers) == (None, {})
 
     def test_jsonl_lines_may_be_bare_bodies(self, tmp_path: Path) -> None:
         """In a JSONL file, a line that is not a capture is a bare body of that line."""
         line = orjson.dumps(capture_document(capture(1, b'{"a":1}')))
         (tmp_path / "mixed.ndjson").write_bytes(line + b'\n\n{"event":"e","data":{}}\r\n')
         first, second = read_captures([tmp_path / "mixed.ndjson"])
-        assert first.enveloped
-        assert (second.enveloped, second.body) == (False, b'{"event":"e","data":{}}')
+        assert first.signature == "sha256=" + f"{1:064x}"
+        assert (second.signature, second.body) == (None, b'{"event":"e","data":{}}')
         assert second.source.endswith("mixed.ndjson:3")
 
     def test_directories_skip_other_files_and_missing_paths_fail(self, tmp_path: Path) -> None:

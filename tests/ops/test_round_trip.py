@@ -1,4 +1,5 @@
-"""Export, then replay, against real receiver processes: the `voicehook` CLI as a process."""
+"""Export, then replay, against receivers served over real HTTP (uvicorn on a thread), the
+`voicehook` CLI in this process or as a process of its own."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import Engine
 
-from tests.conftest import OLD_SECRET, SECRET
+from tests.conftest import OLD_SECRET, SECRET, make_settings
+from tests.in_process import Served, served_receiver
 from tests.ops.conftest import cli_env, run_cli
 from tests.receiver.conftest import (
     WEBHOOK,
@@ -19,7 +21,7 @@ from tests.receiver.conftest import (
     post,
     receiver_env,
 )
-from tests.services import ServerProcess, start_receiver, wait_for
+from tests.services import wait_for
 from tests.voicehook.test_cli_processes import voicehook
 
 ANOTHER_SECRET = "whsec_somewhere_else"
@@ -29,7 +31,7 @@ HAND_WRITTEN = (
 )
 
 
-def seed(server: ServerProcess, engine: Engine) -> list[bytes]:
+def seed(server: Served, engine: Engine) -> list[bytes]:
     """Deliveries of every kind: known and unknown types, a duplicate, no `data.id`, odd
     whitespace and non-ASCII; one signed with the older secret. Waits until they settle."""
     bodies = [
@@ -43,7 +45,7 @@ def seed(server: ServerProcess, engine: Engine) -> list[bytes]:
     ]
     for number, body in enumerate(bodies):
         secret = OLD_SECRET if number == 3 else SECRET
-        assert post(server, body, secret=secret).status_code in (200, 202)
+        assert post(server.client, body, secret=secret).status_code in (200, 202)
     wait_for(lambda: all(e["status"] != "received" for e in events(engine)))
     return bodies
 
@@ -69,7 +71,7 @@ def counts(summary: dict[str, Any]) -> tuple[object, ...]:
 class TestExport:
     def test_one_document_per_delivery_exactly_as_received(
         self,
-        receiver: ServerProcess,
+        receiver: Served,
         migrated_engine: Engine,
         database_url: str,
         redis_url: str,
@@ -97,7 +99,7 @@ class TestExport:
 
     def test_filters_by_type_status_and_time(
         self,
-        receiver: ServerProcess,
+        receiver: Served,
         migrated_engine: Engine,
         database_url: str,
         tmp_path: Path,
@@ -127,7 +129,7 @@ class TestExport:
 class TestReplayRoundTrip:
     def test_replay_of_what_is_stored_is_all_duplicates(
         self,
-        receiver: ServerProcess,
+        receiver: Served,
         migrated_engine: Engine,
         database_url: str,
         tmp_path: Path,
@@ -139,7 +141,7 @@ class TestReplayRoundTrip:
         env = cli_env(database_url)
         assert run_cli("events", "export", str(tmp_path / "out"), env=env).returncode == 0
         code, summary = replay_json(str(tmp_path / "out"), "--to", receiver.url + WEBHOOK, env=env)
-        assert code == 0
+        assert code == 0, summary["reasons"]
         assert counts(summary) == (0, 7, 0, 0)
         assert event_facts(migrated_engine) == before
         assert len(deliveries(migrated_engine)) == 14
@@ -147,7 +149,7 @@ class TestReplayRoundTrip:
     def test_replay_into_an_empty_database_reproduces_the_events(
         self,
         *,
-        receiver: ServerProcess,
+        receiver: Served,
         migrated_engine: Engine,
         database_url: str,
         fresh_database_url: str,
@@ -161,16 +163,13 @@ class TestReplayRoundTrip:
         seed(receiver, migrated_engine)
         env = cli_env(database_url)
         assert voicehook("events", "export", str(tmp_path / "out"), env=env).returncode == 0
-        second = start_receiver(receiver_env(fresh_database_url, redis_url), tmp_path / "r2.log")
-        try:
+        with served_receiver(make_settings(fresh_database_url, redis_url)) as second:
             code, summary = replay_json(
-                str(tmp_path / "out"), "--to", second.url + WEBHOOK, env=env, process=True
+                str(tmp_path / "out"), "--to", second + WEBHOOK, env=env, process=True
             )
             assert code == 0
             assert counts(summary) == (6, 1, 0, 0)
             wait_for(lambda: all(e["status"] != "received" for e in events(fresh_engine)))
-        finally:
-            second.stop()
         assert event_facts(fresh_engine) == event_facts(migrated_engine)
         statuses = sorted(str(e["status"]) for e in events(fresh_engine))
         assert statuses == ["ignored"] + ["queued"] * 5
@@ -185,7 +184,7 @@ class TestReplayRoundTrip:
     def test_resigning_for_a_receiver_with_another_secret(
         self,
         *,
-        receiver: ServerProcess,
+        receiver: Served,
         migrated_engine: Engine,
         database_url: str,
         fresh_database_url: str,
@@ -198,12 +197,9 @@ class TestReplayRoundTrip:
         seed(receiver, migrated_engine)
         env = cli_env(database_url)
         assert run_cli("events", "export", str(tmp_path / "out"), env=env).returncode == 0
-        other = start_receiver(
-            receiver_env(fresh_database_url, redis_url, VPAI_WEBHOOK_SECRETS=ANOTHER_SECRET),
-            tmp_path / "other.log",
-        )
-        try:
-            url = other.url + WEBHOOK
+        other = make_settings(fresh_database_url, redis_url, vpai_webhook_secrets=ANOTHER_SECRET)
+        with served_receiver(other) as base:
+            url = base + WEBHOOK
             code, refused = replay_json(str(tmp_path / "out"), "--to", url, env=env)
             assert code == 1
             assert counts(refused) == (0, 0, 7, 0)
@@ -217,11 +213,9 @@ class TestReplayRoundTrip:
             )
             assert code == 0
             assert counts(signed) == (6, 1, 0, 0)
-        finally:
-            other.stop()
 
     def test_bare_body_files_need_a_secret(
-        self, receiver: ServerProcess, migrated_engine: Engine, database_url: str, tmp_path: Path
+        self, receiver: Served, migrated_engine: Engine, database_url: str, tmp_path: Path
     ) -> None:
         """Bare bodies are refused up front without --secret (exit 2, saying so); signed with
         it, they are stored byte for byte."""
@@ -264,7 +258,7 @@ class TestDirectReplay:
     def test_jsonl_export_injected_directly(
         self,
         *,
-        receiver: ServerProcess,
+        receiver: Served,
         migrated_engine: Engine,
         database_url: str,
         fresh_database_url: str,

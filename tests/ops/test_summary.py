@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from config.signing import compute_signature
+from voicehook.errors import InvalidSelection
 from voicehook.ops.capture import Capture
 from voicehook.ops.doctor import Status, redact_url, schema_check
 from voicehook.ops.replay import outgoing_signature, unsignable
 from voicehook.ops.reprocess import HELD, NO_BODY, skip_reason
-from voicehook.ops.selection import InvalidSelection, build_filter
+from voicehook.ops.selection import build_filter
 from voicehook.ops.summary import (
     MAX_LISTED,
     ReplayResult,
@@ -96,7 +97,7 @@ class TestSignatures:
 
     def test_bare_bodies_need_a_secret(self) -> None:
         """Bare bodies have nothing to send without --secret; with one, all can be signed."""
-        bare = Capture(b"{}", "body.json", enveloped=False)
+        bare = Capture(b"{}", "body.json")
         assert unsignable([bare], None) == ["body.json"]
         assert unsignable([bare], b"s") == []
 

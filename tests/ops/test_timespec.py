@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from voicehook.ops.timespec import InvalidTimeSpec, parse_duration, parse_instant
+from voicehook.errors import InvalidTimeSpec
+from voicehook.ops.timespec import parse_duration, parse_instant
 
 NOW = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from config.broker import build_broker, schedule_submission
-from processors.context import ProcessorContext, build_context
+from processors.worker import ProcessorContext, build_context
 from tests.conftest import make_settings
 from tests.processors.flow import Sandbox
 

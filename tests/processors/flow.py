@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from processors import dispatch
-from processors.context import ProcessorContext
+from processors.worker import ProcessorContext
 from receiver.job_intake import create_job
 from receiver.job_requests import JobRequest
 from records.customer_repo import upsert_customer

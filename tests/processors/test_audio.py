@@ -19,7 +19,7 @@ from processors.audio import (
     sniff_format,
     verify_audio,
 )
-from processors.errors import AudioInvalid, ProcessingError
+from processors.errors import AudioInvalid, ProcessingError, UnknownAudioFormat
 from tests.processors.fileserver import wav_header
 
 SAMPLE_RATE = 22050
@@ -205,7 +205,7 @@ class TestInspectAudio:
 
     def test_unknown_format_is_a_programming_error(self, tmp_path: Path) -> None:
         """Only mp3 and wav are known; anything else is the caller's bug."""
-        with pytest.raises(ValueError, match="flac"):
+        with pytest.raises(UnknownAudioFormat, match="flac"):
             inspect_audio(make_wav(tmp_path / "a.wav", 1.0), "flac")
 
     def test_audio_invalid_carries_its_reason(self, tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ import time
 import pytest
 from sqlmodel import Session
 
-from processors.context import ProcessorContext
 from processors.errors import RetryLater
 from processors.handlers.clone import clone_voice
 from processors.voices_sync import sync_voices
+from processors.worker import ProcessorContext
 from receiver.job_requests import CloneRequest
 from receiver.voice_intake import create_voice
 from records.customer_repo import upsert_customer

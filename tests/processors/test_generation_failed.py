@@ -9,9 +9,9 @@ import pytest
 import redis
 from sqlalchemy import update
 
-from processors.context import ProcessorContext
 from processors.errors import RetryLater
 from processors.handlers.submit import submit_job
+from processors.worker import ProcessorContext
 from records.jobs import Job
 from records.types import utcnow
 from tests.processors.flow import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from processors.context import ProcessorContext
 from processors.handlers.submit import submit_job
+from processors.worker import ProcessorContext
 from tests.processors.flow import (
     Sandbox,
     attempts,

@@ -7,9 +7,9 @@ import hashlib
 import pytest
 from sqlmodel import Session, select
 
-from processors.context import ProcessorContext
 from processors.errors import AdoptionRefused
 from processors.review import adopt_for_operator
+from processors.worker import ProcessorContext
 from records.adoption import settle_unknown_submissions
 from records.jobs import Job
 from records.submission_repo import start_submission

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from processors.context import ProcessorContext
+from processors.worker import ProcessorContext
 from records.jobs import Attempt, Job
 from records.submission_repo import start_submission, submission_accepted
 from records.types import utcnow

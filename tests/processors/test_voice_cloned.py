@@ -6,7 +6,7 @@ import time
 
 from sqlmodel import Session, select
 
-from processors.context import ProcessorContext
+from processors.worker import ProcessorContext
 from records.jobs import Voice
 from records.types import utcnow
 from tests.processors.flow import Sandbox, process, store_event

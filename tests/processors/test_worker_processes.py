@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,11 @@ from processors.audio import verify_audio
 from sandbox.server import run_sandbox
 from sandbox.settings import SandboxSettings
 from sandbox.voices import DEFAULT_VOICE
-from tests.conftest import SECRET
+from tests.conftest import SECRET, make_settings
+from tests.in_process import Served, served_receiver_client
 from tests.processors.flow import Sandbox, attempts, customer, job
 from tests.receiver.conftest import receiver_env
-from tests.services import ROOT, ServerProcess, start_receiver, wait_for
+from tests.services import LOG_TAIL_CHARS, ROOT, wait_for
 
 TOKEN = "admin-e2e"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -49,6 +51,13 @@ class Processes:
         self.children.append(child)
         return child
 
+    def logs(self) -> str:
+        """Every process's log, each under its name (for a failed wait)."""
+        return "\n".join(
+            f"=== {path.stem} ===\n{path.read_text(errors='replace')[-LOG_TAIL_CHARS // 2 :]}"
+            for path in sorted(self.tmp_path.glob("*.log"))
+        )
+
     def kill(self, child: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
         try:
             os.killpg(child.pid, sig)
@@ -69,7 +78,7 @@ def service(
     migrated_engine: Engine,
     vpai: Sandbox,
     tmp_path: Path,
-) -> Iterator[tuple[ServerProcess, Processes]]:
+) -> Iterator[tuple[Served, Processes]]:
     """The receiver (with the internal API) and the sandbox posting webhooks to it."""
     env = receiver_env(
         database_url,
@@ -85,20 +94,24 @@ def service(
         WORKER_PROCESSES="1",
         WORKER_THREADS="2",
     )
-    receiver = start_receiver(env, tmp_path / "receiver.log")
-    vpai.control.post(
-        "/webhook-endpoints",
-        json={"url": receiver.url + "/webhooks/voiceproductionai", "secret": SECRET},
-    ).raise_for_status()
-    processes = Processes(env, tmp_path)
-    try:
-        yield receiver, processes
-    finally:
-        processes.stop_all()
-        receiver.stop()
+    # The receiver is served on a thread of this process (the sandbox posts to it over HTTP);
+    # the workers and the sweeper, which the tests kill, are processes.
+    settings = make_settings(
+        database_url, redis_url, admin_token=TOKEN, audio_dir=str(tmp_path / "audio")
+    )
+    with served_receiver_client(settings) as receiver:
+        vpai.control.post(
+            "/webhook-endpoints",
+            json={"url": receiver.url + "/webhooks/voiceproductionai", "secret": SECRET},
+        ).raise_for_status()
+        processes = Processes(env, tmp_path)
+        try:
+            yield receiver, processes
+        finally:
+            processes.stop_all()
 
 
-def submit(receiver: ServerProcess, script: str = "Hello from the other side.") -> str:
+def submit(receiver: Served, script: str = "Hello from the other side.") -> str:
     httpx.post(
         receiver.url + "/api/customers", json={"externalRef": "acme", "name": "Acme"}, headers=AUTH
     ).raise_for_status()
@@ -116,20 +129,25 @@ def submit(receiver: ServerProcess, script: str = "Hello from the other side.") 
     return str(response.json()["id"])
 
 
-def job_document(receiver: ServerProcess, job_id: str) -> dict[str, Any]:
+def job_document(receiver: Served, job_id: str) -> dict[str, Any]:
     document: dict[str, Any] = httpx.get(f"{receiver.url}/api/jobs/{job_id}", headers=AUTH).json()
     return document
 
 
 class TestEndToEnd:
     def test_job_to_audio_through_every_process(
-        self, service: tuple[ServerProcess, Processes], migrated_engine: Engine, vpai: Sandbox
+        self, service: tuple[Served, Processes], migrated_engine: Engine, vpai: Sandbox
     ) -> None:
         """Internal API → worker submits → sandbox webhook → receiver → worker downloads."""
         receiver, processes = service
         processes.start("worker", name="worker")
         job_id = submit(receiver)
-        wait_for(lambda: job_document(receiver, job_id)["status"] == "ready", timeout=60)
+        wait_for(
+            lambda: job_document(receiver, job_id)["status"] == "ready",
+            120,
+            description="the job is ready",
+            log=processes.logs,
+        )
         document = job_document(receiver, job_id)
         assert document["attempts"][0]["status"] == "ready"
         audio = httpx.get(f"{receiver.url}/api/jobs/{job_id}/audio", headers=AUTH)
@@ -141,7 +159,7 @@ class TestEndToEnd:
 class TestCrashMidDownload:
     def test_sigkill_mid_download_then_redelivery_completes_once(
         self,
-        service: tuple[ServerProcess, Processes],
+        service: tuple[Served, Processes],
         migrated_engine: Engine,
         vpai: Sandbox,
         tmp_path: Path,
@@ -152,7 +170,12 @@ class TestCrashMidDownload:
         worker = processes.start("worker", name="worker-1")
         job_id = submit(receiver, script="A longer script, so the file takes a while. " * 4)
         audio_dir = tmp_path / "audio"
-        wait_for(lambda: any(audio_dir.rglob("*.part")), timeout=60)
+        wait_for(
+            lambda: any(audio_dir.rglob("*.part")),
+            120,
+            description="a partial download appeared",
+            log=processes.logs,
+        )
         processes.kill(worker)  # SIGKILL the whole worker, mid-download
         assert job(migrated_engine, job_id).status != "ready"
         assert not [p for p in audio_dir.rglob("*.wav") if not p.name.startswith(".")]
@@ -160,7 +183,12 @@ class TestCrashMidDownload:
         vpai.faults(downloadSlowRate=0.0)
         processes.start("worker", name="worker-2")
         processes.start("sweeper", name="sweeper")
-        wait_for(lambda: job(migrated_engine, job_id).status == "ready", timeout=60)
+        wait_for(
+            lambda: job(migrated_engine, job_id).status == "ready",
+            120,
+            description="the job is ready after the crash",
+            log=processes.logs,
+        )
         done = job(migrated_engine, job_id)
         assert done.audio_path is not None
         path = audio_dir / done.audio_path
@@ -179,7 +207,7 @@ class TestSharedBudget:
         limited = SandboxSettings(
             speech="tone", seed=5, rate_limit_requests=5, rate_limit_window_seconds=2
         )
-        with run_sandbox(limited) as sandbox:
+        with ExitStack() as stack, run_sandbox(limited) as sandbox:
             env = receiver_env(
                 database_url,
                 redis_url,
@@ -193,7 +221,10 @@ class TestSharedBudget:
                 WORKER_PROCESSES="1",
                 WORKER_THREADS="2",
             )
-            receiver = start_receiver(env, tmp_path / "receiver.log")
+            settings = make_settings(
+                database_url, redis_url, admin_token=TOKEN, audio_dir=str(tmp_path / "audio")
+            )
+            receiver = stack.enter_context(served_receiver_client(settings))
             processes = Processes(env, tmp_path)
             try:
                 job_ids = [submit(receiver, script=f"Job number {n}.") for n in range(14)]
@@ -201,11 +232,12 @@ class TestSharedBudget:
                 processes.start("worker", name="worker-b")
                 wait_for(
                     lambda: all(job(migrated_engine, j).attempts_made == 1 for j in job_ids),
-                    timeout=90,
+                    180,
+                    description="every job was submitted once",
+                    log=processes.logs,
                 )
                 control = httpx.get(sandbox.url + "/sandbox/workspaces/default").json()
             finally:
                 processes.stop_all()
-                receiver.stop()
         assert control["requests"]["rateLimited"] == 0
         assert control["requests"]["served"] >= 14

@@ -1,8 +1,9 @@
-"""Receiver fixtures: a real receiver process over real HTTP, on a migrated database."""
+"""Receiver fixtures: the receiver app in process (TestClient, lifespan), on a migrated database."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -10,6 +11,7 @@ import orjson
 import pytest
 import redis
 from sqlalchemy import Engine, select
+from starlette.testclient import TestClient
 
 from config.signing import SIGNATURE_HEADER, compute_signature
 from records.envelope import parse_event
@@ -17,7 +19,8 @@ from records.event_store import Incoming
 from records.events import DELIVERIES, EVENTS
 from records.ids import new_id
 from records.types import utcnow
-from tests.conftest import OLD_SECRET, SECRET
+from tests.conftest import OLD_SECRET, SECRET, make_settings
+from tests.in_process import receiver_client
 from tests.services import ServerProcess, start_receiver
 
 WEBHOOK = "/webhooks/voiceproductionai"
@@ -54,14 +57,22 @@ def signed_headers(body: bytes, secret: str = SECRET) -> dict[str, str]:
 
 
 def post(
-    server: ServerProcess, body: bytes, secret: str = SECRET, headers: dict[str, str] | None = None
+    client: httpx.Client,
+    body: bytes,
+    secret: str = SECRET,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
-    return httpx.post(
-        server.url + WEBHOOK,
-        content=body,
-        headers=signed_headers(body, secret) | (headers or {}),
-        timeout=30,
+    """POST `body`, signed with `secret`, to the webhook of `client`'s receiver."""
+    return client.post(
+        WEBHOOK, content=body, headers=signed_headers(body, secret) | (headers or {})
     )
+
+
+@contextmanager
+def http_client(base_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client of a receiver served over a socket (a process, or uvicorn on a thread)."""
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        yield client
 
 
 def events(engine: Engine) -> list[dict[str, object]]:
@@ -104,10 +115,17 @@ def receiver_env(database_url: str, redis_url: str, **extra: str) -> dict[str, s
 
 
 @pytest.fixture
-def receiver(
+def receiver(database_url: str, redis_url: str, migrated_engine: Engine) -> Iterator[TestClient]:
+    """The receiver app in process on the parametrised database and a real Redis."""
+    with receiver_client(make_settings(database_url, redis_url)) as client:
+        yield client
+
+
+@pytest.fixture
+def receiver_process(
     database_url: str, redis_url: str, migrated_engine: Engine, tmp_path: Path
 ) -> Iterator[ServerProcess]:
-    """A receiver process on the parametrised database and a real Redis."""
+    """A receiver process (uvicorn and its writer) on the parametrised database and Redis."""
     server = start_receiver(receiver_env(database_url, redis_url), tmp_path / "receiver.log")
     yield server
     server.stop()

@@ -8,11 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 from sqlalchemy import Engine
 
+from tests.conftest import make_settings
+from tests.in_process import receiver_client
 from tests.receiver.conftest import enqueued_event_ids, envelope, events, post, receiver_env
-from tests.services import ROOT, start_receiver, wait_for
+from tests.services import ROOT, wait_for
 from voicehook.redis_server import RedisServer
 
 
@@ -25,22 +26,18 @@ class TestBrokerOutage:
         tmp_path: Path,
     ) -> None:
         """With Redis stopped, deliveries get 202 and stay `received`; a sweeper enqueues them."""
-        server = start_receiver(
-            receiver_env(database_url, private_redis.url), tmp_path / "receiver.log"
-        )
-        try:
+        with receiver_client(make_settings(database_url, private_redis.url)) as client:
             private_redis.stop()
             ids = []
             for n in range(5):
-                response = post(server, envelope(resource_id=f"gen-{n}"))
+                response = post(client, envelope(resource_id=f"gen-{n}"))
                 assert response.status_code == 202
                 ids.append(response.json()["eventId"])
             assert {e["status"] for e in events(migrated_engine)} == {"received"}
-            assert httpx.get(server.url + "/readyz", timeout=15).status_code == 503
-        finally:
-            server.stop()
+            assert client.get("/readyz").status_code == 503
 
         private_redis.start()
+        log = (tmp_path / "sweeper.log").open("wb")
         sweeper = subprocess.Popen(
             [sys.executable, "-m", "voicehook", "sweeper"],
             env={
@@ -50,12 +47,22 @@ class TestBrokerOutage:
                 "SWEEPER_MIN_AGE_SECONDS": "0",
             },
             cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
+        sweeper_log = (tmp_path / "sweeper.log").read_text
         try:
-            wait_for(lambda: sorted(enqueued_event_ids(private_redis.url)) == sorted(ids))
-            wait_for(lambda: {e["status"] for e in events(migrated_engine)} == {"queued"})
+            wait_for(
+                lambda: sorted(enqueued_event_ids(private_redis.url)) == sorted(ids),
+                description="the sweeper enqueued every event",
+                log=sweeper_log,
+            )
+            wait_for(
+                lambda: {e["status"] for e in events(migrated_engine)} == {"queued"},
+                description="the sweeper marked every event queued",
+                log=sweeper_log,
+            )
         finally:
             sweeper.send_signal(signal.SIGTERM)
-            assert sweeper.wait(10) == 0
+            assert sweeper.wait(30) == 0, sweeper_log()
+            log.close()

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from starlette.testclient import TestClient
 
-from tests.receiver.conftest import deliveries, envelope, events, post, receiver_env
-from tests.services import ServerProcess, free_port, start_receiver
+from tests.conftest import make_settings
+from tests.in_process import receiver_client
+from tests.receiver.conftest import deliveries, envelope, events, post
+from tests.services import free_port
 
 
 @pytest.fixture
 def impatient_receiver(
-    database_url: str, redis_url: str, migrated_engine: Engine, tmp_path: Path
-) -> Iterator[ServerProcess]:
-    """A receiver that gives up on the database after half a second."""
-    env = receiver_env(database_url, redis_url, DATABASE_TIMEOUT_SECONDS="0.5")
-    server = start_receiver(env, tmp_path / "receiver.log")
-    yield server
-    server.stop()
+    database_url: str, redis_url: str, migrated_engine: Engine
+) -> Iterator[TestClient]:
+    """A receiver, in process, that gives up on the database after half a second."""
+    settings = make_settings(database_url, redis_url, database_timeout_seconds=0.5)
+    with receiver_client(settings) as client:
+        yield client
 
 
 def install_failing_delivery_trigger(engine: Engine) -> None:
@@ -52,7 +52,7 @@ def install_failing_delivery_trigger(engine: Engine) -> None:
 
 class TestDatabaseFailures:
     def test_failure_mid_transaction_is_503_and_leaves_no_event(
-        self, impatient_receiver: ServerProcess, migrated_engine: Engine
+        self, impatient_receiver: TestClient, migrated_engine: Engine
     ) -> None:
         """If storing the delivery fails after the event insert, the event is rolled back too."""
         install_failing_delivery_trigger(migrated_engine)
@@ -61,11 +61,11 @@ class TestDatabaseFailures:
         assert response.json() == {"error": "unavailable"}
         assert events(migrated_engine) == []
         assert deliveries(migrated_engine) == []
-        metrics = httpx.get(impatient_receiver.url + "/metrics").text
+        metrics = impatient_receiver.get("/metrics").text
         assert 'voicehook_webhook_deliveries_total{outcome="unavailable"} 1.0' in metrics
 
     def test_locked_database_is_503_then_accepts_the_retry(
-        self, impatient_receiver: ServerProcess, migrated_engine: Engine, database_url: str
+        self, impatient_receiver: TestClient, migrated_engine: Engine, database_url: str
     ) -> None:
         """While another process holds the write lock: 503 and no rows; the retry succeeds."""
         with hold_write_lock(database_url):
@@ -76,21 +76,16 @@ class TestDatabaseFailures:
         assert post(impatient_receiver, envelope(resource_id="gen-locked")).status_code == 202
         assert len(events(migrated_engine)) == 1
 
-    def test_unreachable_postgres_is_503_and_not_ready(
-        self, redis_url: str, tmp_path: Path
-    ) -> None:
+    def test_unreachable_postgres_is_503_and_not_ready(self, redis_url: str) -> None:
         """With no database server at all, deliveries get 503 and /readyz says why."""
         url = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"
-        env = receiver_env(url, redis_url, DATABASE_TIMEOUT_SECONDS="1")
-        server = start_receiver(env, tmp_path / "receiver.log")
-        try:
-            assert post(server, envelope()).status_code == 503
-            ready = httpx.get(server.url + "/readyz", timeout=15)
+        settings = make_settings(url, redis_url, database_timeout_seconds=1)
+        with receiver_client(settings) as client:
+            assert post(client, envelope()).status_code == 503
+            ready = client.get("/readyz")
             assert ready.status_code == 503
             assert ready.json()["database"] == "unavailable"
             assert ready.json()["broker"] == "ok"
-        finally:
-            server.stop()
 
 
 class hold_write_lock:

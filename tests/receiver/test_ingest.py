@@ -4,8 +4,11 @@ answered before the commit, and a writer that dies or hangs costs only its own b
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import signal
+import struct
+import termios
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
@@ -16,8 +19,8 @@ from sqlalchemy import Engine, text
 from config.database import write_options
 from config.errors import StorageUnavailable
 from config.settings import Settings
-from receiver.ingest import GroupCommitter
-from receiver.writer_pool import WriterPool
+from receiver.group_commit import GroupCommitter
+from receiver.writer_pool import WriterPool, WriterProcess
 from records.event_store import Incoming, Outcome
 from tests.conftest import make_settings
 from tests.receiver.conftest import deliveries, enqueued_event_ids, events, incoming
@@ -68,10 +71,20 @@ def run(settings: Settings, body: Callable[[Ingest], Awaitable[T]], **options: f
     return asyncio.run(main())
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+async def eventually(check: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Poll `check` until it holds; the deadline only guards against a hang."""
     async with asyncio.timeout(timeout):
         while not check():
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.01)
+
+
+def unread_by(writer: WriterProcess) -> int:
+    """Bytes sent to `writer` that it has not read yet (SIOCOUTQ on our end of the socket)."""
+    transport = writer._transport  # the test looks inside: nothing else needs this
+    assert transport is not None
+    fileno = transport.get_extra_info("socket").fileno()
+    answer = fcntl.ioctl(fileno, termios.TIOCOUTQ, bytes(4))
+    return int(struct.unpack("i", answer)[0])
 
 
 @contextmanager
@@ -158,8 +171,9 @@ class TestWriterFailures:
             first_pid = await ingest.writer_pid()
             with write_lock(migrated_engine):
                 stuck = asyncio.ensure_future(ingest.submit_all([incoming("a"), incoming("b")]))
-                await eventually(lambda: ingest.pool.writers[0].in_flight == 1)
-                await asyncio.sleep(0.2)  # it is waiting on the lock now
+                writer = ingest.pool.writers[0]
+                # Sent, and read by the writer: it is in the transaction the lock holds up.
+                await eventually(lambda: writer.in_flight == 1 and unread_by(writer) == 0)
                 os.kill(first_pid, signal.SIGKILL)
                 with pytest.raises(StorageUnavailable):
                     await stuck
@@ -184,6 +198,9 @@ class TestWriterFailures:
             os.kill(await ingest.writer_pid(), signal.SIGSTOP)
             with pytest.raises(StorageUnavailable, match="did not answer"):
                 await ingest.submit_all([incoming("a")])
+            # The hang was seen. A replacement may take longer than a second to start and
+            # commit on a loaded machine: from now on, time out as production would.
+            ingest.pool.commit_timeout = 60.0
             [outcome] = await ingest.submit_all([incoming("b")])
             return ingest.restarts, outcome
 

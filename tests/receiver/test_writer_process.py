@@ -10,15 +10,15 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine
 
+from bench import process_stats
 from tests.receiver.conftest import envelope, events, post
 from tests.services import ServerProcess, wait_for
-from voicehook.bench import procfs
 
 
 def writer_pid(server: ServerProcess) -> int | None:
     """The receiver's writer process: its one child running `receiver.writer`."""
-    for child in procfs.children(server.process.pid):
-        if "receiver.writer" in procfs.command_line(child):
+    for child in process_stats.children(server.process.pid):
+        if "receiver.writer" in process_stats.command_line(child):
             return child
     return None
 
@@ -34,41 +34,52 @@ def running(pid: int) -> bool:
 
 class TestWriterProcess:
     def test_killed_writer_is_replaced_and_nothing_acknowledged_is_lost(
-        self, receiver: ServerProcess, migrated_engine: Engine
+        self, receiver_process: ServerProcess, migrated_engine: Engine
     ) -> None:
         """Deliveries during the restart are 202 or 503, never lost; afterwards all is well."""
-        assert post(receiver, envelope(resource_id="before")).status_code == 202
+        receiver = receiver_process
+        client = httpx.Client(base_url=receiver.url, timeout=30)
+        assert post(client, envelope(resource_id="before")).status_code == 202
         first = writer_pid(receiver)
         assert first is not None
         os.kill(first, signal.SIGKILL)
         acknowledged = {"before"}
         for number in range(20):
             resource = f"during-{number}"
-            response = post(receiver, envelope(resource_id=resource))
+            response = post(client, envelope(resource_id=resource))
             assert response.status_code in (202, 503)
             if response.status_code == 202:
                 acknowledged.add(resource)
-        wait_for(lambda: writer_pid(receiver) not in (None, first))
-        assert post(receiver, envelope(resource_id="after")).status_code == 202
+        wait_for(
+            lambda: writer_pid(receiver) not in (None, first),
+            description="a new writer process runs",
+            log=receiver.log,
+        )
+        assert post(client, envelope(resource_id="after")).status_code == 202
         acknowledged.add("after")
         stored = {str(e["resource_id"]) for e in events(migrated_engine)}
         assert acknowledged <= stored
-        ready = httpx.get(receiver.url + "/readyz").json()
-        assert ready["writer"] == "ok"
-        metrics = httpx.get(receiver.url + "/metrics").text
-        assert "voicehook_ingest_writer_restarts_total 1.0" in metrics
+        assert client.get("/readyz").json()["writer"] == "ok"
+        assert "voicehook_ingest_writer_restarts_total 1.0" in client.get("/metrics").text
+        client.close()
 
-    def test_writer_stops_with_the_receiver(self, receiver: ServerProcess) -> None:
+    def test_writer_stops_with_the_receiver(self, receiver_process: ServerProcess) -> None:
         """A graceful stop takes the writer with it; no process is left behind."""
-        pid = writer_pid(receiver)
+        pid = writer_pid(receiver_process)
         assert pid is not None
-        receiver.stop()
-        wait_for(lambda: not running(pid))
+        receiver_process.stop()
+        wait_for(
+            lambda: not running(pid), description="the writer exited", log=receiver_process.log
+        )
 
-    def test_writer_exits_when_the_receiver_is_killed(self, receiver: ServerProcess) -> None:
+    def test_writer_exits_when_the_receiver_is_killed(
+        self, receiver_process: ServerProcess
+    ) -> None:
         """SIGKILL on the receiver: the writer sees its socket close and exits by itself."""
-        pid = writer_pid(receiver)
+        pid = writer_pid(receiver_process)
         assert pid is not None
-        receiver.process.kill()
-        receiver.process.wait()
-        wait_for(lambda: not running(pid))
+        receiver_process.process.kill()
+        receiver_process.process.wait()
+        wait_for(
+            lambda: not running(pid), description="the writer exited", log=receiver_process.log
+        )

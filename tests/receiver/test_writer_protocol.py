@@ -6,10 +6,10 @@ import socket
 
 import pytest
 
+from receiver.errors import WriterGone
 from receiver.writer_protocol import (
     Committed,
     FrameDecoder,
-    WriterGone,
     frame,
     outcomes_from_wire,
     outcomes_to_wire,

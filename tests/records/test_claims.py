@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, update
 
-from records.claims import Busy, ClaimedEvent, claim_event, hand_back, may_claim, settle_event
+from records.claims import (
+    CLAIMABLE_STATES,
+    Busy,
+    ClaimedEvent,
+    claim_event,
+    hand_back,
+    lease_remaining,
+    settle_event,
+)
 from records.event_store import EventStore
 from records.events import EVENTS, EventStatus
 from records.types import utcnow
@@ -17,21 +25,37 @@ NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 LEASE = 300.0
 
 
-class TestMayClaim:
-    def test_new_events_are_claimable(self) -> None:
-        """Received and queued events may be started."""
-        assert may_claim("received", None, NOW, LEASE)
-        assert may_claim("queued", None, NOW, LEASE)
+def claim_allowed(status: str, started_at: datetime | None, now: datetime) -> bool:
+    """The rule as the module declares it: a claimable state, or a lease that ran out."""
+    if status in {state.value for state in CLAIMABLE_STATES}:
+        return True
+    remaining = lease_remaining(status, started_at, now, LEASE)
+    return remaining is not None and remaining <= 0
+
+
+class TestLeaseRemaining:
+    def test_new_events_are_held_by_nobody(self) -> None:
+        """Received and queued events have no lease; they are claimable."""
+        assert lease_remaining("received", None, NOW, LEASE) is None
+        assert claim_allowed("received", None, NOW)
+        assert claim_allowed("queued", None, NOW)
 
     def test_processing_events_only_after_their_lease(self) -> None:
         """An event another worker is on is left alone until its lease runs out."""
-        assert not may_claim("processing", NOW - timedelta(seconds=10), NOW, LEASE)
-        assert may_claim("processing", NOW - timedelta(seconds=301), NOW, LEASE)
+        assert lease_remaining("processing", NOW - timedelta(seconds=10), NOW, LEASE) == 290.0
+        assert not claim_allowed("processing", NOW - timedelta(seconds=10), NOW)
+        assert claim_allowed("processing", NOW - timedelta(seconds=301), NOW)
+
+    def test_a_naive_start_time_is_utc(self) -> None:
+        """SQLite hands back naive datetimes; they are read as UTC."""
+        naive = (NOW - timedelta(seconds=100)).replace(tzinfo=None)
+        assert lease_remaining("processing", naive, NOW, LEASE) == 200.0
 
     @pytest.mark.parametrize("status", ["processed", "ignored", "failed"])
     def test_settled_events_are_not_claimable(self, status: str) -> None:
         """Processed, ignored and failed events are never processed again by a redelivery."""
-        assert not may_claim(status, None, NOW, LEASE)
+        assert lease_remaining(status, NOW, NOW, LEASE) is None
+        assert not claim_allowed(status, None, NOW)
 
 
 def stored_event(engine: Engine, status: str, started_at: datetime | None) -> str:
@@ -61,12 +85,12 @@ class TestClaimEvent:
     def test_the_sql_claims_what_the_rule_allows(
         self, migrated_engine: Engine, status: str, started_ago: float | None
     ) -> None:
-        """The claim's WHERE clause agrees with `may_claim` for every state."""
+        """The claim's WHERE clause agrees with the declared rule for every state."""
         now = utcnow()
         started = None if started_ago is None else now - timedelta(seconds=started_ago)
         event_id = stored_event(migrated_engine, status, started)
         claimed = claim_event(migrated_engine, event_id, LEASE)
-        assert isinstance(claimed, ClaimedEvent) == may_claim(status, started, now, LEASE)
+        assert isinstance(claimed, ClaimedEvent) == claim_allowed(status, started, now)
 
     def test_a_held_event_is_busy_until_its_lease_ends(self, migrated_engine: Engine) -> None:
         """A second claim within the lease is told how long to wait."""

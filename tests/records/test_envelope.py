@@ -10,13 +10,12 @@ import pytest
 
 from records.envelope import (
     MAX_KEY_LENGTH,
-    InvalidPayload,
-    StaleTimestamp,
     check_freshness,
     dedup_key,
     parse_event,
     parse_timestamp,
 )
+from records.errors import InvalidPayload, StaleTimestamp
 
 
 def body(**document: object) -> bytes:

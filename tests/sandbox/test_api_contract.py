@@ -19,7 +19,8 @@ class TestAuthentication:
         [
             ("GET", "/v1/voices"),
             ("POST", "/v1/generations"),
-            ("GET", f"/v1/generations/{uuid.uuid4()}"),
+            # A fixed id: every xdist worker must collect the same test ids.
+            ("GET", "/v1/generations/0b6c1f9e-3d2a-4c5b-8e7f-1a2b3c4d5e6f"),
             ("POST", "/v1/uploads?filename=a.wav"),
             ("POST", "/v1/voices/clone"),
         ],

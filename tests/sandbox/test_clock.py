@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from sandbox.clock import SandboxClock, iso_millis, iso_seconds
+from sandbox.errors import ClockBackwards
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -23,7 +24,7 @@ class TestSandboxClock:
     def test_never_goes_back(self) -> None:
         """A negative advance is refused; only a reset returns to real time."""
         clock = SandboxClock(wall=lambda: START, monotonic=lambda: 0.0)
-        with pytest.raises(ValueError, match="forward"):
+        with pytest.raises(ClockBackwards, match="forward"):
             clock.advance(-1)
         clock.advance(5)
         clock.reset()

@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from tests.sandbox.harness import EMMA, Harness
+from tests.services import wait_for
 
 
 def trigger(harness: Harness, event: str = "generation.ready") -> dict[str, Any]:
@@ -115,7 +116,11 @@ class TestDeliveryFaults:
         """On the clocked sandbox a delayed delivery goes out when the clock is advanced."""
         clocked.faults(webhookDelayRate=1.0, webhookDelaySeconds=3600)
         trigger(clocked)
-        time.sleep(0.2)
+        wait_for(lambda: clocked.deliveries() != [], description="the delivery is scheduled")
+        [delivery] = clocked.deliveries()
+        assert delivery["delayed"] is True
+        assert delivery["state"] == "pending"
+        assert delivery["attempts"] == []  # held back: not even tried
         assert clocked.sink.received(clocked.hook_path) == []
         clocked.advance(3600)
         clocked.sink.wait_for(1, clocked.hook_path)

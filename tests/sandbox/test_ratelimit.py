@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from sandbox.errors import InvalidLimit
 from sandbox.ratelimit import SlidingWindowLimiter
 
 
@@ -81,7 +82,7 @@ class TestSlidingWindowLimiter:
 
     def test_rejects_a_useless_configuration(self) -> None:
         """A zero limit or window is a configuration error, not a limiter refusing all."""
-        with pytest.raises(ValueError, match="positive"):
+        with pytest.raises(InvalidLimit, match="positive"):
             SlidingWindowLimiter(limit=0, window=1)
-        with pytest.raises(ValueError, match="positive"):
+        with pytest.raises(InvalidLimit, match="positive"):
             SlidingWindowLimiter(limit=1, window=0)

@@ -10,8 +10,9 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
 from config.broker import build_broker, enqueue_events
-from processors.context import ProcessorContext, build_context
+from processors.budget import Priority
 from processors.handlers.submit import submit_job
+from processors.worker import ProcessorContext, build_context
 from records.event_store import EventStore
 from records.events import Event
 from records.jobs import Attempt
@@ -62,7 +63,7 @@ class TestReconcile:
         submit_job(ctx, job_id)
         with ctx.engine.begin() as conn:
             conn.execute(update(Attempt).values(submitted_at=utcnow() - timedelta(hours=1)))
-        while ctx.api.budget.try_acquire() == 0.0 and ctx.api.budget.in_use() < 54:
+        while ctx.api.budget.try_acquire(Priority.LOW) == 0.0:  # down to the reserve
             pass
         served = vpai.workspace()["requests"]["served"]
         broker = build_broker(make_settings(database_url, redis_url))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,8 @@ import httpx
 from records.migrate import head_revision
 from tests.conftest import SECRET
 from tests.receiver.conftest import envelope, post
-from tests.services import ROOT, ServerProcess, free_port, wait_for
+from tests.services import ROOT, ServerProcess, answers_health, free_port
+from voicehook.child_process import ChildProcess
 
 
 def voicehook(
@@ -58,30 +58,22 @@ class TestWebCommand:
             "WEB_CONCURRENCY": "2",
         }
         assert voicehook("db", "upgrade", env=env).returncode == 0
-        log_path = tmp_path / "web.log"
-        with log_path.open("wb") as log_file:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "voicehook", "web"],
-                env={**os.environ, **env},
-                cwd=ROOT,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path)
+        child = ChildProcess.start(
+            [sys.executable, "-m", "voicehook", "web"],
+            name="voicehook web",
+            env={**os.environ, **env},
+            cwd=ROOT,
+            log_path=tmp_path / "web.log",
+            grace_seconds=30,
+        )
+        server = ServerProcess(f"http://127.0.0.1:{port}", child)
         try:
-
-            def up() -> bool:
-                try:
-                    return httpx.get(server.url + "/healthz", timeout=0.5).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            wait_for(up, timeout=30)
-            assert post(server, envelope(resource_id="via-web")).status_code == 202
-            assert httpx.get(server.url + "/readyz").status_code == 200
+            child.wait_until_ready(lambda: answers_health(server.url), timeout=180)
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                assert post(client, envelope(resource_id="via-web")).status_code == 202
+                assert client.get("/readyz").status_code == 200
         finally:
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(30) == 0, server.log()
+            assert child.stop() == 0, server.log()
 
 
 class TestDbCommand:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -14,7 +14,10 @@ from sqlalchemy import Engine
 
 from tests.conftest import SECRET
 from tests.processors.flow import Sandbox
-from tests.services import ROOT, free_port, wait_for
+from tests.services import ROOT, free_port
+from voicehook.child_process import ChildProcess
+
+PAAS_GRACE_SECONDS = 30  # a PaaS's usual time between SIGTERM and SIGKILL
 
 
 def procfile() -> dict[str, str]:
@@ -48,30 +51,39 @@ def paas_env(database_url: str, redis_url: str, vpai: Sandbox, tmp_path: Path) -
     }
 
 
-def run_line(command: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+def run_line(name: str, command: str, env: dict[str, str], log: Path) -> ChildProcess:
+    """One Procfile line as a platform runs it: a shell's `exec`, in a session of its own."""
+    return ChildProcess.start(
         ["bash", "-c", f"exec {command}"],
+        name=name,
         env=env,
         cwd=ROOT,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        log_path=log,
+        own_session=True,
+        grace_seconds=PAAS_GRACE_SECONDS,
     )
 
 
-def stop(process: subprocess.Popen[bytes], log: Path) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    started = time.monotonic()
-    code = process.wait(40)
-    assert code == 0, log.read_text()[-3000:]
-    assert time.monotonic() - started < 30  # within a PaaS's usual grace period
+def logged(path: Path, text: str) -> Callable[[], bool]:
+    return lambda: text in path.read_text()
+
+
+def readyz(url: str) -> Callable[[], bool]:
+    def answers() -> bool:
+        try:
+            return httpx.get(url + "/readyz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return answers
 
 
 class TestProcfileLines:
     def test_release_then_every_process_starts_answers_and_stops(
         self, paas_env: dict[str, str], migrated_engine: Engine, tmp_path: Path
     ) -> None:
-        """release migrates; web answers on $PORT; worker and sweeper run; all exit 0 on SIGTERM."""
+        """release migrates; web answers on $PORT; worker and sweeper run; all exit 0 on a
+        SIGTERM to their whole group, within a PaaS's usual grace period (else SIGKILL)."""
         entries = procfile()
         release = subprocess.run(
             ["bash", "-c", entries["release"]],
@@ -79,25 +91,22 @@ class TestProcfileLines:
         )  # fmt: skip
         assert release.returncode == 0, release.stderr
         logs = {name: tmp_path / f"{name}.log" for name in ("web", "worker", "sweeper")}
-        processes = {name: run_line(entries[name], paas_env, logs[name]) for name in logs}
+        processes = {name: run_line(name, entries[name], paas_env, logs[name]) for name in logs}
         try:
             url = f"http://127.0.0.1:{paas_env['PORT']}"
-
-            def web_ready() -> bool:
-                try:
-                    return httpx.get(url + "/readyz", timeout=1).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            wait_for(web_ready, timeout=40)
-            wait_for(lambda: "Worker process is ready" in logs["worker"].read_text(), timeout=40)
-            wait_for(lambda: "sweeper.started" in logs["sweeper"].read_text(), timeout=40)
+            processes["web"].wait_until_ready(readyz(url), timeout=180)
+            processes["worker"].wait_until_ready(
+                logged(logs["worker"], "Worker process is ready"), timeout=180
+            )
+            processes["sweeper"].wait_until_ready(
+                logged(logs["sweeper"], "sweeper.started"), timeout=180
+            )
             for name, process in processes.items():
-                assert process.poll() is None, f"{name} exited:\n{logs[name].read_text()}"
+                assert process.poll() is None, f"{name} exited:\n{process.log_tail()}"
         finally:
-            for name, process in processes.items():
-                if process.poll() is None:
-                    stop(process, logs[name])
+            codes = {name: process.stop(group=True) for name, process in processes.items()}
+        for name, code in codes.items():
+            assert code == 0, f"{name} exited with {code}:\n{processes[name].log_tail()}"
 
 
 class TestHoncho:
@@ -106,27 +115,19 @@ class TestHoncho:
     ) -> None:
         """`honcho start web worker sweeper` serves, and Ctrl-C stops every process."""
         log = tmp_path / "honcho.log"
-        honcho = subprocess.Popen(
+        honcho = ChildProcess.start(
             [str(ROOT / ".venv" / "bin" / "honcho"), "start", "-p", paas_env["PORT"],
              "web", "worker", "sweeper"],
-            env=paas_env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-            start_new_session=True,
+            name="honcho", env=paas_env, cwd=ROOT, log_path=log, own_session=True,
+            grace_seconds=40,
         )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{paas_env['PORT']}"
-
-            def serving() -> bool:
-                try:
-                    return httpx.get(url + "/readyz", timeout=1).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            wait_for(serving, timeout=40)
-            wait_for(lambda: "Worker process is ready" in log.read_text(), timeout=40)
-            wait_for(lambda: "sweeper.started" in log.read_text(), timeout=40)
+            honcho.wait_until_ready(readyz(url), timeout=180)
+            honcho.wait_until_ready(logged(log, "Worker process is ready"), timeout=180)
+            honcho.wait_until_ready(logged(log, "sweeper.started"), timeout=180)
         finally:
-            os.killpg(honcho.pid, signal.SIGINT)
-            honcho.wait(40)
+            honcho.stop(signum=signal.SIGINT, group=True)  # a terminal's Ctrl-C
         output = log.read_text()
         for name in ("web.1", "worker.1", "sweeper.1"):
             assert f"{name} stopped" in output

@@ -9,7 +9,8 @@ import pytest
 import redis
 
 from tests.services import free_port
-from voicehook.redis_server import RedisServer, RedisServerError, throwaway_options
+from voicehook.errors import RedisServerError
+from voicehook.redis_server import RedisServer, throwaway_options
 
 
 def throwaway(directory: Path, log: bool = False) -> RedisServer:
@@ -53,7 +54,7 @@ def test_a_server_that_exits_is_an_error_with_its_log(tmp_path: Path) -> None:
     server.options = [*server.options, "--no-such-option", "1"]
     with pytest.raises(RedisServerError, match=r"(?s)exited with 1.*no-such-option"):
         server.start()
-    assert server.process is None
+    assert server.child is None
 
 
 def test_own_session_puts_it_outside_the_callers_process_group(tmp_path: Path) -> None:
@@ -61,7 +62,7 @@ def test_own_session_puts_it_outside_the_callers_process_group(tmp_path: Path) -
     server.own_session = True
     server.start()
     try:
-        assert server.process is not None
-        assert os.getpgid(server.process.pid) != os.getpgid(0)
+        assert server.child is not None
+        assert os.getpgid(server.child.pid) != os.getpgid(0)
     finally:
         server.stop()

@@ -22,7 +22,7 @@ from records import migrate
 from sandbox.voices import DEFAULT_VOICE
 from voicehook.demo import DemoTargets, run_demo
 from voicehook.embedded_redis import EmbeddedRedis
-from voicehook.redis_server import RedisServerError
+from voicehook.errors import RedisServerError
 from voicehook.supervisor import Child, Supervisor, inherit_env, python_module
 
 VAR = Path("var")

@@ -22,12 +22,13 @@ from records.event_reads import EventFilter, first_body, list_events, show_event
 from records.types import utcnow
 from voicehook.commands.dev import VAR
 from voicehook.embedded_redis import running_embedded_url
+from voicehook.errors import InvalidSelection, InvalidTimeSpec
 from voicehook.ops.capture import write_directory, write_jsonl
 from voicehook.ops.export import DeliveryExport
 from voicehook.ops.output import json_text
 from voicehook.ops.reprocess import reprocess as requeue_events
-from voicehook.ops.selection import InvalidSelection, build_filter
-from voicehook.ops.timespec import InvalidTimeSpec, parse_instant
+from voicehook.ops.selection import build_filter
+from voicehook.ops.timespec import parse_instant
 
 app = typer.Typer(
     help="Stored webhook events: list, show, export, reprocess, prune.", no_args_is_help=True

@@ -16,17 +16,15 @@ from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
-from processors.context import build_context
 from processors.errors import AdoptionRefused
 from processors.review import adopt_for_operator
 from processors.voices_sync import sync_voices
-from receiver.job_intake import UnknownCustomer, create_job
+from processors.worker import build_context
+from receiver.job_intake import create_job
 from receiver.job_requests import CustomerRequest, JobRequest
+from records import customer_repo, job_repo
 from records.adoption import resubmit_job
-from records.customer_repo import list_customers as stored_customers
-from records.customer_repo import upsert_customer
-from records.job_repo import job_document, resume_blocked
-from records.job_repo import list_jobs as stored_jobs
+from records.errors import UnknownCustomer
 from records.jobs import Job
 from voicehook.commands.dev import VAR
 from voicehook.embedded_redis import running_embedded_url
@@ -108,7 +106,7 @@ def list_jobs(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List jobs, newest first."""
-    rows = stored_jobs(make_engine(Settings()), status, limit)
+    rows = job_repo.list_jobs(make_engine(Settings()), status, limit)
     if as_json:
         _print_json([_summary(job) for job in rows])
         return
@@ -145,7 +143,7 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One job with its attempts and audio facts."""
-    document = job_document(make_engine(Settings()), job_id)
+    document = job_repo.job_document(make_engine(Settings()), job_id)
     if document is None:
         typer.echo(f"no job {job_id}", err=True)
         raise typer.Exit(1)
@@ -169,7 +167,7 @@ def resume(
 ) -> None:
     """Resume jobs blocked by insufficient credits, after topping up the workspace."""
     settings = Settings()
-    resumed = resume_blocked(make_engine(settings), job_ids or [])
+    resumed = job_repo.resume_blocked(make_engine(settings), job_ids or [])
     _enqueue(settings, resumed)
     if as_json:
         _print_json({"resumed": resumed})
@@ -221,7 +219,9 @@ def add_customer(
 ) -> None:
     """Create a customer (or show the existing one with this reference)."""
     request = CustomerRequest(external_ref=external_ref, name=name)
-    customer, created = upsert_customer(make_engine(Settings()), request.external_ref, request.name)
+    customer, created = customer_repo.upsert_customer(
+        make_engine(Settings()), request.external_ref, request.name
+    )
     if as_json:
         _print_json({"id": customer.id, "externalRef": customer.external_ref, "created": created})
     else:
@@ -231,7 +231,7 @@ def add_customer(
 @customers_app.command("list")
 def list_customers(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Customers with their usage."""
-    rows = stored_customers(make_engine(Settings()))
+    rows = customer_repo.list_customers(make_engine(Settings()))
     documents = [
         {
             "id": c.id,

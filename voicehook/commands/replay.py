@@ -13,7 +13,8 @@ from rich.progress import Progress
 from config.database import make_engine
 from config.errors import ConfigurationError
 from voicehook.commands.events import event_enqueuer, load_settings, redis_url
-from voicehook.ops.capture import Capture, CaptureError, read_captures
+from voicehook.errors import CaptureError
+from voicehook.ops.capture import Capture, read_captures
 from voicehook.ops.output import json_text
 from voicehook.ops.replay import DEFAULT_TARGET, DirectReplay, OnResult, replay_http, unsignable
 from voicehook.ops.summary import ReplayResult, ReplaySummary

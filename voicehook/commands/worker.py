@@ -9,7 +9,7 @@ import typer
 from config.errors import ConfigurationError
 from config.queues import EVENTS_QUEUE, JOBS_QUEUE
 from config.settings import Settings
-from processors.context import build_context
+from processors.worker import DRAMATIQ_ARGS, build_context
 from voicehook.supervisor import Child, Supervisor, inherit_env, python_module
 
 # Below a PaaS's usual 30 s grace period: in-flight messages get this long, then are requeued.
@@ -19,7 +19,7 @@ SHUTDOWN_TIMEOUT_MS = 20_000
 def dramatiq_command(queue: str, processes: int, threads: int) -> list[str]:
     return python_module(
         "dramatiq",
-        "processors.worker_entry",
+        *DRAMATIQ_ARGS,
         "--queues",
         queue,
         "--processes",

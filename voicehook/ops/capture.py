@@ -26,15 +26,12 @@ from typing import Any, BinaryIO, TypeGuard
 import orjson
 
 from config.signing import SIGNATURE_HEADER
+from voicehook.errors import CaptureError
 
 UTF8 = "utf-8"
 BASE64 = "base64"
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 CAPTURE_SUFFIXES = JSONL_SUFFIXES | {".json"}
-
-
-class CaptureError(ValueError):
-    """Raised when a replay input cannot be read: missing, or a malformed capture document."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +40,6 @@ class Capture:
 
     body: bytes
     source: str
-    enveloped: bool = True  # False: a bare body file, with nothing captured but the bytes
     headers: dict[str, str] = field(default_factory=dict)
     delivery_id: int | None = None
     event_id: str | None = None
@@ -231,4 +227,4 @@ def _read_document(raw: bytes, source: str) -> Capture:
         document = None  # not JSON at all: still a bare body, the receiver will judge it
     if is_capture_document(document):
         return capture_from_document(document, source)
-    return Capture(body=raw, source=source, enveloped=False)
+    return Capture(body=raw, source=source)  # a bare body: nothing captured but the bytes

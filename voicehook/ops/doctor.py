@@ -29,7 +29,6 @@ from config.queues import EVENTS_QUEUE, JOBS_QUEUE
 from config.settings import Settings
 from config.signing import secret_fingerprint
 from processors.budget import ApiBudget, BudgetPolicy
-from processors.context import workspace_name
 from processors.errors import (
     ApiError,
     BudgetExhausted,
@@ -39,6 +38,7 @@ from processors.errors import (
     Unauthorized,
 )
 from processors.vpai import VpaiClient, api_http_client, explain
+from processors.worker import workspace_name
 from records.migrate import current_revision, head_revision
 
 MIN_FREE_BYTES = 100 * 1024 * 1024  # below this, downloads will soon fail

@@ -23,7 +23,8 @@ from config.settings import Settings
 from config.signing import SIGNATURE_HEADER, compute_signature, secret_fingerprint
 from receiver.signature import verify_signature
 from receiver.webhook import UNSTORED_HEADERS
-from records.envelope import InvalidPayload, StaleTimestamp, check_freshness, parse_event
+from records.envelope import check_freshness, parse_event
+from records.errors import InvalidPayload, StaleTimestamp
 from records.event_store import EventStore, Incoming
 from records.events import EventStatus
 from records.ids import new_id

@@ -7,13 +7,10 @@ from datetime import datetime
 
 from records.event_reads import EventFilter
 from records.events import EventStatus
+from voicehook.errors import InvalidSelection
 from voicehook.ops.timespec import parse_instant
 
 STATUSES = tuple(status.value for status in EventStatus)
-
-
-class InvalidSelection(ValueError):
-    """Raised when selector flags contradict each other or name an unknown status."""
 
 
 def build_filter(

@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from voicehook.errors import InvalidTimeSpec
+
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
-
-
-class InvalidTimeSpec(ValueError):
-    """Raised when a `--since`/`--older-than` value is neither a duration nor an ISO time."""
 
 
 def parse_duration(spec: str) -> timedelta:

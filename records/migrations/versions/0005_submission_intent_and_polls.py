@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-# The integrator chains this after 0004 (downloads) when both branches land.
+# TEMPORARY: this belongs after "0004" (issue 12: remote_addr TEXT, body_of on deliveries),
+# which is not on this branch yet; the lead re-points it to "0004" when both land.
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,237 @@
+"""`python -m bench`: benchmarks run as scripts against real processes, not as tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from bench.budget import BudgetOptions, run_budget_bench
+from bench.crash import CrashOptions, run_crash_drill
+from bench.e2e import E2eOptions, run_e2e_bench
+from bench.errors import BenchError
+from bench.ingest import DatabaseKind, IngestOptions, run_ingest_bench
+from bench.loadgen import LoadShape
+from bench.memory import MemoryOptions, run_memory_bench
+from bench.report import parse_duration
+
+app = typer.Typer(
+    help="Benchmarks of voicehook's hot paths.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,  # `python -m bench` is no command a shell completes
+)
+
+
+@app.command()
+def ingest(
+    *,
+    database: Annotated[
+        DatabaseKind, typer.Option(help="Database to ingest into.")
+    ] = DatabaseKind.SQLITE,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="sqlite: default a fresh file in a temp dir; postgresql: default"
+            " $TEST_DATABASE_URL (the bench works in a fresh schema it drops afterwards)."
+        ),
+    ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(help="Redis to enqueue into (default: $REDIS_URL, else a throwaway one)."),
+    ] = None,
+    embedded_redis: Annotated[
+        bool, typer.Option(help="Start a throwaway redis-server even if $REDIS_URL is set.")
+    ] = False,
+    clear_queue: Annotated[
+        bool, typer.Option(help="Empty a given Redis's events queue first, not refuse to run.")
+    ] = False,
+    connections: Annotated[int, typer.Option(min=1, help="Open connections (wrk -c).")] = 32,
+    threads: Annotated[int, typer.Option(min=1, help="wrk threads (wrk -t).")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Uvicorn workers, for both servers.")] = 1,
+    duration: Annotated[str, typer.Option(help="Measured run per server: 10s, 1m.")] = "10s",
+    warmup: Annotated[str, typer.Option(help="Unmeasured run before it (0: none).")] = "2s",
+    rounds: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Measured runs of each server, alternating bare and receiver; the ratio is"
+            " the median round's.",
+        ),
+    ] = 3,
+    requests: Annotated[
+        int | None,
+        typer.Option(min=1, help="Bodies per receiver run (default: bare rate x1.25 x duration)."),
+    ] = None,
+    keep_workdir: Annotated[
+        bool, typer.Option(help="Keep the temp dir (server logs, bodies, SQLite file).")
+    ] = False,
+) -> None:
+    """Throughput and p50/p99 latency of signed unique deliveries, made durable and enqueued,
+    against a bare endpoint answering 202; the last line is `ratio=<receiver ÷ bare req/s>`."""
+    if threads > connections:
+        raise typer.BadParameter("must not exceed --connections", param_hint="--threads")
+    try:
+        seconds = parse_duration(duration)
+        warmup_seconds = parse_duration(warmup)
+    except BenchError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if seconds < 1:
+        raise typer.BadParameter("must be at least 1s", param_hint="--duration")
+    if database is DatabaseKind.POSTGRESQL and database_url is None:
+        database_url = os.environ.get("TEST_DATABASE_URL")
+    if redis_url is None and not embedded_redis:
+        redis_url = os.environ.get("REDIS_URL") or None
+    options = IngestOptions(
+        database=database,
+        database_url=database_url,
+        redis_url=redis_url,
+        clear_queue=clear_queue,
+        shape=LoadShape(threads=threads, connections=connections),
+        workers=workers,
+        seconds=seconds,
+        warmup_seconds=warmup_seconds,
+        rounds=rounds,
+        requests=requests,
+        keep_workdir=keep_workdir,
+    )
+    try:
+        result = run_ingest_bench(options, typer.echo)
+    except BenchError as exc:
+        typer.echo(f"bench ingest: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def e2e(
+    *,
+    rate: Annotated[float, typer.Option(min=0.1, help="Jobs (so webhooks) per second.")] = 20.0,
+    duration: Annotated[str, typer.Option(help="Measured run: 30s, 1m.")] = "30s",
+    warmup: Annotated[str, typer.Option(help="Unmeasured run before it (0: none).")] = "3s",
+    script_chars: Annotated[
+        int, typer.Option(min=1, max=5000, help="Script length (~14 characters per second).")
+    ] = 100,
+    audio_format: Annotated[
+        str, typer.Option("--format", help="Audio format of the jobs: wav or mp3.")
+    ] = "wav",
+    worker_processes: Annotated[
+        int | None, typer.Option(min=1, help="Event processes (default WORKER_PROCESSES).")
+    ] = None,
+    worker_threads: Annotated[
+        int | None, typer.Option(min=1, help="Threads each (default WORKER_THREADS).")
+    ] = None,
+    keep_workdir: Annotated[
+        bool, typer.Option(help="Keep the temp dir (logs, SQLite file, audio).")
+    ] = False,
+) -> None:
+    """Webhook POST → job ready with its audio on disk, p50/p90/p99 at a steady rate against
+    the sandbox; the last line is `ratio=<min(250 ms ÷ p50, 1 s ÷ p99)>`."""
+    if audio_format not in ("wav", "mp3"):
+        raise typer.BadParameter("must be wav or mp3", param_hint="--format")
+    options = E2eOptions(
+        rate=rate,
+        seconds=_seconds(duration, "--duration", minimum=1),
+        warmup_seconds=_seconds(warmup, "--warmup", minimum=0),
+        script_chars=script_chars,
+        audio_format=audio_format,
+        worker_processes=worker_processes,
+        worker_threads=worker_threads,
+        keep_workdir=keep_workdir,
+    )
+    _run("e2e", lambda: run_e2e_bench(options, typer.echo).passed)
+
+
+@app.command()
+def budget(
+    *,
+    jobs: Annotated[int, typer.Option(min=1, help="New jobs submitted during the run.")] = 400,
+    rate: Annotated[float, typer.Option(min=0.1, help="New jobs per second.")] = 8.0,
+    failure_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of generations the sandbox fails.")
+    ] = 0.6,
+    min_retries: Annotated[
+        int, typer.Option(min=0, help="Failed generations that must have been retried.")
+    ] = 300,
+    limit: Annotated[
+        int, typer.Option(min=1, help="Requests per window (upstream and ours).")
+    ] = 60,
+    window: Annotated[float, typer.Option(min=0.5, help="Window, seconds (production: 60).")] = 6.0,
+    margin: Annotated[
+        float | None, typer.Option(min=0.0, help="VPAI_RATE_MARGIN_SECONDS (default: window / 60).")
+    ] = None,
+    retry_backoff: Annotated[float, typer.Option(min=0.0, help="JOB_RETRY_BACKOFF_SECONDS.")] = 0.5,
+    keep_workdir: Annotated[
+        bool, typer.Option(help="Keep the temp dir (logs, SQLite file, audio).")
+    ] = False,
+) -> None:
+    """Retries and new submissions under the shared budget: 429s answered (goal 0) and the
+    budget's use while a backlog exists; the last line is `ratio=<use>` (goal 0.9)."""
+    options = BudgetOptions(
+        jobs=jobs,
+        rate=rate,
+        failure_rate=failure_rate,
+        min_retries=min_retries,
+        limit=limit,
+        window_seconds=window,
+        margin_seconds=window / 60 if margin is None else margin,
+        retry_backoff_seconds=retry_backoff,
+        keep_workdir=keep_workdir,
+    )
+    _run("budget", lambda: run_budget_bench(options, typer.echo).passed)
+
+
+@app.command()
+def crash(
+    *,
+    jobs: Annotated[int, typer.Option(min=1, help="Jobs made over the run.")] = 100,
+    kills: Annotated[int, typer.Option(min=1, help="SIGKILLs of the worker's tree.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the kill times and the sandbox's faults.")] = 1,
+    keep_workdir: Annotated[
+        bool, typer.Option(help="Keep the temp dir (logs, SQLite file, audio).")
+    ] = False,
+) -> None:
+    """SIGKILL the worker at random points with the sandbox's faults on, then check that every
+    job settled and the upstream agrees with the records; the last line is `ratio=<checks
+    passed ÷ checks>` (goal 1)."""
+    options = CrashOptions(jobs=jobs, kills=kills, seed=seed, keep_workdir=keep_workdir)
+    _run("crash", lambda: run_crash_drill(options, typer.echo).passed)
+
+
+@app.command()
+def memory(
+    *,
+    size_mb: Annotated[float, typer.Option(min=1, help="Size of the file, MB.")] = 200.0,
+    idle: Annotated[float, typer.Option(min=0.1, help="Seconds of idle sampling.")] = 2.0,
+    keep_workdir: Annotated[
+        bool, typer.Option(help="Keep the temp dir (logs, SQLite file, audio).")
+    ] = False,
+) -> None:
+    """A worker's peak RSS while downloading a large file, against its idle RSS; the last
+    line is `ratio=<(peak - idle) MB ÷ 50 MB>` (1 or less: goal met)."""
+    options = MemoryOptions(size_mb=size_mb, idle_seconds=idle, keep_workdir=keep_workdir)
+    _run("memory", lambda: run_memory_bench(options, typer.echo).passed)
+
+
+def _seconds(text: str, flag: str, *, minimum: int) -> int:
+    try:
+        seconds = parse_duration(text)
+    except BenchError as exc:
+        raise typer.BadParameter(str(exc), param_hint=flag) from None
+    if seconds < minimum:
+        raise typer.BadParameter(f"must be at least {minimum}s", param_hint=flag)
+    return seconds
+
+
+def _run(name: str, bench: Callable[[], bool]) -> None:
+    """Run a bench: exit 2 when it could not run, 1 when a check of its results failed."""
+    try:
+        passed = bench()
+    except BenchError as exc:
+        typer.echo(f"bench {name}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not passed:
+        raise typer.Exit(1)

@@ -1,0 +1,152 @@
+"""A worker process's start-up, in one place: what a handler needs (`ProcessorContext`), how it
+is built and installed, and the entry the Dramatiq CLI is pointed at.
+
+Dramatiq binds an actor to the broker set when the actor's module is imported, so the order
+is fixed: `python -m dramatiq processors.worker:start_worker processors.actors` makes each
+worker process call `start_worker` first (settings, logging, broker, processing context — in
+that order), and only then import the actors (`DRAMATIQ_ARGS`). The sweeper and the CLI build
+a context of their own with `build_context`; only a worker process installs one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import Engine
+
+from config.broker import build_broker, redis_client, schedule_submission
+from config.database import make_engine
+from config.errors import ConfigurationError
+from config.logging import configure_logging
+from config.settings import Settings
+from processors.adoption_policy import CLOCK_SLACK_SECONDS, MatchRules
+from processors.budget import ApiBudget, BudgetPolicy
+from processors.errors import WorkerNotStarted
+from processors.submission_gate import SubmissionGate
+from processors.vpai import VpaiClient, api_http_client
+
+# What the Dramatiq CLI is given: the start-up callable first, then the actor modules.
+DRAMATIQ_ARGS = ("processors.worker:start_worker", "processors.actors")
+
+
+@dataclass
+class ProcessorContext:
+    """Engine, API client, download client and the knobs handlers read."""
+
+    engine: Engine
+    api: VpaiClient
+    downloads: httpx.Client
+    audio_dir: Path
+    allowed_hosts: frozenset[str]
+    max_download_bytes: int
+    max_attempts: int
+    retry_backoff: list[float] = field(default_factory=list)
+    # Waits between failed downloads of one generation; one failure more fails it.
+    download_backoff: list[float] = field(default_factory=lambda: [5.0, 30.0, 120.0, 300.0])
+    event_lease_seconds: float = 600.0
+    reconcile_after_seconds: float = 600.0
+    reconcile_max_polls: int = 6
+    adoption: MatchRules = field(default_factory=lambda: MatchRules(17.0, 120.0))
+    # One POST /v1/generations in flight per workspace (None: no gate, e.g. no Redis).
+    submission_gate: SubmissionGate | None = None
+    # Set by `start_worker`: enqueue a job's submission after a delay (seconds).
+    schedule_submission: Callable[[str, float], None] = field(default=lambda job_id, delay: None)
+
+
+def workspace_name(settings: Settings, api_key: str) -> str:
+    """The budget's key: configured, or a fingerprint of the API key (never the key itself)."""
+    if settings.vpai_workspace:
+        return settings.vpai_workspace
+    return "key-" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
+def allowed_download_hosts(settings: Settings) -> frozenset[str]:
+    """The API's own host (with its port, if any) plus DOWNLOAD_ALLOWED_HOSTS."""
+    api = urlsplit(settings.vpai_api_base_url)
+    hosts = {host.strip().lower() for host in settings.download_allowed_hosts if host.strip()}
+    if api.hostname:
+        hosts.add(api.netloc.lower().rsplit("@", 1)[-1])
+        hosts.add(api.hostname.lower())
+    return frozenset(hosts)
+
+
+def build_context(settings: Settings, engine: Engine | None = None) -> ProcessorContext:
+    if settings.vpai_api_key is None or not settings.vpai_api_key.get_secret_value().strip():
+        raise ConfigurationError("VPAI_API_KEY is not set: workers cannot call the API.")
+    if not settings.redis_url:
+        raise ConfigurationError("REDIS_URL is not set: the API budget lives in Redis.")
+    api_key = settings.vpai_api_key.get_secret_value()
+    workspace = workspace_name(settings, api_key)
+    rules = adoption_rules(settings)
+    budget = ApiBudget(
+        redis_client(settings.redis_url),
+        workspace,
+        BudgetPolicy(
+            settings.vpai_rate_limit,
+            settings.vpai_rate_window_seconds,
+            settings.vpai_rate_margin_seconds,
+        ),
+    )
+    http = api_http_client(settings.vpai_api_base_url, api_key, settings.vpai_timeout_seconds)
+    return ProcessorContext(
+        engine=engine or make_engine(settings),
+        api=VpaiClient(http, budget, max_budget_wait_seconds=settings.vpai_budget_wait_seconds),
+        downloads=httpx.Client(timeout=settings.download_timeout_seconds, follow_redirects=False),
+        audio_dir=settings.audio_dir,
+        allowed_hosts=allowed_download_hosts(settings),
+        max_download_bytes=settings.download_max_bytes,
+        max_attempts=settings.job_max_attempts,
+        retry_backoff=list(settings.job_retry_backoff_seconds),
+        download_backoff=list(settings.download_retry_backoff_seconds),
+        reconcile_after_seconds=settings.reconcile_after_seconds,
+        reconcile_max_polls=settings.reconcile_max_polls,
+        event_lease_seconds=settings.event_lease_seconds,
+        adoption=rules,
+        submission_gate=SubmissionGate(
+            redis_client(settings.redis_url), workspace, gate_hold_seconds(rules)
+        ),
+    )
+
+
+def gate_hold_seconds(rules: MatchRules) -> float:
+    """Past its holder's window (and a whole second more than the slack on each side), so
+    the next submission's window never overlaps that of one whose worker died."""
+    return rules.window_seconds + 2 * CLOCK_SLACK_SECONDS + 1.0
+
+
+def adoption_rules(settings: Settings) -> MatchRules:
+    """A live submission POSTs within one budget wait and answers within one timeout."""
+    return MatchRules(
+        window_seconds=settings.vpai_budget_wait_seconds + settings.vpai_timeout_seconds,
+        lease_seconds=settings.submitting_lease_seconds,
+    )
+
+
+_context: ProcessorContext | None = None
+
+
+def start_worker(settings: Settings | None = None) -> None:
+    """Set the broker and install the context; the actor modules may be imported afterwards."""
+    settings = settings or Settings()
+    configure_logging(settings)
+    broker = build_broker(settings)
+    context = build_context(settings)
+    context.schedule_submission = partial(schedule_submission, broker)
+    install_context(context)
+
+
+def install_context(context: ProcessorContext) -> None:
+    global _context  # noqa: PLW0603 - one per process, set once before any message runs
+    _context = context
+
+
+def current_context() -> ProcessorContext:
+    if _context is None:
+        raise WorkerNotStarted("the worker's processing context was not installed")
+    return _context
