@@ -23,6 +23,7 @@ from sweeper.reconcile import reconcile_once
 from tests.conftest import make_settings
 from tests.processors.flow import Sandbox, attempts, job, new_job, process, store_event
 from tests.receiver.conftest import enqueued_event_ids
+from tests.services import wait_for
 
 
 class TestReconcile:
@@ -121,6 +122,10 @@ class TestConvergence:
             job_id = new_job(ctx.engine)
             submit_job(ctx, job_id)
             [attempt] = attempts(ctx.engine, job_id)
+            wait_for(
+                lambda: upstream.generation(str(attempt.generation_id))["status"] == "running",
+                description="the generation leaves `queued` for its hour of `running`",
+            )
             with ctx.engine.begin() as conn:
                 conn.execute(update(Attempt).values(submitted_at=utcnow() - timedelta(hours=1)))
             waits = []
