@@ -19,7 +19,8 @@ from functools import partial
 from pathlib import Path
 
 from bench.crash_checks import SETTLED, check_drill, read_recorded
-from bench.report import format_ratio
+from bench.databases import DatabaseKind, bench_database
+from bench.report import format_ratio, redact_url
 from bench.sandbox_process import SandboxOptions
 from bench.servers import stop_checked
 from bench.service_stack import Stack, bench_workdir, running_stack
@@ -68,6 +69,8 @@ class CrashOptions:
     jobs: int = 100
     kills: int = 20
     seed: int = 1
+    database: DatabaseKind = DatabaseKind.SQLITE
+    database_url: str | None = None  # sqlite: default a fresh file; postgresql: required
     max_work_seconds: float = 2.5  # a worker runs up to this long after it is ready
     settle_timeout_seconds: float = 600.0
     keep_workdir: bool = False
@@ -91,11 +94,13 @@ def run_crash_drill(options: CrashOptions, echo: Echo) -> CrashResult:
     )
     with (
         bench_workdir(options.keep_workdir, echo) as workdir,
-        running_stack(workdir, sandbox_options, SCALED_ENV) as stack,
+        bench_database(options.database, options.database_url, workdir) as database_url,
+        running_stack(workdir, sandbox_options, SCALED_ENV, database_url) as stack,
     ):
         stack.sandbox.call("PATCH", "/faults", FAULTS)
         credits_before = _credits(stack)
         echo(f"drill: {options.jobs} jobs, {options.kills} SIGKILLs of the worker's tree")
+        echo(f"database: {options.database.value} {redact_url(database_url)}")
         echo(f"faults: {FAULTS}")
         with _start(stack, "sweeper", workdir / "sweeper.log"):
             kills = _kill_rounds(stack, options, rng, workdir, echo)
