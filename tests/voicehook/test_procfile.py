@@ -18,6 +18,10 @@ from tests.services import ROOT, free_port
 from voicehook.child_process import ChildProcess
 
 PAAS_GRACE_SECONDS = 30  # a PaaS's usual time between SIGTERM and SIGKILL
+# A hang guard above the sum of a test's own waits (three starts of up to 180 s each, then
+# the stops): on a loaded machine three Python services take minutes to start, which is
+# slow but no defect; the project-wide 180 s would cut them off mid-start.
+PROCESSES_TIMEOUT_SECONDS = 900
 
 
 def procfile() -> dict[str, str]:
@@ -79,6 +83,7 @@ def readyz(url: str) -> Callable[[], bool]:
 
 
 class TestProcfileLines:
+    @pytest.mark.timeout(PROCESSES_TIMEOUT_SECONDS)
     def test_release_then_every_process_starts_answers_and_stops(
         self, paas_env: dict[str, str], migrated_engine: Engine, tmp_path: Path
     ) -> None:
@@ -110,6 +115,7 @@ class TestProcfileLines:
 
 
 class TestHoncho:
+    @pytest.mark.timeout(PROCESSES_TIMEOUT_SECONDS)
     def test_honcho_start_runs_the_service_against_postgres_and_redis(
         self, paas_env: dict[str, str], migrated_engine: Engine, tmp_path: Path
     ) -> None:
