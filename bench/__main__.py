@@ -1,4 +1,4 @@
-"""`python -m bench <ingest|e2e|budget|memory|startup> ...` from the repository's root."""
+"""`python -m bench <ingest|e2e|budget|memory|startup|crash> ...` from the repository's root."""
 
 from bench.cli import app
 

@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 
 from bench.budget import BudgetOptions, run_budget_bench
+from bench.crash import CrashOptions, run_crash_drill
+from bench.databases import DatabaseKind
 from bench.e2e import E2eOptions, run_e2e_bench
 from bench.errors import BenchError
-from bench.ingest import DatabaseKind, IngestOptions, run_ingest_bench
+from bench.ingest import IngestOptions, run_ingest_bench
 from bench.loadgen import LoadShape
 from bench.memory import MemoryOptions, run_memory_bench
 from bench.report import parse_duration
@@ -182,6 +184,42 @@ def budget(
         keep_workdir=keep_workdir,
     )
     _run("budget", lambda: run_budget_bench(options, typer.echo).passed)
+
+
+@app.command()
+def crash(
+    *,
+    jobs: Annotated[int, typer.Option(min=1, help="Jobs made over the run.")] = 100,
+    kills: Annotated[int, typer.Option(min=1, help="SIGKILLs of the worker's tree.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the kill times and the sandbox's faults.")] = 1,
+    database: Annotated[
+        DatabaseKind, typer.Option(help="Database the service runs on.")
+    ] = DatabaseKind.SQLITE,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="sqlite: default a fresh file in a temp dir; postgresql: default"
+            " $TEST_DATABASE_URL (the drill works in a fresh schema it drops afterwards)."
+        ),
+    ] = None,
+    keep_workdir: Annotated[
+        bool, typer.Option(help="Keep the temp dir (logs, SQLite file, audio).")
+    ] = False,
+) -> None:
+    """SIGKILL the worker at random points with the sandbox's faults on, then check that every
+    job settled and the upstream agrees with the records; the last line is `ratio=<checks
+    passed ÷ checks>` (goal 1)."""
+    if database is DatabaseKind.POSTGRESQL and database_url is None:
+        database_url = os.environ.get("TEST_DATABASE_URL")
+    options = CrashOptions(
+        jobs=jobs,
+        kills=kills,
+        seed=seed,
+        database=database,
+        database_url=database_url,
+        keep_workdir=keep_workdir,
+    )
+    _run("crash", lambda: run_crash_drill(options, typer.echo).passed)
 
 
 @app.command()

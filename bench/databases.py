@@ -5,12 +5,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from bench.errors import BenchError
+from bench.report import redact_url
 from bench.verify import StoredState
 from config.database import make_engine
 from config.settings import Settings, normalise_database_url
@@ -19,6 +21,29 @@ from records.events import Delivery, Event, EventStatus
 
 EVENTS = Event.metadata.tables["events"]
 DELIVERIES = Delivery.metadata.tables["deliveries"]
+
+
+class DatabaseKind(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+
+
+@contextmanager
+def bench_database(kind: DatabaseKind, url: str | None, workdir: Path) -> Iterator[str]:
+    """The URL a bench's service runs on: `url` or a fresh file under `workdir` for SQLite,
+    a fresh schema of `url` (dropped afterwards) for PostgreSQL."""
+    if kind is DatabaseKind.SQLITE:
+        url = url or sqlite_url(workdir)
+        if not url.startswith("sqlite:"):
+            raise BenchError(f"--database sqlite needs a sqlite:/// URL, not {redact_url(url)}")
+        yield url
+        return
+    if not url:
+        raise BenchError("--database postgresql needs --database-url (or TEST_DATABASE_URL)")
+    if not url.startswith(("postgresql:", "postgres:", "postgresql+")):
+        raise BenchError(f"not a PostgreSQL URL: {redact_url(url)}")
+    with postgres_schema(url) as schema_url:
+        yield schema_url
 
 
 def sqlite_url(directory: Path) -> str:

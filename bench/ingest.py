@@ -20,13 +20,13 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 import uvicorn
 
 from bench import databases, queue_state
 from bench.bodies import write_body_files
+from bench.databases import DatabaseKind
 from bench.errors import BenchError
 from bench.launch import HOST, SERVER_OPTIONS
 from bench.loadgen import BodyMode, LoadShape, WrkRun, find_wrk, run_wrk, wrk_command
@@ -49,11 +49,6 @@ MIN_BODIES = 1_000
 RECEIVER_ENV = {"LOG_FORMAT": "json", "LOG_LEVEL": "info"}  # its production defaults
 
 Echo = Callable[[str], None]
-
-
-class DatabaseKind(StrEnum):
-    SQLITE = "sqlite"
-    POSTGRESQL = "postgresql"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +85,9 @@ def run_ingest_bench(options: IngestOptions, echo: Echo) -> IngestResult:
     try:
         with ExitStack() as stack:
             redis_url = _redis(stack, options, workdir)
-            database_url = _database(stack, options, workdir)
+            database_url = stack.enter_context(
+                databases.bench_database(options.database, options.database_url, workdir)
+            )
             databases.prepare(database_url)
             secret = secrets.token_hex(32)
             env = _server_env(database_url, redis_url, secret)
@@ -266,19 +263,6 @@ def _redis(stack: ExitStack, options: IngestOptions, workdir: Path) -> str:
     brokers = queue_state.require_empty_queue(options.redis_url, clear=options.clear_queue)
     stack.callback(queue_state.drop_queue, options.redis_url, brokers)
     return options.redis_url
-
-
-def _database(stack: ExitStack, options: IngestOptions, workdir: Path) -> str:
-    if options.database is DatabaseKind.SQLITE:
-        url = options.database_url or databases.sqlite_url(workdir)
-        if not url.startswith("sqlite:"):
-            raise BenchError(f"--database sqlite needs a sqlite:/// URL, not {redact_url(url)}")
-        return url
-    if not options.database_url:
-        raise BenchError("--database postgresql needs --database-url (or TEST_DATABASE_URL)")
-    if not options.database_url.startswith(("postgresql:", "postgres:", "postgresql+")):
-        raise BenchError(f"not a PostgreSQL URL: {redact_url(options.database_url)}")
-    return stack.enter_context(databases.postgres_schema(options.database_url))
 
 
 def _server_env(database_url: str, redis_url: str, secret: str) -> dict[str, str]:

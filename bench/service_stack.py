@@ -1,4 +1,4 @@
-"""The whole service for a bench run: a throwaway Redis, a fresh SQLite file, the sandbox in
+"""The whole service for a bench run: a throwaway Redis, a fresh database, the sandbox in
 its own process, the receiver (as `voicehook web` serves it) registered as its webhook
 endpoint; the worker is started by the bench when it wants it."""
 
@@ -67,12 +67,16 @@ def bench_workdir(keep: bool, echo: Echo) -> Iterator[Path]:
 
 @contextmanager
 def running_stack(
-    workdir: Path, sandbox_options: SandboxOptions, service_env: Mapping[str, str]
+    workdir: Path,
+    sandbox_options: SandboxOptions,
+    service_env: Mapping[str, str],
+    database_url: str | None = None,
 ) -> Iterator[Stack]:
-    """Everything but the worker, up and wired; `service_env` adds to the service's settings."""
+    """Everything but the worker, up and wired; `service_env` adds to the service's settings.
+    The database is `database_url` (migrated, and empty of events) or a fresh SQLite file."""
     with ExitStack() as stack:
         redis_url = stack.enter_context(throwaway_redis(workdir))
-        database_url = databases.sqlite_url(workdir)
+        database_url = database_url or databases.sqlite_url(workdir)
         databases.prepare(database_url)
         base_env = caller_env()
         sandbox = stack.enter_context(

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     vpai_rate_margin_seconds: float = Field(default=1.0, ge=0)
     vpai_workspace: str | None = None
     vpai_timeout_seconds: float = Field(default=15.0, gt=0)
+    # How long a call waits for a slot of the budget before it is postponed instead.
+    vpai_budget_wait_seconds: float = Field(default=2.0, ge=0)
 
     job_max_attempts: int = Field(default=3, ge=1)
     job_retry_backoff_seconds: Annotated[list[float], NoDecode] = Field(
@@ -75,7 +77,13 @@ class Settings(BaseSettings):
     download_timeout_seconds: float = Field(default=30.0, gt=0)
     download_deadline_seconds: float = Field(default=60.0, gt=0)
     download_min_bytes_per_second: int = Field(default=128 * 1024, gt=0)
+    # Waits after failed downloads 1, 2, ... of one generation; one more failure fails it.
+    download_retry_backoff_seconds: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 300.0]
+    )
     reconcile_after_seconds: float = Field(default=600.0, gt=0)
+    # Polls of one generation (each wait twice the last) before its job goes to review.
+    reconcile_max_polls: int = Field(default=6, ge=1)
     # How long a worker holds an event before another may take it over (its actor's limit).
     event_lease_seconds: float = Field(default=600.0, gt=0)
     broker_heartbeat_timeout_seconds: float = Field(default=60.0, gt=0)
@@ -92,8 +100,11 @@ class Settings(BaseSettings):
     sweeper_min_age_seconds: float = Field(default=30.0, ge=0)
     sweeper_batch_size: int = Field(default=500, ge=1)
     sweeper_stuck_after_seconds: float = Field(default=3600.0, gt=0)
-    # Longer than an actor's time limit: a job `submitting` this long belongs to a dead worker.
-    submitting_lease_seconds: float = Field(default=15 * 60.0, gt=0)
+    # Longer than a live submission can take (budget wait + one API request): a job
+    # `submitting` this long belongs to a worker that died, and its outcome is unknown.
+    submitting_lease_seconds: float = Field(default=120.0, gt=0)
+    # An unknown outcome no generation was matched to within this long needs an operator.
+    submission_review_after_seconds: float = Field(default=1800.0, gt=0)
 
     @field_validator("vpai_webhook_secrets", mode="before")
     @classmethod
@@ -104,6 +115,7 @@ class Settings(BaseSettings):
         "forwarded_allow_ips",
         "download_allowed_hosts",
         "job_retry_backoff_seconds",
+        "download_retry_backoff_seconds",
         mode="before",
     )
     @classmethod

@@ -1,28 +1,75 @@
-"""The attempt a generation's webhook is about, as the handlers look it up."""
+"""The attempt a generation's webhook is about, as the handlers look it up.
+
+A generation no attempt has recorded is adopted by the one submission of unknown outcome
+that could have made it (`adoption_policy`), waited for while such a submission may still
+record it, or else filed as an untracked job.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
 from sqlalchemy import Engine
 
+from processors.adoption_policy import MatchKind, MatchRules, match_generation
 from processors.errors import SubmissionInFlight
-from records.job_outcomes import AttemptView, attempt_for_generation
+from records.adoption import adopt_generation, unknown_submissions
+from records.job_outcomes import AttemptView, attempt_for_generation, find_attempt
+from records.types import utcnow
+
+log = structlog.get_logger(__name__)
 
 IN_FLIGHT_RETRY_SECONDS = 2.0
 
 
 def attempt_of(
-    engine: Engine, generation_id: str, *, untracked_format: str, max_attempts: int
+    engine: Engine,
+    generation_id: str,
+    data: dict[str, Any],
+    *,
+    untracked_format: str,
+    audio_format: str | None,
+    max_attempts: int,
+    rules: MatchRules,
 ) -> AttemptView:
-    """The generation's attempt (an untracked job's for a stranger's generation).
+    """The generation's attempt: recorded, adopted, or an untracked job's.
 
+    `data` is the generation as the event carries it (its `createdAt` is matched on).
     Raises SubmissionInFlight while a submission of ours may be about to record it.
     """
-    view = attempt_for_generation(
-        engine, generation_id, untracked_format=untracked_format, max_attempts=max_attempts
-    )
-    if view is None:
+    view = find_attempt(engine, generation_id)
+    if view is not None:
+        return view
+    created_at = created_at_of(data)
+    match = match_generation(created_at, audio_format, unknown_submissions(engine), utcnow(), rules)
+    if match.kind is MatchKind.WAIT:
         raise SubmissionInFlight(
             IN_FLIGHT_RETRY_SECONDS,
             f"a submission is being recorded; generation {generation_id} may be its",
         )
-    return view
+    if match.kind is MatchKind.ADOPT and match.attempt_id is not None:
+        if adopt_generation(engine, match.attempt_id, generation_id, created_at):
+            log.warning(
+                "submission.adopted", generation_id=generation_id, job_id=match.candidates[0]
+            )
+    elif match.kind is MatchKind.AMBIGUOUS:
+        log.warning(
+            "submission.ambiguous", generation_id=generation_id, jobs=list(match.candidates)
+        )
+    return attempt_for_generation(
+        engine, generation_id, untracked_format=untracked_format, max_attempts=max_attempts
+    )
+
+
+def created_at_of(data: dict[str, Any]) -> datetime | None:
+    """The generation's `createdAt`, when the event carries a readable one."""
+    value = data.get("createdAt")
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -6,7 +6,8 @@ The window is kept a little longer than the upstream's (`margin`), because a slo
 just before the request leaves and the upstream counts it when it arrives. Time is Redis's
 own clock, so processes on different machines agree. Low-priority callers (reconciliation)
 only get a slot while a reserve is left for everyone else. A 429 from the upstream blocks
-every process until its `retryAfter` has passed.
+every process until its `retryAfter` has passed. When Redis loses the budget's keys, the
+processes that knew them assume the upstream's window was full and wait one window.
 """
 
 from __future__ import annotations
@@ -19,27 +20,47 @@ from enum import IntEnum
 
 import redis
 
-# KEYS: [slots zset, blocked-until key]; ARGV: [window_ms, limit, reserve, member]
-# Returns {0, now} when a slot was taken, else {milliseconds to wait, now}.
+# KEYS: [slots zset, blocked-until key, epoch key];
+# ARGV: [window_ms, limit, reserve, member, epoch this process knows ('' if none), new epoch]
+# Returns {0, now, epoch} when a slot was taken, else {milliseconds to wait, now, epoch}.
+#
+# The epoch key ("<token>:<created ms>") never expires, so its absence means Redis lost the
+# budget's keys (a restart without persistence, a failover, a flush). A process that knew an
+# epoch then cannot know how full the upstream's window still is, so it assumes it was full:
+# nobody takes a slot until one window after the epoch was made again. A process that never
+# knew one (the very first start) creates it and goes on.
 _TAKE_SLOT = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
 local window = tonumber(ARGV[1])
 local allowed = tonumber(ARGV[2]) - tonumber(ARGV[3])
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then
+  epoch = ARGV[6] .. ':' .. now
+  redis.call('SET', KEYS[3], epoch)
+end
+if ARGV[5] ~= '' and ARGV[5] ~= epoch then
+  local created = tonumber(string.match(epoch, ':(%d+)$') or '0')
+  local full_until = created + window
+  local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if full_until > now and full_until > current then
+    redis.call('SET', KEYS[2], full_until, 'PX', full_until - now)
+  end
+end
 local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
 if blocked > now then
-  return {blocked - now, now}
+  return {blocked - now, now, epoch}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
 if count < allowed then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
   redis.call('PEXPIRE', KEYS[1], window)
-  return {0, now}
+  return {0, now, epoch}
 end
 local index = count - allowed
 local entry = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
-return {math.max(1, tonumber(entry[2]) + window - now + 1), now}
+return {math.max(1, tonumber(entry[2]) + window - now + 1), now, epoch}
 """
 
 # KEYS: [blocked-until key]; ARGV: [block_ms]. Extends, never shortens, the block.
@@ -90,6 +111,8 @@ class ApiBudget:
         self._client = client
         self._slots_key = f"voicehook:budget:{workspace}:slots"
         self._blocked_key = f"voicehook:budget:{workspace}:blocked"
+        self._epoch_key = f"voicehook:budget:{workspace}:epoch"
+        self._epoch = ""  # the budget's epoch as this process last saw it
         self._policy = policy
         self._take = client.register_script(_TAKE_SLOT)
         self._block = client.register_script(_BLOCK)
@@ -105,10 +128,19 @@ class ApiBudget:
     def take_slot(self, priority: Priority = Priority.NORMAL) -> SlotAnswer:
         """Like try_acquire, also saying when (in Redis's time) the answer was given."""
         policy = self._policy
-        wait_ms, now_ms = self._take(
-            keys=[self._slots_key, self._blocked_key],
-            args=[policy.window_ms, policy.limit, policy.reserve(priority), uuid.uuid4().hex],
+        member = uuid.uuid4().hex
+        wait_ms, now_ms, epoch = self._take(
+            keys=[self._slots_key, self._blocked_key, self._epoch_key],
+            args=[
+                policy.window_ms,
+                policy.limit,
+                policy.reserve(priority),
+                member,
+                self._epoch,
+                member,
+            ],
         )
+        self._epoch = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
         return SlotAnswer(int(wait_ms) / 1000.0, int(now_ms))
 
     def acquire(self, priority: Priority = Priority.NORMAL, max_wait_seconds: float = 0.0) -> float:

@@ -140,6 +140,11 @@ class NetworkError(TransientApiError):
         return f"network error: {self.detail}"
 
 
+class AnswerLost(NetworkError):
+    """Raised when a request may have reached the API but no answer came (a read timeout,
+    a dropped connection): what it did upstream is unknown."""
+
+
 class BudgetExhausted(TransientApiError):
     """Raised when no slot of the shared API budget is free soon enough; nothing was sent."""
 
@@ -149,3 +154,7 @@ class BudgetExhausted(TransientApiError):
 
     def __str__(self) -> str:
         return f"API budget exhausted for {self.retry_after_seconds:.1f}s"
+
+
+class AdoptionRefused(ProcessingError):
+    """Raised when a generation cannot be adopted by the job an operator named."""

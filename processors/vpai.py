@@ -16,6 +16,7 @@ import structlog
 
 from processors.budget import ApiBudget, Priority
 from processors.errors import (
+    AnswerLost,
     ApiError,
     BudgetExhausted,
     CloningRequiresPaidPlan,
@@ -151,6 +152,10 @@ class VpaiClient:
     def budget(self) -> ApiBudget:
         return self._budget
 
+    @property
+    def max_budget_wait_seconds(self) -> float:
+        return self._max_wait
+
     def list_voices(self) -> list[dict[str, Any]]:
         items = self._call("GET", "voices").get("items", [])
         return [item for item in items if isinstance(item, dict)]
@@ -191,8 +196,10 @@ class VpaiClient:
             raise BudgetExhausted(wait)
         try:
             response = self._http.request(method, path, **request)
-        except httpx.TransportError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise NetworkError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise AnswerLost(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 400:
             error = error_for(response)
             if isinstance(error, RateLimited):

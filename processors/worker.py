@@ -28,10 +28,12 @@ from config.database import make_engine
 from config.errors import ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings, load_settings
+from processors.adoption_policy import CLOCK_SLACK_SECONDS, MatchRules
 from processors.budget import ApiBudget, BudgetPolicy
 from processors.download import DEFAULT_PORTS, Deadline
 from processors.drain import drain_once
 from processors.errors import WorkerNotStarted
+from processors.submission_gate import SubmissionGate
 from processors.vpai import VpaiClient, api_http_client
 
 # What the Dramatiq CLI is given: the start-up callable first, then the actor modules.
@@ -50,10 +52,15 @@ class ProcessorContext:
     max_download_bytes: int
     max_attempts: int
     retry_backoff: list[float] = field(default_factory=list)
-    download_tries: int = 3
     download_deadline: Deadline = field(default_factory=Deadline)
+    # Waits between failed downloads of one generation; one failure more fails it.
+    download_backoff: list[float] = field(default_factory=lambda: [5.0, 30.0, 120.0, 300.0])
     event_lease_seconds: float = 600.0
     reconcile_after_seconds: float = 600.0
+    reconcile_max_polls: int = 6
+    adoption: MatchRules = field(default_factory=lambda: MatchRules(17.0, 120.0))
+    # One POST /v1/generations in flight per workspace (None: no gate, e.g. no Redis).
+    submission_gate: SubmissionGate | None = None
     # Set by `start_worker`: enqueue a job's submission after a delay (seconds).
     schedule_submission: Callable[[str, float], None] = field(default=lambda job_id, delay: None)
 
@@ -87,9 +94,11 @@ def build_context(settings: Settings, engine: Engine | None = None) -> Processor
     if not settings.redis_url:
         raise ConfigurationError("REDIS_URL is not set: the API budget lives in Redis.")
     api_key = settings.vpai_api_key.get_secret_value()
+    workspace = workspace_name(settings, api_key)
+    rules = adoption_rules(settings)
     budget = ApiBudget(
         redis_client(settings.redis_url),
-        workspace_name(settings, api_key),
+        workspace,
         BudgetPolicy(
             settings.vpai_rate_limit,
             settings.vpai_rate_window_seconds,
@@ -99,7 +108,7 @@ def build_context(settings: Settings, engine: Engine | None = None) -> Processor
     http = api_http_client(settings.vpai_api_base_url, api_key, settings.vpai_timeout_seconds)
     return ProcessorContext(
         engine=engine or make_engine(settings),
-        api=VpaiClient(http, budget),
+        api=VpaiClient(http, budget, max_budget_wait_seconds=settings.vpai_budget_wait_seconds),
         downloads=httpx.Client(timeout=settings.download_timeout_seconds, follow_redirects=False),
         audio_dir=settings.audio_dir,
         allowed_hosts=allowed_download_hosts(settings),
@@ -109,8 +118,28 @@ def build_context(settings: Settings, engine: Engine | None = None) -> Processor
         max_download_bytes=settings.download_max_bytes,
         max_attempts=settings.job_max_attempts,
         retry_backoff=list(settings.job_retry_backoff_seconds),
+        download_backoff=list(settings.download_retry_backoff_seconds),
         reconcile_after_seconds=settings.reconcile_after_seconds,
+        reconcile_max_polls=settings.reconcile_max_polls,
         event_lease_seconds=settings.event_lease_seconds,
+        adoption=rules,
+        submission_gate=SubmissionGate(
+            redis_client(settings.redis_url), workspace, gate_hold_seconds(rules)
+        ),
+    )
+
+
+def gate_hold_seconds(rules: MatchRules) -> float:
+    """Past its holder's window (and a whole second more than the slack on each side), so
+    the next submission's window never overlaps that of one whose worker died."""
+    return rules.window_seconds + 2 * CLOCK_SLACK_SECONDS + 1.0
+
+
+def adoption_rules(settings: Settings) -> MatchRules:
+    """A live submission POSTs within one budget wait and answers within one timeout."""
+    return MatchRules(
+        window_seconds=settings.vpai_budget_wait_seconds + settings.vpai_timeout_seconds,
+        lease_seconds=settings.submitting_lease_seconds,
     )
 
 

@@ -28,8 +28,6 @@ from records.jobs import (
 )
 from records.types import utcnow
 
-IN_FLIGHT_WINDOW_SECONDS = 60.0
-
 
 @dataclass(frozen=True)
 class AttemptView:
@@ -48,6 +46,7 @@ class AttemptView:
     max_attempts: int
     latest_number: int
     estimated_credits: int | None
+    download_failures: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,24 +76,28 @@ def _view(conn: Connection, row: RowMapping) -> AttemptView:
         max_attempts=row["job_max_attempts"],
         latest_number=int(latest or row["number"]),
         estimated_credits=row["estimated_credits"],
+        download_failures=int(row["download_failures"] or 0),
     )
+
+
+def find_attempt(engine: Engine, generation_id: str) -> AttemptView | None:
+    """The attempt that recorded this generation, if any."""
+    with transaction(engine, write=False) as conn:
+        return _find_attempt(conn, generation_id)
 
 
 def attempt_for_generation(
     engine: Engine, generation_id: str, *, untracked_format: str, max_attempts: int
-) -> AttemptView | None:
+) -> AttemptView:
     """The attempt that made this generation; an untracked job is made for a stranger's.
 
-    None while a submission of ours has called the API but not yet recorded its generation
-    id: a fast webhook can overtake that commit, and the generation is then most likely
-    ours, not a stranger's (the caller should look again shortly).
+    Call it once no submission of ours can still claim the generation
+    (`processors.attempt_lookup` decides that).
     """
     with transaction(engine, write=False) as conn:
         found = _find_attempt(conn, generation_id)
         if found is not None:
             return found
-        if _submission_in_flight(conn):
-            return None
     with transaction(engine) as conn:
         found = _find_attempt(conn, generation_id)  # another worker may have made it
         if found is not None:
@@ -146,23 +149,6 @@ def _find_attempt(conn: Connection, generation_id: str) -> AttemptView | None:
     return None if row is None else _view(conn, row)
 
 
-def _submission_in_flight(conn: Connection) -> bool:
-    """A job of ours claimed for submission within the last minute, its generation unknown."""
-    recent = utcnow() - timedelta(seconds=IN_FLIGHT_WINDOW_SECONDS)
-    found = conn.execute(
-        select(ATTEMPTS.c.id)
-        .join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id)
-        .where(
-            ATTEMPTS.c.status == AttemptStatus.SUBMITTING.value,
-            ATTEMPTS.c.generation_id.is_(None),
-            JOBS.c.status == JobStatus.SUBMITTING.value,
-            JOBS.c.updated_at >= recent,
-        )
-        .limit(1)
-    ).first()
-    return found is not None
-
-
 def complete_job(engine: Engine, view: AttemptView, audio: StoredAudio) -> bool:
     """Job ready, attempt ready, customer usage counted — once. False if it was already ready."""
     now = utcnow()
@@ -198,6 +184,29 @@ def complete_job(engine: Engine, view: AttemptView, audio: StoredAudio) -> bool:
         )
         count_ready(conn, view.customer_id, audio.duration_sec, credits, now)
         return True
+
+
+def note_download_failure(engine: Engine, view: AttemptView, reason: str) -> int:
+    """A download of the attempt's audio failed; how many have, now. The job says so."""
+    now = utcnow()
+    with transaction(engine) as conn:
+        conn.execute(
+            update(ATTEMPTS)
+            .where(ATTEMPTS.c.id == view.attempt_id)
+            .values(download_failures=ATTEMPTS.c.download_failures + 1)
+        )
+        conn.execute(
+            update(JOBS)
+            .where(
+                JOBS.c.id == view.job_id,
+                JOBS.c.status.not_in(sorted(state.value for state in TERMINAL_JOB_STATES)),
+            )
+            .values(last_error=reason, updated_at=now)
+        )
+        count = conn.execute(
+            select(ATTEMPTS.c.download_failures).where(ATTEMPTS.c.id == view.attempt_id)
+        ).scalar()
+    return int(count or 0)
 
 
 def record_attempt(
@@ -267,29 +276,64 @@ def _set_attempt_if(
     return conn.execute(statement).rowcount > 0
 
 
-def overdue_attempts(
-    engine: Engine, overdue_after_seconds: float, limit: int
-) -> list[tuple[str, str]]:
-    """(attempt id, generation id) of submitted attempts with no terminal webhook after
-    `overdue_after_seconds`, not polled within that time either; the oldest first."""
-    overdue = utcnow() - timedelta(seconds=overdue_after_seconds)
+@dataclass(frozen=True)
+class Overdue:
+    attempt_id: str
+    generation_id: str
+    polls: int  # made before this one
+
+
+def overdue_attempts(engine: Engine, overdue_after_seconds: float, limit: int) -> list[Overdue]:
+    """Submitted attempts with no terminal webhook after `overdue_after_seconds` whose next
+    poll is due; the oldest first."""
+    now = utcnow()
+    overdue = now - timedelta(seconds=overdue_after_seconds)
     with transaction(engine, write=False) as conn:
         rows = conn.execute(
-            select(ATTEMPTS.c.id, ATTEMPTS.c.generation_id)
+            select(ATTEMPTS.c.id, ATTEMPTS.c.generation_id, ATTEMPTS.c.polls)
             .where(
                 ATTEMPTS.c.status == AttemptStatus.SUBMITTED.value,
                 ATTEMPTS.c.submitted_at <= overdue,
-                or_(ATTEMPTS.c.last_polled_at.is_(None), ATTEMPTS.c.last_polled_at <= overdue),
+                or_(ATTEMPTS.c.next_poll_at.is_(None), ATTEMPTS.c.next_poll_at <= now),
             )
             .order_by(ATTEMPTS.c.submitted_at)
             .limit(limit)
         )
-        return [(attempt_id, generation_id) for attempt_id, generation_id in rows]
+        return [Overdue(row.id, row.generation_id, int(row.polls or 0)) for row in rows]
 
 
-def mark_polled(engine: Engine, attempt_id: str) -> None:
+def mark_polled(engine: Engine, attempt_id: str, next_poll_in_seconds: float) -> None:
     """The upstream was asked about this attempt's generation just now."""
+    now = utcnow()
     with transaction(engine) as conn:
         conn.execute(
-            update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_id).values(last_polled_at=utcnow())
+            update(ATTEMPTS)
+            .where(ATTEMPTS.c.id == attempt_id)
+            .values(
+                last_polled_at=now,
+                polls=ATTEMPTS.c.polls + 1,
+                next_poll_at=now + timedelta(seconds=next_poll_in_seconds),
+            )
         )
+
+
+def surface_unsettled(engine: Engine, attempt_id: str, reason: str) -> str | None:
+    """Polling gave up on this attempt's generation: its job goes to review (its id), and
+    the attempt is not polled again."""
+    now = utcnow()
+    with transaction(engine) as conn:
+        job_id = conn.execute(select(ATTEMPTS.c.job_id).where(ATTEMPTS.c.id == attempt_id)).scalar()
+        conn.execute(
+            update(ATTEMPTS)
+            .where(ATTEMPTS.c.id == attempt_id)
+            .values(next_poll_at=None, status=AttemptStatus.UNKNOWN.value, error=reason)
+        )
+        changed = conn.execute(
+            update(JOBS)
+            .where(
+                JOBS.c.id == job_id,
+                JOBS.c.status.not_in(sorted(state.value for state in TERMINAL_JOB_STATES)),
+            )
+            .values(status=JobStatus.NEEDS_REVIEW.value, last_error=reason, updated_at=now)
+        ).rowcount
+    return str(job_id) if changed else None

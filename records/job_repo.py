@@ -9,11 +9,19 @@ from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, exists, insert, or_, select, update
 
 from config.database import transaction
 from records.customer_repo import find_customer
-from records.jobs import ATTEMPTS, JOBS, SUBMITTABLE_JOB_STATES, Attempt, Job, JobStatus
+from records.jobs import (
+    ATTEMPTS,
+    JOBS,
+    SUBMITTABLE_JOB_STATES,
+    UNKNOWN_OUTCOME_ATTEMPT_STATES,
+    Attempt,
+    Job,
+    JobStatus,
+)
 from records.types import utcnow
 
 
@@ -105,8 +113,14 @@ def job_document(engine: Engine, job_id: str) -> dict[str, Any] | None:
                 "generationId": a.generation_id,
                 "status": a.status,
                 "error": a.error,
+                "intentAt": _iso(a.intent_at),
                 "submittedAt": _iso(a.submitted_at),
                 "completedAt": _iso(a.completed_at),
+                # Reconciliation's bounded polls, for an operator asking why it waits.
+                "polls": a.polls,
+                "lastPolledAt": _iso(a.last_polled_at),
+                "nextPollAt": _iso(a.next_poll_at),
+                "downloadFailures": a.download_failures,
             }
             for a in attempts
         ],
@@ -157,7 +171,8 @@ def recover_jobs(
     submitting_lease_seconds: float,
     limit: int = 500,
 ) -> int:
-    """Re-enqueue due jobs nobody has touched for a while; free jobs a dead worker held.
+    """Re-enqueue due jobs nobody has touched for a while; free jobs a dead worker held
+    before it recorded any intent to submit (one that did is `records.adoption`'s).
 
     A duplicate submission message is harmless: a submission claims its job with a
     conditional update before calling the API.
@@ -169,7 +184,14 @@ def recover_jobs(
         held = list(
             conn.execute(
                 select(JOBS.c.id).where(
-                    JOBS.c.status == JobStatus.SUBMITTING.value, JOBS.c.updated_at <= abandoned
+                    JOBS.c.status == JobStatus.SUBMITTING.value,
+                    JOBS.c.updated_at <= abandoned,
+                    ~exists().where(
+                        ATTEMPTS.c.job_id == JOBS.c.id,
+                        ATTEMPTS.c.status.in_(
+                            sorted(state.value for state in UNKNOWN_OUTCOME_ATTEMPT_STATES)
+                        ),
+                    ),
                 )
             ).scalars()
         )

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     String,
     Table,
     Text,
@@ -30,6 +31,9 @@ class JobStatus(StrEnum):
     SUBMITTED = "submitted"  # an attempt is with the upstream
     RETRY_WAIT = "retry_wait"  # the last attempt failed; the next is scheduled
     BLOCKED = "blocked"  # insufficient credits: waits for `voicehook jobs resume`
+    # An operator must decide (the reason is in last_error): a submission whose outcome is
+    # unknown and matched no generation, or a generation that never settled upstream.
+    NEEDS_REVIEW = "needs_review"
     READY = "ready"  # audio on disk, verified
     FAILED = "failed"  # gave up, with the reason in last_error
 
@@ -41,11 +45,18 @@ SUBMITTABLE_JOB_STATES = frozenset({JobStatus.PENDING, JobStatus.RETRY_WAIT})
 
 
 class AttemptStatus(StrEnum):
-    SUBMITTING = "submitting"
+    SUBMITTING = "submitting"  # intent recorded; the POST is being made
+    # The worker stopped between the POST and recording its answer: a generation may exist.
+    UNKNOWN = "unknown"
+    ABANDONED = "abandoned"  # an unknown outcome the operator chose to resubmit past
     SUBMITTED = "submitted"
     READY = "ready"
     FAILED = "failed"
     SUPERSEDED = "superseded"
+
+
+# An attempt in one of these may have made a generation nobody recorded.
+UNKNOWN_OUTCOME_ATTEMPT_STATES = frozenset({AttemptStatus.SUBMITTING, AttemptStatus.UNKNOWN})
 
 
 class VoiceStatus(StrEnum):
@@ -118,6 +129,13 @@ class Attempt(SQLModel, table=True):
     submitted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_polled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # When the submission was about to POST: the window its generation was made in.
+    intent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    polls: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    next_poll_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    download_failures: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
 
 
 class Voice(SQLModel, table=True):

@@ -11,15 +11,17 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config.database import transaction
-from records.customer_repo import count_failed, count_ready
+from records.adoption import move_stray_attempt
+from records.customer_repo import count_failed
 from records.jobs import (
     ATTEMPTS,
     JOBS,
     SUBMITTABLE_JOB_STATES,
+    UNKNOWN_OUTCOME_ATTEMPT_STATES,
     Attempt,
     AttemptStatus,
     Job,
@@ -66,35 +68,36 @@ def start_submission(engine: Engine, job_id: str) -> Submission | None:
         if job.voice_id is None or job.script is None:
             return None
         previous = job.status
+        # A submission whose outcome is unknown is never made again on its own: that
+        # could be a second paid generation (`records.adoption` settles it).
+        unsettled = conn.execute(
+            select(ATTEMPTS.c.id).where(
+                ATTEMPTS.c.job_id == job_id,
+                ATTEMPTS.c.status.in_(sorted(s.value for s in UNKNOWN_OUTCOME_ATTEMPT_STATES)),
+            )
+        ).first()
+        if unsettled is not None:
+            return None
         claimed = conn.execute(
             update(JOBS)
             .where(JOBS.c.id == job_id, JOBS.c.status == previous)
-            .values(status=JobStatus.SUBMITTING.value, updated_at=now)
+            .values(status=JobStatus.SUBMITTING.value, last_error=None, updated_at=now)
         ).rowcount
         if not claimed:
             return None
-        # A submission that died between its POST and its commit left this attempt behind.
-        row = (
-            conn.execute(
-                select(ATTEMPTS.c.id, ATTEMPTS.c.number).where(
-                    ATTEMPTS.c.job_id == job_id,
-                    ATTEMPTS.c.status == AttemptStatus.SUBMITTING.value,
-                )
-            )
-            .mappings()
-            .first()
+        latest = conn.execute(
+            select(func.max(ATTEMPTS.c.number)).where(ATTEMPTS.c.job_id == job_id)
+        ).scalar()
+        # The intent, before the POST: if the answer is lost, this says when it was made.
+        attempt = Attempt(
+            id=str(uuid4()),
+            job_id=job_id,
+            number=max(job.attempts_made, int(latest or 0)) + 1,
+            status=AttemptStatus.SUBMITTING.value,
+            intent_at=now,
         )
-        if row is None:
-            attempt = Attempt(
-                id=str(uuid4()),
-                job_id=job_id,
-                number=job.attempts_made + 1,
-                status=AttemptStatus.SUBMITTING.value,
-            )
-            conn.execute(insert(ATTEMPTS).values(attempt.model_dump()))
-            attempt_id, number = attempt.id, attempt.number
-        else:
-            attempt_id, number = row["id"], row["number"]
+        conn.execute(insert(ATTEMPTS).values(attempt.model_dump()))
+        attempt_id, number = attempt.id, attempt.number
         return Submission(
             job_id=job.id,
             attempt_id=attempt_id,
@@ -111,27 +114,43 @@ def start_submission(engine: Engine, job_id: str) -> Submission | None:
 def submission_accepted(
     engine: Engine, submission: Submission, generation_id: str, estimated_credits: int | None
 ) -> None:
-    """Record the generation the API made for this attempt; the job is `submitted`."""
+    """Record the generation the API made for this attempt; the job is `submitted`.
+
+    Only while the attempt is still open: a worker that outlived its lease may find its
+    attempt adopted (by this very generation's webhook) or abandoned by an operator.
+    """
     now = utcnow()
+    open_states = sorted(state.value for state in UNKNOWN_OUTCOME_ATTEMPT_STATES)
     try:
         with transaction(engine) as conn:
-            conn.execute(
+            recorded = conn.execute(
                 update(ATTEMPTS)
-                .where(ATTEMPTS.c.id == submission.attempt_id)
+                .where(
+                    ATTEMPTS.c.id == submission.attempt_id,
+                    ATTEMPTS.c.status.in_(open_states),
+                    ATTEMPTS.c.generation_id.is_(None),
+                )
                 .values(
                     generation_id=generation_id,
                     status=AttemptStatus.SUBMITTED.value,
                     estimated_credits=estimated_credits,
                     submitted_at=now,
                 )
-            )
+            ).rowcount
+            if not recorded:
+                _note_credits(conn, submission, generation_id, estimated_credits)
+                return
             conn.execute(
                 update(JOBS)
-                .where(JOBS.c.id == submission.job_id)
+                .where(
+                    JOBS.c.id == submission.job_id,
+                    JOBS.c.status.in_([JobStatus.SUBMITTING.value, JobStatus.NEEDS_REVIEW.value]),
+                )
                 .values(
                     status=JobStatus.SUBMITTED.value,
                     attempts_made=submission.number,
                     next_attempt_at=None,
+                    last_error=None,
                     updated_at=now,
                 )
             )
@@ -140,54 +159,35 @@ def submission_accepted(
         _adopt_untracked(engine, submission, generation_id, estimated_credits)
 
 
+def _note_credits(
+    conn: Connection, submission: Submission, generation_id: str, estimated_credits: int | None
+) -> None:
+    """The attempt was adopted meanwhile: the answer still tells what it costs."""
+    conn.execute(
+        update(ATTEMPTS)
+        .where(
+            ATTEMPTS.c.id == submission.attempt_id,
+            ATTEMPTS.c.generation_id == generation_id,
+            ATTEMPTS.c.estimated_credits.is_(None),
+        )
+        .values(estimated_credits=estimated_credits)
+    )
+
+
 def _adopt_untracked(
     engine: Engine, submission: Submission, generation_id: str, estimated_credits: int | None
 ) -> None:
     """Move the untracked job's attempt (and audio, if any) back to the job that made it."""
-    now = utcnow()
     with transaction(engine) as conn:
-        stray = conn.execute(
-            select(ATTEMPTS.c.id, ATTEMPTS.c.job_id).where(
-                ATTEMPTS.c.generation_id == generation_id
-            )
-        ).one()
-        orphan = _job(conn, stray.job_id)
-        job = _job(conn, submission.job_id)
-        assert orphan is not None
-        assert job is not None
-        conn.execute(delete(ATTEMPTS).where(ATTEMPTS.c.id == submission.attempt_id))
-        conn.execute(
-            update(ATTEMPTS)
-            .where(ATTEMPTS.c.id == stray.id)
-            .values(job_id=job.id, number=submission.number, estimated_credits=estimated_credits)
+        move_stray_attempt(
+            conn,
+            job_id=submission.job_id,
+            replaced_attempt_id=submission.attempt_id,
+            number=submission.number,
+            generation_id=generation_id,
+            estimated_credits=estimated_credits,
+            audio_path=None,
         )
-        values: dict[str, Any] = {
-            "attempts_made": submission.number,
-            "next_attempt_at": None,
-            "updated_at": now,
-            "status": orphan.status,
-        }
-        if orphan.status == JobStatus.READY:
-            values |= {
-                "audio_path": orphan.audio_path,
-                "audio_bytes": orphan.audio_bytes,
-                "audio_sha256": orphan.audio_sha256,
-                "audio_duration_sec": orphan.audio_duration_sec,
-                "ready_at": orphan.ready_at,
-                "credits": estimated_credits or 0,
-            }
-            count_ready(
-                conn, job.customer_id, orphan.audio_duration_sec or 0.0, values["credits"], now
-            )
-        elif orphan.status == JobStatus.FAILED:
-            retry = submission.number < job.max_attempts
-            values |= {
-                "status": (JobStatus.RETRY_WAIT if retry else JobStatus.FAILED).value,
-                "next_attempt_at": now,
-                "last_error": orphan.last_error,
-            }
-        conn.execute(update(JOBS).where(JOBS.c.id == job.id).values(**values))
-        conn.execute(delete(JOBS).where(JOBS.c.id == orphan.id))
 
 
 def submission_postponed(engine: Engine, submission: Submission, delay: float, reason: str) -> None:

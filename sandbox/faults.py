@@ -55,6 +55,8 @@ class FaultSettings(BaseModel):
     download_slow_rate: Rate = 0.0
     download_slow_bytes_per_second: int = Field(default=256 * 1024, gt=0)
     expired_url_rate: Rate = 0.0
+    # Each POST /v1/generations answers this long after making (and charging) its generation.
+    generation_answer_delay_seconds: float = Field(default=0.0, ge=0.0, le=600.0)
     force_429: int = Field(default=0, ge=0)
     force_402: int = Field(default=0, ge=0)
     force_500: int = Field(default=0, ge=0)

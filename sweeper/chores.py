@@ -23,6 +23,7 @@ from config.errors import ConfigurationError
 from config.settings import Settings
 from processors.download import remove_stale_partials
 from processors.worker import build_context
+from records.adoption import settle_unknown_submissions
 from records.event_queue import enqueue_received, requeue_stalled
 from records.event_store import EventStore
 from records.job_repo import recover_jobs
@@ -71,6 +72,19 @@ def build_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker
         )
         return found >= limit
 
+    def settle_unknown() -> bool:
+        swept = settle_unknown_submissions(
+            engine,
+            lease_seconds=settings.submitting_lease_seconds,
+            review_after_seconds=settings.submission_review_after_seconds,
+            limit=limit,
+        )
+        if swept.marked_unknown:
+            log.warning("sweeper.submission_outcome_unknown", jobs=swept.marked_unknown)
+        if swept.needs_review:
+            log.warning("sweeper.jobs_need_review", jobs=swept.needs_review)
+        return len(swept.marked_unknown) >= limit or len(swept.needs_review) >= limit
+
     def sweep_partials() -> bool:
         # Older than a worker's lease: no live download stalls that long. One pass is enough.
         remove_stale_downloads(settings.audio_dir, settings.event_lease_seconds)
@@ -89,6 +103,7 @@ def build_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker
         Chore("enqueue_received_events", enqueue_received_events),
         Chore("requeue_stalled_events", requeue_stalled_events),
         Chore("recover_jobs", recover_submissions),
+        Chore("settle_unknown_submissions", settle_unknown),
         Chore("remove_stale_downloads", sweep_partials),
         Chore("recover_voices", recover_clones),
     ]

@@ -18,7 +18,13 @@ def handle_generation_failed(ctx: ProcessorContext, event: ClaimedEvent) -> str:
     upstream_error = event.data.get("error")
     reason = f"generation failed: {upstream_error}" if upstream_error else "generation failed"
     view = attempt_of(
-        ctx.engine, generation_id, untracked_format="mp3", max_attempts=ctx.max_attempts
+        ctx.engine,
+        generation_id,
+        event.data,
+        untracked_format="mp3",
+        audio_format=None,
+        max_attempts=ctx.max_attempts,
+        rules=ctx.adoption,
     )
     decision = on_failed(
         tracked=view.tracked,

@@ -25,7 +25,14 @@ from processors.errors import (
 from processors.policy import ReadyAction, on_ready
 from processors.worker import ProcessorContext
 from records.claims import ClaimedEvent
-from records.job_outcomes import AttemptView, StoredAudio, complete_job, record_attempt
+from records.job_outcomes import (
+    AttemptView,
+    StoredAudio,
+    complete_job,
+    fail_job,
+    note_download_failure,
+    record_attempt,
+)
 from records.jobs import AttemptStatus
 
 log = structlog.get_logger(__name__)
@@ -43,8 +50,11 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str:
     view = attempt_of(
         ctx.engine,
         generation_id,
+        event.data,
         untracked_format=_format_from_url(url),
+        audio_format=_known_format(url),
         max_attempts=ctx.max_attempts,
+        rules=ctx.adoption,
     )
     if on_ready(view.job_status) is ReadyAction.RECORD_ONLY:
         record_attempt(ctx.engine, view.attempt_id, AttemptStatus.READY, None)
@@ -60,15 +70,21 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str:
 def fetch_verified_audio(
     ctx: ProcessorContext, view: AttemptView, url: str | None, expected_duration: float | None
 ) -> StoredAudio:
-    """The job's audio at its final path, verified; downloaded at most `download_tries` times."""
+    """The job's audio at its final path, verified.
+
+    One download per run: a failed one is noted and retried after the next wait of
+    `download_backoff` (with a fresh URL), so faults get minutes rather than milliseconds;
+    one failure more than it has waits fails the job.
+    """
     final = destination(ctx.audio_dir, view)
     reused = _reuse_existing(final, view.format, expected_duration)
     if reused is not None:
         return _stored(ctx.audio_dir, final, reused, _sha256_of(final))
+    if view.download_failures:
+        url = None  # the event's URL failed before: ask for a fresh one
     # Named like a download's partial file, so the sweeper removes it after a crash.
     staging = final.with_name(f".{final.name}.{secrets.token_hex(8)}.part")
-    problems: list[str] = []
-    for _ in range(ctx.download_tries):
+    for _ in range(2):  # a refused URL (expired) is replaced once, at once
         if url is None:
             url, expected_duration = _fresh_url(ctx, view)
         try:
@@ -83,19 +99,38 @@ def fetch_verified_audio(
             facts = verify_audio(staging, view.format, expected_duration)
         except (DownloadTooLarge, DisallowedUrl) as exc:
             staging.unlink(missing_ok=True)
-            raise PermanentFailure(f"download refused by policy: {exc}") from exc
+            raise _failed(ctx, view, f"download refused by policy: {exc}") from exc
         except DownloadRefused as exc:
-            problems.append(str(exc))
-            url = None  # expired or refused: ask the API for a fresh one
+            problem = str(exc)
+            url = None
             continue
         except (DownloadFailed, AudioInvalid) as exc:
-            problems.append(str(exc))
             staging.unlink(missing_ok=True)
-            continue
+            problem = str(exc)
+            break
         os.replace(staging, final)
         _fsync_directory(final.parent)
         return _stored(ctx.audio_dir, final, facts, downloaded.sha256)
-    raise PermanentFailure(f"download kept failing: {'; '.join(problems[-3:])}")
+    raise _download_failed(ctx, view, problem)
+
+
+def _download_failed(ctx: ProcessorContext, view: AttemptView, problem: str) -> Exception:
+    """Retry after the next wait, or, past the last one, fail the job with the reason."""
+    tries = len(ctx.download_backoff) + 1
+    failures = view.download_failures + 1
+    if failures >= tries:
+        return _failed(ctx, view, f"download kept failing ({failures} tries): {problem}")
+    delay = ctx.download_backoff[failures - 1]
+    reason = f"download failed ({failures} of {tries} tries), again in {delay:g}s: {problem}"
+    note_download_failure(ctx.engine, view, reason)
+    return RetryLater(delay, reason)
+
+
+def _failed(ctx: ProcessorContext, view: AttemptView, reason: str) -> PermanentFailure:
+    """The event fails, and its job says so (never `submitted` with a stale error)."""
+    note_download_failure(ctx.engine, view, reason)
+    fail_job(ctx.engine, view, reason)
+    return PermanentFailure(reason)
 
 
 def _fresh_url(ctx: ProcessorContext, view: AttemptView) -> tuple[str, float | None]:
@@ -143,7 +178,13 @@ def _sha256_of(path: Path) -> str:
 
 
 def _format_from_url(url: str | None) -> str:
-    return "wav" if url and urlsplit(url).path.lower().endswith(".wav") else "mp3"
+    return _known_format(url) or "mp3"
+
+
+def _known_format(url: str | None) -> str | None:
+    """The format a download URL's extension names, if it names one."""
+    path = urlsplit(url).path.lower() if url else ""
+    return next((fmt for fmt in ("wav", "mp3") if path.endswith("." + fmt)), None)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -44,6 +46,9 @@ async def create_generation(request: Request) -> Response:
         credits=credits,
     )
     generation = sandbox.lifecycle.submit_generation(workspace, order)
+    delay = sandbox.faults.settings.generation_answer_delay_seconds
+    if delay:  # made and charged, but a client that gives up or dies meanwhile cannot know
+        await asyncio.sleep(delay)
     return json_response(
         {"id": generation.id, "status": generation.status.value, "estimatedCredits": credits},
         status_code=202,

@@ -67,6 +67,17 @@ async def get_generation(request: Request) -> Response:
     return json_response(generation_detail(generation, link))
 
 
+async def list_generations(request: Request) -> Response:
+    """Every generation the sandbox has made, in every workspace, as the control API shows
+    one (what a test counts against what the service recorded)."""
+    sandbox = sandbox_of(request)
+    items = [
+        generation_detail(generation, sandbox.lifecycle.download_url(generation))
+        for generation in sandbox.state.generations.values()
+    ]
+    return json_response({"items": items})
+
+
 async def trigger(request: Request) -> Response:
     """Send one event: for the resource `id` as it is now, or for a freshly made one."""
     sandbox = sandbox_of(request)
@@ -116,6 +127,7 @@ def _resend(
 
 routes = [
     Route("/generations", create_generation, methods=["POST"]),
+    Route("/generations", list_generations, methods=["GET"]),
     Route("/generations/{generation_id}", get_generation, methods=["GET"]),
     Route("/trigger", trigger, methods=["POST"]),
 ]

@@ -111,30 +111,66 @@ class TestReady:
     def test_corrupted_download_is_fetched_again(
         self, ctx: ProcessorContext, vpai: Sandbox
     ) -> None:
-        """A corrupted first download is refetched; the stored file verifies."""
+        """A corrupted first download is retried later; the stored file verifies."""
         job_id, generation = submitted_and_ready(ctx, vpai)
-        vpai.faults(downloadCorruptRate=0.5, seed=3)
-        process(ctx, store_event(ctx.engine, "generation.ready", generation))
+        vpai.faults(downloadCorruptRate=1.0)
+        event_id = store_event(ctx.engine, "generation.ready", generation)
+        assert process(ctx, event_id) == [ctx.download_backoff[0]]
         vpai.faults(downloadCorruptRate=0.0)
+        waiting = job(ctx.engine, job_id)
+        assert waiting.status == "submitted"
+        assert waiting.last_error is not None
+        assert "download failed (1 of 5 tries)" in waiting.last_error
+        assert process(ctx, event_id) == []
         done = job(ctx.engine, job_id)
-        assert done.status == "ready"
+        assert (done.status, done.last_error) == ("ready", None)
         assert done.audio_path is not None
         assert (ctx.audio_dir / done.audio_path).read_bytes()[:4] == b"RIFF"
 
-    def test_download_that_keeps_failing_fails_the_event(
+    def test_three_download_faults_in_a_row_still_end_ready(
         self, ctx: ProcessorContext, vpai: Sandbox
     ) -> None:
-        """Truncated every time: the event fails with the reason and the job is not ready."""
+        """Truncated, corrupted, truncated: each retried after a longer wait, fresh URL each
+        time; the fourth download completes the job."""
+        job_id, generation = submitted_and_ready(ctx, vpai)
+        event_id = store_event(ctx.engine, "generation.ready", generation)
+        delays = []
+        for fault in ("downloadTruncateRate", "downloadCorruptRate", "downloadTruncateRate"):
+            vpai.faults(**{fault: 1.0})
+            delays += process(ctx, event_id)
+            vpai.faults(**{fault: 0.0})
+        assert delays == ctx.download_backoff[:3]
+        served_before = vpai.workspace()["requests"]["served"]
+        assert process(ctx, event_id) == []
+        assert vpai.workspace()["requests"]["served"] == served_before + 1  # a fresh URL
+        assert job(ctx.engine, job_id).status == "ready"
+        assert event(ctx.engine, event_id).status == "processed"
+        assert [a.download_failures for a in attempts(ctx.engine, job_id)] == [3]
+
+    def test_download_that_keeps_failing_fails_the_event_and_the_job(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """Truncated every time: after the last wait the event fails, and so does the job,
+        with the reason."""
         job_id, generation = submitted_and_ready(ctx, vpai)
         vpai.faults(downloadTruncateRate=1.0)
         event_id = store_event(ctx.engine, "generation.ready", generation)
-        process(ctx, event_id)
+        delays: list[float] = []
+        while True:
+            asked = process(ctx, event_id)
+            if not asked:
+                break
+            delays += asked
         vpai.faults(downloadTruncateRate=0.0)
+        assert delays == ctx.download_backoff
         failed = event(ctx.engine, event_id)
         assert failed.status == "failed"
         assert failed.last_error is not None
-        assert "download kept failing" in failed.last_error
-        assert job(ctx.engine, job_id).status == "submitted"
+        assert "download kept failing (5 tries)" in failed.last_error
+        given_up = job(ctx.engine, job_id)
+        assert given_up.status == "failed"
+        assert given_up.last_error == failed.last_error
+        assert customer(ctx.engine).jobs_failed == 1
 
     def test_untracked_generation_is_fetched_as_untracked(
         self, ctx: ProcessorContext, vpai: Sandbox

@@ -8,10 +8,19 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from processors.worker import ProcessorContext
-from records.jobs import Job
+from records.jobs import Attempt, Job
 from records.submission_repo import start_submission, submission_accepted
 from records.types import utcnow
-from tests.processors.flow import Sandbox, customer, event, job, new_job, process, store_event
+from tests.processors.flow import (
+    Sandbox,
+    attempts,
+    customer,
+    event,
+    job,
+    new_job,
+    process,
+    store_event,
+)
 
 
 class TestOvertakingWebhook:
@@ -47,11 +56,11 @@ class TestOvertakingWebhook:
             submission.voice_id, submission.script, submission.format, submission.settings
         )
         ready = vpai.wait_until_settled(answer.id)
-        with ctx.engine.begin() as conn:  # the submission looks stuck for longer than a minute
+        old = utcnow() - timedelta(minutes=5)
+        with ctx.engine.begin() as conn:  # stuck past its lease, its intent too old to match
+            conn.execute(update(Job).where(Job.id == job_id).values(updated_at=old))  # type: ignore[arg-type]
             conn.execute(
-                update(Job)
-                .where(Job.id == job_id)  # type: ignore[arg-type]
-                .values(updated_at=utcnow() - timedelta(minutes=5))
+                update(Attempt).where(Attempt.job_id == job_id).values(intent_at=old)  # type: ignore[arg-type]
             )
         process(ctx, store_event(ctx.engine, "generation.ready", ready))
         with Session(ctx.engine) as session:
@@ -64,3 +73,34 @@ class TestOvertakingWebhook:
         assert only.audio_path is not None
         assert (ctx.audio_dir / only.audio_path).exists()
         assert customer(ctx.engine).jobs_ready == 1
+
+    def test_a_dead_workers_generation_is_adopted(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """Past the lease, the one submission that could have made the generation adopts it;
+        the worker's answer, if it ever comes, only adds the credits."""
+        job_id = new_job(ctx.engine)
+        submission = start_submission(ctx.engine, job_id)
+        assert submission is not None
+        answer = ctx.api.submit_generation(
+            submission.voice_id, submission.script, submission.format, submission.settings
+        )
+        ready = vpai.wait_until_settled(answer.id)
+        with ctx.engine.begin() as conn:  # its worker died: the lease has run out
+            conn.execute(
+                update(Job)
+                .where(Job.id == job_id)  # type: ignore[arg-type]
+                .values(updated_at=utcnow() - timedelta(minutes=5))
+            )
+        assert process(ctx, store_event(ctx.engine, "generation.ready", ready)) == []
+        with Session(ctx.engine) as session:
+            [only] = list(session.exec(select(Job)))
+        assert only.id == job_id
+        assert only.status == "ready"
+        assert only.last_error is None
+        [attempt] = attempts(ctx.engine, job_id)
+        assert attempt.generation_id == answer.id
+        submission_accepted(ctx.engine, submission, answer.id, answer.estimated_credits)
+        assert job(ctx.engine, job_id).status == "ready"
+        [attempt] = attempts(ctx.engine, job_id)
+        assert attempt.estimated_credits == answer.estimated_credits

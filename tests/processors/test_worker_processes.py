@@ -16,8 +16,10 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from processors.audio import verify_audio
+from records.jobs import Job
 from sandbox.server import run_sandbox
 from sandbox.settings import SandboxSettings
 from sandbox.voices import DEFAULT_VOICE
@@ -330,3 +332,58 @@ class TestDrainOnStop:
             )
         assert customer(migrated_engine).jobs_ready == 1
         assert [a.status for a in attempts(migrated_engine, job_id)] == ["ready"]
+
+
+def upstream_generations(vpai: Sandbox) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = vpai.control.get("/generations").json()["items"]
+    return items
+
+
+class TestCrashMidSubmission:
+    def test_sigkill_between_the_post_and_its_answer_adopts_the_generation(
+        self, service: tuple[Served, Processes], migrated_engine: Engine, vpai: Sandbox
+    ) -> None:
+        """The issue's first failure, on purpose: the upstream made and charged the
+        generation, the worker died before its answer came. The job is not submitted again
+        (not by the redelivered message, not by the sweeper); the generation's webhook is
+        adopted, and the job is ready with one attempt, one generation, one charge."""
+        receiver, processes = service
+        processes.env.update(
+            SUBMITTING_LEASE_SECONDS="3",
+            SUBMISSION_REVIEW_AFTER_SECONDS="600",
+            BROKER_HEARTBEAT_TIMEOUT_SECONDS="5",  # the dead worker's message comes back
+        )
+        credits_before = vpai.workspace()["credits"]
+        vpai.faults(generationAnswerDelaySeconds=60)
+        worker = processes.start("worker", name="worker-1")
+        job_id = submit(receiver)
+        wait_for(
+            lambda: len(upstream_generations(vpai)) == 1,
+            120,
+            description="the POST reached the upstream, which made the generation",
+            log=processes.logs,
+        )
+        processes.kill(worker)  # SIGKILL the whole worker while it waits for the answer
+        vpai.faults(generationAnswerDelaySeconds=0)
+        [generation] = upstream_generations(vpai)
+        [intent] = attempts(migrated_engine, job_id)
+        assert (intent.status, intent.generation_id) == ("submitting", None)
+        assert intent.intent_at is not None
+
+        processes.start("worker", name="worker-2")
+        processes.start("sweeper", name="sweeper")
+        wait_for(
+            lambda: job(migrated_engine, job_id).status == "ready",
+            180,
+            description="the job is ready by adoption",
+            log=processes.logs,
+        )
+        done = job(migrated_engine, job_id)
+        assert done.last_error is None
+        [attempt] = attempts(migrated_engine, job_id)
+        assert (attempt.status, attempt.generation_id) == ("ready", generation["id"])
+        assert len(upstream_generations(vpai)) == 1  # never a second paid generation
+        assert credits_before - vpai.workspace()["credits"] == generation["credits"]
+        assert customer(migrated_engine).jobs_ready == 1
+        with Session(migrated_engine) as session:
+            assert session.exec(select(Job).where(Job.tracked == False)).all() == []  # noqa: E712

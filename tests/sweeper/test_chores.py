@@ -40,6 +40,7 @@ class TestBuildChores:
             "enqueue_received_events",
             "requeue_stalled_events",
             "recover_jobs",
+            "settle_unknown_submissions",
             "remove_stale_downloads",
             "recover_voices",
         ]

@@ -6,9 +6,13 @@ import orjson
 from sqlalchemy import update
 
 from config.database import make_engine
+from records.adoption import settle_unknown_submissions
+from records.customer_repo import upsert_customer
 from records.jobs import Job
+from records.submission_repo import start_submission
 from tests.conftest import make_settings
 from tests.ops.conftest import run_cli
+from tests.processors.flow import new_job
 from tests.receiver.test_internal_api import submissions_queued
 
 
@@ -63,3 +67,40 @@ class TestJobsCli:
         )  # fmt: skip
         assert bad.returncode == 2
         assert "format" in bad.stderr
+
+
+class TestReviewCli:
+    def test_needs_review_listed_adopted_and_resubmitted(
+        self, sqlite_url: str, redis_url: str
+    ) -> None:
+        """Jobs in review say why; `adopt` settles one, `resubmit` enqueues the other."""
+        env = {"DATABASE_URL": sqlite_url, "REDIS_URL": redis_url}
+        assert run_cli("db", "upgrade", env=env).returncode == 0
+        engine = make_engine(make_settings(sqlite_url))
+        upsert_customer(engine, "acme", "Acme")
+        first, second = new_job(engine), new_job(engine)
+        for job_id in (first, second):
+            assert start_submission(engine, job_id) is not None
+        settle_unknown_submissions(engine, lease_seconds=1e-6, review_after_seconds=1e-6)
+
+        listed = run_cli("jobs", "list", "--status", "needs_review", "--json", env=env)
+        rows = orjson.loads(listed.stdout)
+        assert sorted(j["id"] for j in rows) == sorted([first, second])
+        assert all("voicehook jobs adopt" in j["lastError"] for j in rows)
+        shown = orjson.loads(run_cli("jobs", "show", first, "--json", env=env).stdout)
+        assert [a["status"] for a in shown["attempts"]] == ["unknown"]
+
+        adopted = run_cli("jobs", "adopt", first, "gen-upstream", env=env)
+        assert adopted.returncode == 0, adopted.stderr
+        shown = orjson.loads(run_cli("jobs", "show", first, "--json", env=env).stdout)
+        assert (shown["status"], shown["lastError"]) == ("submitted", None)
+        assert shown["attempts"][0]["generationId"] == "gen-upstream"
+        again = run_cli("jobs", "adopt", second, "gen-upstream", env=env)
+        assert again.returncode == 1
+        assert "belongs to job" in again.stderr
+
+        queued_before = len(submissions_queued(redis_url))
+        resubmitted = run_cli("jobs", "resubmit", second, "--json", env=env)
+        assert orjson.loads(resubmitted.stdout) == {"resubmitted": second}
+        assert submissions_queued(redis_url)[queued_before:] == [second]
+        assert run_cli("jobs", "resubmit", second, env=env).returncode == 1

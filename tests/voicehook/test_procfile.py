@@ -18,6 +18,10 @@ from tests.services import ROOT, free_port
 from voicehook.child_process import ChildProcess
 
 PAAS_GRACE_SECONDS = 30  # a PaaS's usual time between SIGTERM and SIGKILL
+# A hang guard above the sum of a test's own waits (three starts of up to 180 s each, then
+# the stops): on a loaded machine three Python services take minutes to start, which is
+# slow but no defect; the project-wide 180 s would cut them off mid-start.
+PROCESSES_TIMEOUT_SECONDS = 900
 
 
 def procfile() -> dict[str, str]:
@@ -85,6 +89,7 @@ def readyz(url: str) -> Callable[[], bool]:
 
 
 class TestProcfileLines:
+    @pytest.mark.timeout(PROCESSES_TIMEOUT_SECONDS)
     def test_release_then_every_process_starts_answers_and_stops(
         self, paas_env: dict[str, str], migrated_engine: Engine, tmp_path: Path
     ) -> None:
@@ -125,6 +130,7 @@ def readme_procfile_command() -> str:
 
 
 class TestHoncho:
+    @pytest.mark.timeout(PROCESSES_TIMEOUT_SECONDS)
     def test_the_readmes_command_migrates_serves_and_stops_on_ctrl_c(
         self, database_url: str, redis_url: str, vpai: Sandbox, tmp_path: Path
     ) -> None:

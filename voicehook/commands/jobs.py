@@ -15,9 +15,12 @@ from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
+from processors.errors import AdoptionRefused
+from processors.review import adopt_for_operator
 from receiver.job_intake import create_job
 from receiver.job_requests import CustomerRequest, JobRequest
 from records import customer_repo, job_repo
+from records.adoption import resubmit_job
 from records.errors import AmbiguousId, UnknownCustomer, UnknownId
 from records.jobs import JOBS, Job, JobStatus
 from records.lookup import customer_refs, resolve_id
@@ -45,7 +48,7 @@ def _log_to_stderr() -> None:
 
 
 jobs_app = typer.Typer(
-    help="Audio jobs: submit, list, show, resume.",
+    help="Audio jobs: submit, list, show, resume, adopt, resubmit.",
     no_args_is_help=True,
     callback=_log_to_stderr,
 )
@@ -209,6 +212,42 @@ def resume(
         _print_json({"resumed": resumed})
     else:
         typer.echo(f"resumed {len(resumed)} job(s)")
+
+
+@jobs_app.command("adopt")
+def adopt(
+    job_id: str = typer.Argument(..., help="A job whose submission outcome is unknown."),
+    generation_id: str = typer.Argument(..., help="The upstream generation it made."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Attach a generation to a job in review (or still unknown) as its attempt."""
+    settings = Settings()
+    try:
+        note = adopt_for_operator(make_engine(settings), settings.audio_dir, job_id, generation_id)
+    except AdoptionRefused as exc:
+        typer.echo(f"not adopted: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        _print_json({"adopted": generation_id, "jobId": job_id, "note": note})
+    else:
+        typer.echo(note)
+
+
+@jobs_app.command("resubmit")
+def resubmit(
+    job_id: str = typer.Argument(..., help="A job in needs_review."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Submit a job in review again: a new paid generation, on your word."""
+    settings = Settings()
+    if not resubmit_job(make_engine(settings), job_id):
+        typer.echo(f"job {job_id} is not in needs_review; nothing resubmitted", err=True)
+        raise typer.Exit(1)
+    _enqueue(settings, [job_id])
+    if as_json:
+        _print_json({"resubmitted": job_id})
+    else:
+        typer.echo(f"job {job_id} will be submitted again")
 
 
 @customers_app.command("add")

@@ -1,0 +1,35 @@
+"""One POST /v1/generations in flight per workspace, on a real Redis."""
+
+from __future__ import annotations
+
+import redis
+
+from processors.submission_gate import SubmissionGate
+from tests.services import wait_for
+
+
+def gate(url: str, hold: float = 30.0) -> SubmissionGate:
+    return SubmissionGate(redis.Redis.from_url(url), "ws-gate", hold)
+
+
+class TestSubmissionGate:
+    def test_one_holder_at_a_time(self, redis_url: str) -> None:
+        """A second submission does not pass while the first holds the gate."""
+        first = gate(redis_url).enter(0.0)
+        assert first is not None
+        assert gate(redis_url).enter(0.05) is None
+        gate(redis_url).leave(first)
+        assert gate(redis_url).enter(0.0) is not None
+
+    def test_a_dead_holders_gate_expires(self, redis_url: str) -> None:
+        """A holder that never leaves (its worker died) holds it only for its window."""
+        assert gate(redis_url, hold=0.2).enter(0.0) is not None
+        wait_for(lambda: gate(redis_url).enter(0.0) is not None, timeout=5)
+
+    def test_leaving_late_does_not_free_someone_elses_gate(self, redis_url: str) -> None:
+        """A holder whose gate expired cannot free the next holder's."""
+        late = gate(redis_url, hold=0.1).enter(0.0)
+        assert late is not None
+        wait_for(lambda: gate(redis_url).enter(0.0) is not None, timeout=5)
+        gate(redis_url).leave(late)
+        assert gate(redis_url).enter(0.0) is None
