@@ -28,6 +28,8 @@ from config.settings import Settings
 from processors.budget import ApiBudget, BudgetPolicy
 from processors.errors import WorkerNotStarted
 from processors.vpai import VpaiClient, api_http_client
+from storage.build import open_store
+from storage.protocol import ObjectStore
 
 # What the Dramatiq CLI is given: the start-up callable first, then the actor modules.
 DRAMATIQ_ARGS = ("processors.worker:start_worker", "processors.actors")
@@ -35,12 +37,13 @@ DRAMATIQ_ARGS = ("processors.worker:start_worker", "processors.actors")
 
 @dataclass
 class ProcessorContext:
-    """Engine, API client, download client and the knobs handlers read."""
+    """Engine, API client, download client, object store and the knobs handlers read."""
 
     engine: Engine
     api: VpaiClient
     downloads: httpx.Client
-    audio_dir: Path
+    audio_dir: Path  # the local scratch folder of downloads (and the local store's root)
+    store: ObjectStore  # where audio and voice samples are kept
     allowed_hosts: frozenset[str]
     max_download_bytes: int
     max_attempts: int
@@ -90,6 +93,7 @@ def build_context(settings: Settings, engine: Engine | None = None) -> Processor
         api=VpaiClient(http, budget),
         downloads=httpx.Client(timeout=settings.download_timeout_seconds, follow_redirects=False),
         audio_dir=settings.audio_dir,
+        store=open_store(settings),
         allowed_hosts=allowed_download_hosts(settings),
         max_download_bytes=settings.download_max_bytes,
         max_attempts=settings.job_max_attempts,

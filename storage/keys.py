@@ -76,3 +76,11 @@ def samples_prefix(voice_id: str) -> str:
 def sample_key(voice_id: str, number: int, filename: str) -> str:
     """A voice's `number`th sample, numbered so that listing keeps the upload order."""
     return checked_key(f"{samples_prefix(voice_id)}{number:02d}-{filename}")
+
+
+MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+
+
+def media_type(audio_format: str) -> str:
+    """The Content-Type of audio in `audio_format`."""
+    return MEDIA_TYPES.get(audio_format, "application/octet-stream")
