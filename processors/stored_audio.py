@@ -11,7 +11,6 @@ sweeper removes what a killed worker left.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from records.audio_records import job_audio
 from records.job_outcomes import AttemptView, StoredAudio
 from storage.errors import ObjectStoreError
 from storage.keys import job_audio_key, media_type
+from storage.local import file_sha256
 from storage.protocol import ObjectStore
 
 GENERATION_NOT_READY_RETRY_SECONDS = 5.0
@@ -154,7 +154,7 @@ def _already_stored(
         facts = verify_audio(path, audio_format, expected)
     except AudioInvalid:
         return None
-    return _stored(store, key, facts, _sha256_of(path))
+    return _stored(store, key, facts, file_sha256(path))
 
 
 def _stored(store: ObjectStore, key: str, facts: AudioFacts, sha256: str) -> StoredAudio:
@@ -165,11 +165,3 @@ def _stored(store: ObjectStore, key: str, facts: AudioFacts, sha256: str) -> Sto
         sha256=sha256,
         duration_sec=facts.duration_sec,
     )
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -22,7 +22,7 @@ from receiver.byte_ranges import ByteRange, Unsatisfiable, parse_range
 from receiver.responses import json_response
 from records.audio_records import JobAudio, job_audio
 from storage.errors import ObjectStoreError
-from storage.keys import LOCAL_STORE, media_type
+from storage.keys import media_type
 from storage.protocol import ObjectStore, StoredObject
 
 log = structlog.get_logger(__name__)
@@ -57,7 +57,7 @@ class AudioDelivery:
         if record.pruned_at is not None:
             detail = f"retention deleted this audio at {record.pruned_at.isoformat()}"
             return json_response(410, {"error": "audio_pruned", "detail": detail})
-        if (record.store or LOCAL_STORE) != self._store.name:
+        if record.store != self._store.name:
             detail = (
                 f"the audio is in {record.store}, this service uses {self._store.name}: "
                 f"move it with `voicehook storage migrate --to {self._store.name}`"

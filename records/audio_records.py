@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import ColumnElement, Engine, func, literal, select, update
 
 from config.database import transaction
 from records.job_outcomes import StoredAudio
@@ -22,20 +22,24 @@ class JobAudio:
     status: str
     format: str
     key: str | None
-    store: str | None
+    store: str
     size: int | None
     sha256: str | None
+    duration_sec: float | None
     pruned_at: datetime | None
 
 
+# Rows written before revision 0006 name no store: their audio is under AUDIO_DIR.
+_STORE: ColumnElement[str] = func.coalesce(JOBS.c.audio_store, literal("local"))
 _COLUMNS = (
     JOBS.c.id,
     JOBS.c.status,
     JOBS.c.format,
     JOBS.c.audio_path,
-    JOBS.c.audio_store,
+    _STORE.label("audio_store"),
     JOBS.c.audio_bytes,
     JOBS.c.audio_sha256,
+    JOBS.c.audio_duration_sec,
     JOBS.c.audio_pruned_at,
 )
 
@@ -71,7 +75,7 @@ def audio_in_store(engine: Engine, store: str, after_id: str, limit: int) -> lis
     query = (
         select(*_COLUMNS)
         .where(
-            JOBS.c.audio_store == store,
+            _STORE.in_([store]),
             JOBS.c.audio_path.is_not(None),
             JOBS.c.audio_pruned_at.is_(None),
             JOBS.c.id > after_id,
@@ -86,7 +90,7 @@ def audio_in_store(engine: Engine, store: str, after_id: str, limit: int) -> lis
 def count_audio_in_store(engine: Engine, store: str) -> int:
     """How many jobs' kept audio is recorded in `store`."""
     query = select(func.count()).where(
-        JOBS.c.audio_store == store,
+        _STORE.in_([store]),
         JOBS.c.audio_path.is_not(None),
         JOBS.c.audio_pruned_at.is_(None),
     )
@@ -99,14 +103,16 @@ def repoint_audio(engine: Engine, job_id: str, from_store: str, to_store: str) -
     with transaction(engine) as conn:
         changed = conn.execute(
             update(JOBS)
-            .where(JOBS.c.id == job_id, JOBS.c.audio_store == from_store)
+            .where(JOBS.c.id == job_id, _STORE.in_([from_store]))
             .values(audio_store=to_store, updated_at=utcnow())
         ).rowcount
     return bool(changed)
 
 
-def prunable_audio(engine: Engine, ready_before: datetime, limit: int) -> list[JobAudio]:
-    """Ready jobs' kept audio, ready before `ready_before`, oldest first, at most `limit`."""
+def prunable_audio(
+    engine: Engine, ready_before: datetime, after_id: str, limit: int
+) -> list[JobAudio]:
+    """Ready jobs' kept audio, ready before `ready_before`, by id after `after_id`."""
     query = (
         select(*_COLUMNS)
         .where(
@@ -114,8 +120,9 @@ def prunable_audio(engine: Engine, ready_before: datetime, limit: int) -> list[J
             JOBS.c.audio_path.is_not(None),
             JOBS.c.audio_pruned_at.is_(None),
             JOBS.c.ready_at < ready_before,
+            JOBS.c.id > after_id,
         )
-        .order_by(JOBS.c.ready_at, JOBS.c.id)
+        .order_by(JOBS.c.id)
         .limit(limit)
     )
     with engine.connect() as conn:

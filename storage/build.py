@@ -9,7 +9,7 @@ import boto3
 from botocore.config import Config
 
 from config.settings import Settings
-from storage.keys import parse_storage_url
+from storage.keys import LOCAL_STORE, parse_storage_url
 from storage.local import LocalStore
 from storage.protocol import ObjectStore
 from storage.s3 import S3Store
@@ -17,10 +17,11 @@ from storage.s3 import S3Store
 DEFAULT_REGION = "us-east-1"  # what the AWS SDKs assume too; R2 takes "auto"
 
 
-def open_store(settings: Settings, storage_url: str | None = None) -> ObjectStore:
-    """The store `storage_url` (default: the settings' STORAGE_URL) names."""
-    url = storage_url if storage_url is not None else settings.storage_url
-    if not url:
+def open_store(settings: Settings, name: str | None = None) -> ObjectStore:
+    """The store `name` names (`local`: AUDIO_DIR; `s3://bucket/prefix`), by default the
+    settings' own (STORAGE_URL, or AUDIO_DIR when it is unset)."""
+    url = name if name is not None else settings.storage_url
+    if not url or url == LOCAL_STORE:
         return LocalStore(settings.audio_dir)
     return S3Store(s3_client(settings), parse_storage_url(url))
 

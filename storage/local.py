@@ -129,6 +129,15 @@ def _copy_verified(source: Path, final: Path, sha256: str) -> None:
         partial.unlink(missing_ok=True)
 
 
+def file_sha256(path: Path) -> str:
+    """The sha256 (hex) of a file's content, read in bounded chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def fsync_directory(directory: Path) -> None:
     """Make a rename in `directory` durable."""
     fd = os.open(directory, os.O_RDONLY)

@@ -12,6 +12,7 @@ from voicehook.commands import (
     sandbox,
     serve,
     sign,
+    storage,
     worker,
 )
 
@@ -31,6 +32,7 @@ app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(jobs.customers_app, name="customers")
 app.add_typer(jobs.voices_app, name="voices")
 app.add_typer(events.app, name="events")
+app.add_typer(storage.app, name="storage")
 app.command()(replay.replay)
 app.command()(doctor.doctor)
 
