@@ -40,6 +40,9 @@ from processors.errors import (
 from processors.vpai import VpaiClient, api_http_client, explain
 from processors.worker import workspace_name
 from records.migrate import current_revision, head_revision
+from storage.build import open_store
+from storage.errors import ObjectStoreError, StoreUnreachable
+from storage.probe import probe_store
 
 MIN_FREE_BYTES = 100 * 1024 * 1024  # below this, downloads will soon fail
 LOW_FREE_BYTES = 1024 * 1024 * 1024  # below this, a warning
@@ -338,6 +341,32 @@ def check_storage(audio_dir: Path, min_free: int = MIN_FREE_BYTES) -> Check:
     )
 
 
+def check_bucket(settings: Settings) -> Check:
+    """With STORAGE_URL set: a probe object written, read back and deleted, in plain words."""
+    if not settings.storage_url:
+        return Check(
+            "bucket",
+            Status.SKIP,
+            "STORAGE_URL is unset: audio and voice samples are kept under AUDIO_DIR",
+            "on a PaaS, where web and worker have separate disks, set STORAGE_URL=s3://bucket",
+        )
+    try:
+        store = open_store(settings)
+        probe_store(store, settings.audio_dir)
+    except StoreUnreachable as exc:
+        return Check("bucket", Status.FAIL, str(exc), "check S3_ENDPOINT_URL and the network to it")
+    except ObjectStoreError as exc:
+        return Check("bucket", Status.FAIL, str(exc), "fix the bucket settings named above")
+    endpoint = redact_url(settings.s3_endpoint_url) if settings.s3_endpoint_url else "AWS"
+    return Check(
+        "bucket",
+        Status.OK,
+        f"{store.name} at {endpoint}: a probe object was written, read back and deleted",
+        None,
+        {"store": store.name},
+    )
+
+
 def _size(count: int) -> str:
     value = float(count)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -354,7 +383,16 @@ def run_checks(
     """Every check, in the order the command shows them."""
     loaded, settings = check_settings(load)
     if settings is None:
-        skipped = ("webhook secret", "api key", "database", "schema", "broker", "api", "storage")
+        skipped = (
+            "webhook secret",
+            "api key",
+            "database",
+            "schema",
+            "broker",
+            "api",
+            "storage",
+            "bucket",
+        )
         return [
             loaded,
             *(Check(n, Status.SKIP, "not checked: settings did not load") for n in skipped),
@@ -369,6 +407,7 @@ def run_checks(
         broker,
         check_api(settings, redis_url if broker.status is Status.OK else None),
         check_storage(settings.audio_dir),
+        check_bucket(settings),
     ]
 
 
