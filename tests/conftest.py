@@ -73,10 +73,10 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-# The app's own variables (REDIS_URL, DATABASE_URL, VPAI_..., what `voicehook sandbox` reads):
-# a developer may have exported them for the app; the tests neither use nor pass them on.
 __all__ = ["bucket", "s3_server", "s3_store"]  # fixtures, for every test package
 
+# The app's own variables (REDIS_URL, DATABASE_URL, VPAI_..., what `voicehook sandbox` reads):
+# a developer may have exported them for the app; the tests neither use nor pass them on.
 APP_VARIABLES = frozenset(name.upper() for name in Settings.model_fields)
 
 

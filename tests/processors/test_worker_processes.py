@@ -24,7 +24,7 @@ from tests.conftest import SECRET, make_settings
 from tests.in_process import Served, served_receiver_client
 from tests.processors.flow import Sandbox, attempts, customer, job
 from tests.receiver.conftest import receiver_env
-from tests.services import LOG_TAIL_CHARS, ROOT, wait_for
+from tests.services import LOG_TAIL_CHARS, ROOT, ServerProcess, wait_for
 
 TOKEN = "admin-e2e"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -38,11 +38,14 @@ class Processes:
         self.tmp_path = tmp_path
         self.children: list[subprocess.Popen[bytes]] = []
 
-    def start(self, *args: str, name: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, *args: str, name: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """`voicehook *args` with the shared environment (plus `env`), logging to `name`.log."""
         log = (self.tmp_path / f"{name}.log").open("ab")
         child = subprocess.Popen(
             [sys.executable, "-m", "voicehook", *args],
-            env={**os.environ, **self.env},
+            env={**os.environ, **self.env, **(env or {})},
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -111,7 +114,7 @@ def service(
             processes.stop_all()
 
 
-def submit(receiver: Served, script: str = "Hello from the other side.") -> str:
+def submit(receiver: Served | ServerProcess, script: str = "Hello from the other side.") -> str:
     httpx.post(
         receiver.url + "/api/customers", json={"externalRef": "acme", "name": "Acme"}, headers=AUTH
     ).raise_for_status()
@@ -129,7 +132,7 @@ def submit(receiver: Served, script: str = "Hello from the other side.") -> str:
     return str(response.json()["id"])
 
 
-def job_document(receiver: Served, job_id: str) -> dict[str, Any]:
+def job_document(receiver: Served | ServerProcess, job_id: str) -> dict[str, Any]:
     document: dict[str, Any] = httpx.get(f"{receiver.url}/api/jobs/{job_id}", headers=AUTH).json()
     return document
 
