@@ -50,12 +50,6 @@ def create_job(
     return job
 
 
-def find_job(engine: Engine, job_id: str) -> Job | None:
-    with engine.connect() as conn:
-        row = conn.execute(select(JOBS).where(JOBS.c.id == job_id)).mappings().first()
-    return None if row is None else Job(**row)
-
-
 def list_jobs(engine: Engine, status: str | None, limit: int) -> list[Job]:
     """Jobs (in `status`, when given), newest first."""
     query = select(JOBS).order_by(JOBS.c.created_at.desc()).limit(limit)

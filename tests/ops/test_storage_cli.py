@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import Engine, update
 
 from bench.throwaway_s3 import ThrowawayS3
@@ -46,8 +47,17 @@ def ready_local_job(
     return job_id
 
 
-def env_for(database_url: str, audio_dir: Path, server: ThrowawayS3, bucket: str) -> dict[str, str]:
-    return cli_env(database_url, AUDIO_DIR=str(audio_dir), **server.env(bucket))
+@pytest.fixture
+def audio_dir(tmp_path: Path) -> Path:
+    return tmp_path / "audio"
+
+
+@pytest.fixture
+def bucket_env(
+    database_url: str, audio_dir: Path, s3_server: ThrowawayS3, bucket: str
+) -> dict[str, str]:
+    """The CLI's environment: the database, AUDIO_DIR, and the bucket as STORAGE_URL."""
+    return cli_env(database_url, AUDIO_DIR=str(audio_dir), **s3_server.env(bucket))
 
 
 def run_json(*args: str, env: dict[str, str], code: int = 0) -> Any:
@@ -63,15 +73,16 @@ def bucket_store(server: ThrowawayS3, bucket: str) -> ObjectStore:
 class TestMigrate:
     def test_copies_repoints_and_resumes(
         self,
+        *,
         migrated_engine: Engine,
-        database_url: str,
-        tmp_path: Path,
+        audio_dir: Path,
+        bucket_env: dict[str, str],
         s3_server: ThrowawayS3,
         bucket: str,
+        tmp_path: Path,
     ) -> None:
         """Audio and samples copied with their sha256, jobs repointed; a run interrupted after
         an upload carries on without copying it again; a second run copies nothing."""
-        audio_dir = tmp_path / "audio"
         first = ready_local_job(migrated_engine, audio_dir, b"RIFF-first")
         second = ready_local_job(migrated_engine, audio_dir, b"RIFF-second")
         sample = audio_dir / "_samples" / "v1" / "01-take.wav"
@@ -82,7 +93,7 @@ class TestMigrate:
         copy = tmp_path / "copy"
         copy.write_bytes(b"RIFF-first")
         target.put(f"c/{first}.wav", copy, sha256=hashlib.sha256(b"RIFF-first").hexdigest())
-        env = env_for(database_url, audio_dir, s3_server, bucket)
+        env = bucket_env
 
         done = run_json("storage", "migrate", "--to", f"s3://{bucket}/audio", env=env)
         assert (done["copied"], done["alreadyThere"], done["repointed"]) == (2, 1, 2)
@@ -100,18 +111,12 @@ class TestMigrate:
         assert (again["copied"], again["alreadyThere"], again["repointed"]) == (0, 1, 0)
 
     def test_a_missing_local_file_is_reported_and_not_repointed(
-        self,
-        migrated_engine: Engine,
-        database_url: str,
-        tmp_path: Path,
-        s3_server: ThrowawayS3,
-        bucket: str,
+        self, migrated_engine: Engine, audio_dir: Path, bucket_env: dict[str, str], bucket: str
     ) -> None:
         """A record whose file is gone stays where it was, named in the problems; exit 1."""
-        audio_dir = tmp_path / "audio"
         lost = ready_local_job(migrated_engine, audio_dir, b"RIFF-lost")
         (audio_dir / "c" / f"{lost}.wav").unlink()
-        env = env_for(database_url, audio_dir, s3_server, bucket)
+        env = bucket_env
         done = run_json("storage", "migrate", "--to", f"s3://{bucket}/audio", env=env, code=1)
         assert done["problems"] == {f"c/{lost}.wav": "not in local"}
         assert job(migrated_engine, lost).audio_store == "local"
@@ -119,15 +124,9 @@ class TestMigrate:
 
 class TestPrune:
     def test_old_audio_is_deleted_and_recorded(
-        self,
-        migrated_engine: Engine,
-        database_url: str,
-        tmp_path: Path,
-        s3_server: ThrowawayS3,
-        bucket: str,
+        self, migrated_engine: Engine, audio_dir: Path, database_url: str
     ) -> None:
         """Only audio ready before the cutoff goes; dry-run counts; the job says when."""
-        audio_dir = tmp_path / "audio"
         old = ready_local_job(migrated_engine, audio_dir, b"RIFF-old", age=timedelta(days=100))
         new = ready_local_job(migrated_engine, audio_dir, b"RIFF-new")
         env = cli_env(database_url, AUDIO_DIR=str(audio_dir))
@@ -144,17 +143,11 @@ class TestPrune:
         assert run_json("jobs", "prune", "--older-than", "30d", env=env)["jobs"] == 0
 
     def test_audio_in_another_store_is_left_alone(
-        self,
-        migrated_engine: Engine,
-        database_url: str,
-        tmp_path: Path,
-        s3_server: ThrowawayS3,
-        bucket: str,
+        self, migrated_engine: Engine, audio_dir: Path, bucket_env: dict[str, str]
     ) -> None:
         """Configured for a bucket, local audio is not this run's to delete."""
-        audio_dir = tmp_path / "audio"
         old = ready_local_job(migrated_engine, audio_dir, b"RIFF-old", age=timedelta(days=100))
-        env = env_for(database_url, audio_dir, s3_server, bucket)
+        env = bucket_env
         done = run_json("jobs", "prune", "--older-than", "30d", env=env)
         assert (done["jobs"], done["elsewhere"]) == (0, 1)
         assert (audio_dir / "c" / f"{old}.wav").exists()

@@ -17,8 +17,13 @@ from sqlalchemy import Engine
 from bench.throwaway_s3 import ThrowawayS3
 from tests.conftest import SECRET
 from tests.processors.flow import Sandbox, attempts, customer, job
-from tests.processors.test_worker_processes import AUTH, TOKEN, Processes, job_document, submit
-from tests.receiver.conftest import receiver_env
+from tests.processors.test_worker_processes import (
+    AUTH,
+    Processes,
+    job_document,
+    process_env,
+    submit,
+)
 from tests.services import ServerProcess, start_receiver, wait_for
 from tests.storage_fixtures import bucket_objects
 from tests.throttled_proxy import throttled_proxy
@@ -45,20 +50,7 @@ def shared_env(
     bucket: str,
 ) -> dict[str, str]:
     """What web and worker share: the database, Redis, the API and the bucket."""
-    return receiver_env(
-        database_url,
-        redis_url,
-        ADMIN_TOKEN=TOKEN,
-        VPAI_API_BASE_URL=vpai.server.api_base_url,
-        VPAI_API_KEY=vpai.server.api_key,
-        SWEEPER_INTERVAL_SECONDS="0.5",
-        SWEEPER_MIN_AGE_SECONDS="2",
-        EVENT_LEASE_SECONDS="3",
-        WORKER_PROCESSES="1",
-        WORKER_THREADS="2",
-        INGEST_INLINE="true",
-        **s3_server.env(bucket),
-    )
+    return process_env(database_url, redis_url, vpai, INGEST_INLINE="true", **s3_server.env(bucket))
 
 
 @pytest.fixture

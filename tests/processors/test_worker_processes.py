@@ -74,6 +74,23 @@ class Processes:
                 self.kill(child, signal.SIGTERM)
 
 
+def process_env(database_url: str, redis_url: str, vpai: Sandbox, **extra: str) -> dict[str, str]:
+    """The environment of the service's processes in these tests: fast sweeps, short leases."""
+    return receiver_env(
+        database_url,
+        redis_url,
+        ADMIN_TOKEN=TOKEN,
+        VPAI_API_BASE_URL=vpai.server.api_base_url,
+        VPAI_API_KEY=vpai.server.api_key,
+        SWEEPER_INTERVAL_SECONDS="0.5",
+        SWEEPER_MIN_AGE_SECONDS="2",
+        EVENT_LEASE_SECONDS="3",
+        WORKER_PROCESSES="1",
+        WORKER_THREADS="2",
+        **extra,
+    )
+
+
 @pytest.fixture
 def service(
     database_url: str,
@@ -83,19 +100,8 @@ def service(
     tmp_path: Path,
 ) -> Iterator[tuple[Served, Processes]]:
     """The receiver (with the internal API) and the sandbox posting webhooks to it."""
-    env = receiver_env(
-        database_url,
-        redis_url,
-        ADMIN_TOKEN=TOKEN,
-        AUDIO_DIR=str(tmp_path / "audio"),
-        VPAI_API_BASE_URL=vpai.server.api_base_url,
-        VPAI_API_KEY=vpai.server.api_key,
-        LOG_LEVEL="debug",
-        SWEEPER_INTERVAL_SECONDS="0.5",
-        SWEEPER_MIN_AGE_SECONDS="2",
-        EVENT_LEASE_SECONDS="3",
-        WORKER_PROCESSES="1",
-        WORKER_THREADS="2",
+    env = process_env(
+        database_url, redis_url, vpai, AUDIO_DIR=str(tmp_path / "audio"), LOG_LEVEL="debug"
     )
     # The receiver is served on a thread of this process (the sandbox posts to it over HTTP);
     # the workers and the sweeper, which the tests kill, are processes.
