@@ -230,10 +230,16 @@ def memory(
     keep_workdir: Annotated[
         bool, typer.Option(help="Keep the temp dir (logs, SQLite file, audio).")
     ] = False,
+    store: Annotated[
+        str, typer.Option(help="local (AUDIO_DIR) or s3 (a bucket on a throwaway moto_server).")
+    ] = "local",
 ) -> None:
-    """A worker's peak RSS while downloading a large file, against its idle RSS; the last
-    line is `ratio=<(peak - idle) MB ÷ 50 MB>` (1 or less: goal met)."""
-    options = MemoryOptions(size_mb=size_mb, idle_seconds=idle, keep_workdir=keep_workdir)
+    """A worker's peak RSS while downloading a large file (and, with `--store s3`, uploading
+    it to a bucket), against its idle RSS; the last line is `ratio=<(peak - idle) MB ÷ 50 MB>`
+    (1 or less: goal met)."""
+    options = MemoryOptions(
+        size_mb=size_mb, idle_seconds=idle, keep_workdir=keep_workdir, store=store
+    )
     _run("memory", lambda: run_memory_bench(options, typer.echo).passed)
 
 

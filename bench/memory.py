@@ -1,4 +1,5 @@
-"""`python -m bench memory`: a worker's resident memory while it downloads a 200 MB file.
+"""`python -m bench memory`: a worker's resident memory while it downloads a 200 MB file
+(`--store s3`: and uploads it to a bucket on a throwaway S3 server).
 
 A real `voicehook worker` (one events process, so there is one process to watch) gets a
 `generation.ready` for a sandbox generation of the given size. Its events process is sampled
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -24,9 +26,12 @@ from bench.process_stats import BYTES_PER_MB, MemoryGrowth, growth, megabytes
 from bench.report import format_ratio
 from bench.sandbox_process import SandboxOptions
 from bench.service_stack import Stack, bench_workdir, running_stack
+from bench.throwaway_s3 import throwaway_s3
 from bench.verify import Check
 from bench.worker_process import event_worker_pids, running_worker
+from config.settings import Settings
 from sandbox.audio import SAMPLE_RATE, SAMPLE_WIDTH
+from storage.build import open_store, s3_client
 
 Echo = Callable[[str], None]
 
@@ -44,6 +49,7 @@ class MemoryOptions:
     goal_mb: float = 50.0
     idle_seconds: float = 2.0
     keep_workdir: bool = False
+    store: str = "local"  # where the worker puts the file: "local" (AUDIO_DIR) or "s3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +73,8 @@ def run_memory_bench(options: MemoryOptions, echo: Echo) -> MemoryResult:
     sandbox_options = SandboxOptions(rate_limit=60, rate_window_seconds=60)
     with (
         bench_workdir(options.keep_workdir, echo) as workdir,
-        running_stack(workdir, sandbox_options, {"WORKER_PROCESSES": "1"}) as stack,
+        _store_env(options.store, workdir, echo) as store_env,
+        running_stack(workdir, sandbox_options, {"WORKER_PROCESSES": "1", **store_env}) as stack,
         running_worker(stack.env, workdir / "worker.log") as worker,
         _engine(stack) as engine,
     ):
@@ -96,7 +103,7 @@ def run_memory_bench(options: MemoryOptions, echo: Echo) -> MemoryResult:
             status, path, stored = _send_and_wait(stack, engine, str(generation["id"]))
         seconds = time.monotonic() - started
         after = process_stats.memory(pid)
-        on_disk = (stack.audio_dir / path).stat().st_size if path else None
+        on_disk = _stored_size(stack, store_env, path)
     kernel_peak = after.peak_kib if reset and after is not None else None
     during = [rss for rss in sampler.samples if rss is not None]
     found = growth(idle, during, kernel_peak)
@@ -108,9 +115,9 @@ def run_memory_bench(options: MemoryOptions, echo: Echo) -> MemoryResult:
     checks = [
         Check("job ready", status == "ready", f"job of {generation['id']} is {status}"),
         Check(
-            "audio on disk",
+            f"audio in the {options.store} store",
             on_disk == size == stored,
-            f"{on_disk} bytes on disk, {stored} recorded, {size} served",
+            f"{on_disk} bytes stored, {stored} recorded, {size} served",
         ),
     ]
     for check in checks:
@@ -119,6 +126,35 @@ def run_memory_bench(options: MemoryOptions, echo: Echo) -> MemoryResult:
     echo(f"ratio: peak - idle RSS ÷ {options.goal_mb:g} MB (1 or less: goal met)")
     echo(format_ratio(ratio))
     return MemoryResult(growth=found, checks=checks, ratio=ratio)
+
+
+@contextmanager
+def _store_env(kind: str, workdir: Path, echo: Echo) -> Iterator[dict[str, str]]:
+    """The worker's store settings: none for the local store; a fresh bucket on a throwaway
+    S3 server (moto_server, a process of its own) for `s3`."""
+    if kind == "local":
+        yield {}
+        return
+    if kind != "s3":
+        raise BenchError(f"--store is local or s3, not {kind!r}")
+    with throwaway_s3(workdir / "moto.log") as server:
+        env = server.env("bench-audio")
+        s3_client(_settings(env, workdir)).create_bucket(Bucket="bench-audio")
+        echo(f"store: {env['STORAGE_URL']} on moto_server at {server.endpoint_url}")
+        yield env
+
+
+def _settings(env: dict[str, str], audio_dir: Path) -> Settings:
+    return Settings.model_validate(
+        {**{k.lower(): v for k, v in env.items()}, "audio_dir": audio_dir}
+    )
+
+
+def _stored_size(stack: Stack, store_env: dict[str, str], key: str | None) -> int | None:
+    if key is None:
+        return None
+    found = open_store(_settings(store_env, stack.audio_dir)).stat(key)
+    return None if found is None else found.size
 
 
 def _events_process(worker_pid: int) -> int:

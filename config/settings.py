@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     vpai_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
 
     audio_dir: Path = Path("./var/audio")
+    # Object storage for audio and voice samples (unset: the local store under AUDIO_DIR).
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_region: str | None = None
+    storage_timeout_seconds: float = Field(default=30.0, gt=0)
+    audio_url_lifetime_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     admin_token: SecretStr | None = None
     port: int = Field(default=8000, ge=1, le=65535)
     web_concurrency: int = Field(default=1, ge=1, le=64)
@@ -129,6 +137,11 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("storage_url", "s3_endpoint_url", "aws_region", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
@@ -166,7 +179,7 @@ class Settings(BaseSettings):
     def secret_strings(self) -> list[str]:
         """Every configured secret value, for redaction in logs."""
         found = [s.get_secret_value() for s in self.vpai_webhook_secrets]
-        for secret in (self.vpai_api_key, self.admin_token):
+        for secret in (self.vpai_api_key, self.admin_token, self.aws_secret_access_key):
             if secret is not None:
                 found.append(secret.get_secret_value())
         return [value for value in found if value]

@@ -35,6 +35,8 @@ from processors.drain import drain_once
 from processors.errors import WorkerNotStarted
 from processors.submission_gate import SubmissionGate
 from processors.vpai import VpaiClient, api_http_client
+from storage.build import open_store
+from storage.protocol import ObjectStore
 
 # What the Dramatiq CLI is given: the start-up callable first, then the actor modules.
 DRAMATIQ_ARGS = ("processors.worker:start_worker", "processors.actors")
@@ -42,12 +44,13 @@ DRAMATIQ_ARGS = ("processors.worker:start_worker", "processors.actors")
 
 @dataclass
 class ProcessorContext:
-    """Engine, API client, download client and the knobs handlers read."""
+    """Engine, API client, download client, object store and the knobs handlers read."""
 
     engine: Engine
     api: VpaiClient
     downloads: httpx.Client
-    audio_dir: Path
+    audio_dir: Path  # the local scratch folder of downloads (and the local store's root)
+    store: ObjectStore  # where audio and voice samples are kept
     allowed_hosts: frozenset[str]
     max_download_bytes: int
     max_attempts: int
@@ -111,6 +114,7 @@ def build_context(settings: Settings, engine: Engine | None = None) -> Processor
         api=VpaiClient(http, budget, max_budget_wait_seconds=settings.vpai_budget_wait_seconds),
         downloads=httpx.Client(timeout=settings.download_timeout_seconds, follow_redirects=False),
         audio_dir=settings.audio_dir,
+        store=open_store(settings),
         allowed_hosts=allowed_download_hosts(settings),
         download_deadline=Deadline(
             settings.download_deadline_seconds, settings.download_min_bytes_per_second

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import TypeVar
 
 import structlog
@@ -17,11 +16,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from config.errors import BrokerUnavailable
 from config.settings import Settings
+from receiver.audio_delivery import AudioDelivery
 from receiver.body import read_body_capped
 from receiver.errors import BodyTooLarge, ClientGone
 from receiver.job_intake import create_job
@@ -30,13 +30,13 @@ from receiver.responses import json_response
 from receiver.voice_intake import create_voice
 from records.customer_repo import upsert_customer
 from records.errors import UnknownCustomer
-from records.job_repo import job_audio_path, job_document
+from records.job_repo import job_document
 from records.voice_repo import voice_document
+from storage.build import open_store
 
 log = structlog.get_logger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav"}
 MAX_BODY_BYTES = 64 * 1024  # a customer or a job (its script is at most 5,000 characters)
 # Up to 10 samples of MAX_SAMPLE_BYTES, base64-encoded, and the rest of the document.
 MAX_CLONE_BODY_BYTES = 10 * MAX_SAMPLE_BYTES * 4 // 3 + MAX_BODY_BYTES
@@ -56,6 +56,8 @@ class InternalApi:
         self._enqueue = enqueue_submissions
         self._enqueue_clone = enqueue_clone
         self._audio_dir = settings.audio_dir
+        self._store = open_store(settings)
+        self._audio = AudioDelivery(engine, self._store, settings.audio_url_lifetime_seconds)
         self._max_attempts = settings.job_max_attempts
 
     def routes(self) -> list[Route]:
@@ -63,7 +65,7 @@ class InternalApi:
             Route("/api/customers", self._guard(self.create_customer), methods=["POST"]),
             Route("/api/jobs", self._guard(self.create_job), methods=["POST"]),
             Route("/api/jobs/{job_id}", self._guard(self.show_job), methods=["GET"]),
-            Route("/api/jobs/{job_id}/audio", self._guard(self.job_audio), methods=["GET"]),
+            Route("/api/jobs/{job_id}/audio", self._guard(self._audio.handle), methods=["GET"]),
             Route("/api/voices/clone", self._guard(self.clone_voice), methods=["POST"]),
             Route("/api/voices/{voice_id}", self._guard(self.show_voice), methods=["GET"]),
         ]
@@ -120,7 +122,9 @@ class InternalApi:
         if isinstance(parsed, Response):
             return parsed
         try:
-            voice = await run_in_threadpool(create_voice, self._engine, self._audio_dir, parsed)
+            voice = await run_in_threadpool(
+                create_voice, self._engine, self._store, self._audio_dir, parsed
+            )
         except UnknownCustomer as exc:
             return json_response(404, {"error": "not_found", "detail": f"no customer {exc}"})
         try:
@@ -145,22 +149,6 @@ class InternalApi:
         if document is None:
             return json_response(404, {"error": "not_found"})
         return json_response(200, document)
-
-    async def job_audio(self, request: Request) -> Response:
-        relative, detail = await run_in_threadpool(
-            job_audio_path, self._engine, request.path_params["job_id"]
-        )
-        if relative is None:
-            if detail is None:
-                return json_response(404, {"error": "not_found"})
-            return json_response(409, {"error": "not_ready", "status": detail})
-        path = (self._audio_dir / relative).resolve()
-        if not path.is_relative_to(Path(self._audio_dir).resolve()) or not path.is_file():
-            return json_response(404, {"error": "not_found", "detail": "audio file is missing"})
-        audio_format = detail or "mp3"
-        return FileResponse(
-            path, media_type=MEDIA_TYPES.get(audio_format, "application/octet-stream")
-        )
 
 
 async def _parse(

@@ -51,6 +51,9 @@ class AttemptView:
 
 @dataclass(frozen=True)
 class StoredAudio:
+    """A job's verified audio as a store holds it: the store's name and the object's key."""
+
+    store: str
     relative_path: str
     size: int
     sha256: str
@@ -160,6 +163,7 @@ def complete_job(engine: Engine, view: AttemptView, audio: StoredAudio) -> bool:
             .values(
                 status=JobStatus.READY.value,
                 audio_path=audio.relative_path,
+                audio_store=audio.store,
                 audio_bytes=audio.size,
                 audio_sha256=audio.sha256,
                 audio_duration_sec=audio.duration_sec,

@@ -127,16 +127,6 @@ def job_document(engine: Engine, job_id: str) -> dict[str, Any] | None:
     }
 
 
-def job_audio_path(engine: Engine, job_id: str) -> tuple[str | None, str | None]:
-    """(relative audio path, format) of a ready job; (None, status) otherwise."""
-    job = find_job(engine, job_id)
-    if job is None:
-        return None, None
-    if job.status != JobStatus.READY or job.audio_path is None:
-        return None, job.status
-    return job.audio_path, job.format
-
-
 def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -99,7 +98,10 @@ class Job(SQLModel, table=True):
     max_attempts: int = Field(default=3)
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_error: str | None = Field(default=None, sa_column=Column(Text))
-    audio_path: str | None = Field(default=None, sa_column=Column(Text))
+    audio_path: str | None = Field(default=None, sa_column=Column(Text))  # the store's key
+    # Which store holds it: `local` (AUDIO_DIR) or `s3://bucket/prefix`.
+    audio_store: str | None = Field(default=None, sa_column=Column(String(255)))
+    audio_pruned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     audio_bytes: int | None = Field(default=None)
     audio_sha256: str | None = Field(default=None, sa_column=Column(String(64)))
     audio_duration_sec: float | None = Field(default=None, sa_column=Column(Float))
@@ -162,10 +164,3 @@ CUSTOMERS: Table = SQLModel.metadata.tables["customers"]
 JOBS: Table = SQLModel.metadata.tables["jobs"]
 ATTEMPTS: Table = SQLModel.metadata.tables["attempts"]
 VOICES: Table = SQLModel.metadata.tables["voices"]
-
-SAMPLES_FOLDER = "_samples"
-
-
-def voice_samples_dir(audio_dir: Path, voice_id: str) -> Path:
-    """Where a voice's samples wait (under AUDIO_DIR) until they are uploaded."""
-    return audio_dir / SAMPLES_FOLDER / voice_id

@@ -21,6 +21,7 @@ from sandbox.server import RunningSandbox, run_sandbox
 from sandbox.settings import SandboxSettings
 from tests.processors.flow import Sandbox
 from tests.services import missing_service, postgres_schema, redis_process
+from tests.storage_fixtures import bucket, s3_server, s3_store
 from voicehook.redis_server import RedisServer
 
 REDIS_DATABASES = 16  # redis-server's default
@@ -73,6 +74,8 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+__all__ = ["bucket", "s3_server", "s3_store"]  # fixtures, for every test package
+
 # The app's own variables (REDIS_URL, DATABASE_URL, VPAI_..., what `voicehook sandbox` reads):
 # a developer may have exported them for the app; the tests neither use nor pass them on.
 APP_VARIABLES = frozenset(name.upper() for name in Settings.model_fields)
@@ -83,7 +86,8 @@ def _no_app_environment() -> Iterator[None]:
     """Keep the developer's app settings out of the tests' Settings and child processes."""
     with pytest.MonkeyPatch.context() as patch:
         for name in list(os.environ):
-            if name.upper() in APP_VARIABLES or name.upper().startswith("SANDBOX_"):
+            # AWS_*: boto3 reads more of them than the settings name (profiles, endpoints).
+            if name.upper() in APP_VARIABLES or name.upper().startswith(("SANDBOX_", "AWS_")):
                 patch.delenv(name)
         yield
 

@@ -71,7 +71,8 @@ class VoicehookGroup(LazyGroup):
         ),
         "db": Entry("voicehook.commands.db:app", "Database schema migrations."),
         "jobs": Entry(
-            "voicehook.commands.jobs:jobs_app", "Audio jobs: submit, list, show, resume."
+            "voicehook.commands.jobs:jobs_app",
+            "Audio jobs: submit, list, show, resume, adopt, resubmit, prune.",
         ),
         "customers": Entry("voicehook.commands.jobs:customers_app", "The business's customers."),
         "voices": Entry("voicehook.commands.jobs:voices_app", "Cloned voices."),
@@ -79,6 +80,7 @@ class VoicehookGroup(LazyGroup):
             "voicehook.commands.events:app",
             "Stored webhook events: list, show, export, reprocess, prune.",
         ),
+        "storage": Entry("voicehook.commands.storage:app", "The store of audio and voice samples."),
     }
 
 

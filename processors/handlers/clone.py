@@ -1,14 +1,15 @@
-"""Cloning a customer's voice: upload each sample once, then start the clone job."""
+"""Cloning a customer's voice: upload each sample (read from the store) once, then clone."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from processors.errors import ApiError, RetryLater, TransientApiError
+from processors.stored_audio import store_errors_retry_later
 from processors.vpai import explain
 from processors.worker import ProcessorContext
-from records.jobs import VoiceStatus, voice_samples_dir
+from records.jobs import VoiceStatus
 from records.voice_repo import find_voice, update_voice
+from storage.keys import samples_prefix
+from storage.protocol import ObjectStore
 
 
 def clone_voice(ctx: ProcessorContext, voice_id: str) -> str:
@@ -17,10 +18,12 @@ def clone_voice(ctx: ProcessorContext, voice_id: str) -> str:
     if voice is None or voice.status != VoiceStatus.UPLOADING:
         return "nothing to do"
     uploaded = list(voice.sample_paths)
-    samples = sorted(voice_samples_dir(ctx.audio_dir, voice_id).glob("*"))
+    with store_errors_retry_later():
+        samples = ctx.store.keys(samples_prefix(voice_id))
     try:
-        for sample in samples[len(uploaded) :]:
-            uploaded.append(ctx.api.upload(_upstream_name(voice_id, sample), sample.read_bytes()))
+        for key in samples[len(uploaded) :]:
+            content = _read_sample(ctx.store, key)
+            uploaded.append(ctx.api.upload(_upstream_name(voice_id, key), content))
             update_voice(ctx.engine, voice_id, sample_paths=list(uploaded))
         clone_job_id = ctx.api.clone_voice(uploaded)
     except TransientApiError as exc:
@@ -33,5 +36,11 @@ def clone_voice(ctx: ProcessorContext, voice_id: str) -> str:
     return f"cloning as {clone_job_id}"
 
 
-def _upstream_name(voice_id: str, sample: Path) -> str:
-    return f"{voice_id[:8]}-{sample.name}"
+def _read_sample(store: ObjectStore, key: str) -> bytes:
+    """A sample's bytes (bounded by the intake's size limit) from the store."""
+    with store_errors_retry_later(), store.open(key) as chunks:
+        return b"".join(chunks)
+
+
+def _upstream_name(voice_id: str, key: str) -> str:
+    return f"{voice_id[:8]}-{key.rsplit('/', 1)[-1]}"

@@ -33,6 +33,25 @@ class TestSettings:
         monkeypatch.setenv("VPAI_API_KEY", "vk_live_supersecret")
         assert "supersecret" not in repr(Settings())
 
+    def test_storage_names_and_the_bucket_secret(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """STORAGE_URL, S3_ENDPOINT_URL and AWS_* are read under those names; the secret key is
+        hidden from repr and redacted from logs like every other secret; empty means unset."""
+        monkeypatch.setenv("STORAGE_URL", "s3://bucket/prefix")
+        monkeypatch.setenv("S3_ENDPOINT_URL", "https://r2.example")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-supersecret")
+        monkeypatch.setenv("AWS_REGION", "")
+        settings = Settings()
+        assert (settings.storage_url, settings.s3_endpoint_url) == (
+            "s3://bucket/prefix",
+            "https://r2.example",
+        )
+        assert (settings.aws_access_key_id, settings.aws_region) == ("AKIDEXAMPLE", None)
+        assert "supersecret" not in repr(settings)
+        assert "aws-supersecret" in settings.secret_strings()
+        monkeypatch.setenv("STORAGE_URL", "")
+        assert Settings().storage_url is None
+
     def test_no_secret_is_a_clear_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Without a webhook secret the receiver cannot start, and says what to set."""
         monkeypatch.delenv("VPAI_WEBHOOK_SECRETS", raising=False)

@@ -11,9 +11,11 @@ import pytest
 import redis
 from sqlalchemy import Engine
 
+from bench.throwaway_s3 import ThrowawayS3
 from sandbox import RunningSandbox, SandboxSettings, run_sandbox
 from tests.ops.conftest import cli_env, run_cli
 from tests.services import free_port
+from tests.storage_fixtures import bucket_objects
 from tests.voicehook.test_cli_processes import voicehook
 
 
@@ -52,10 +54,13 @@ class TestAllGreen:
         redis_url: str,
         sandbox: RunningSandbox,
         tmp_path: Path,
+        s3_server: ThrowawayS3,
+        bucket: str,
     ) -> None:
-        """Secret, key, migrated database, Redis, a key the API accepts and a writable audio
-        folder: every check ok, exit 0 (as a process); the API call took one budget slot."""
-        env = doctor_env(database_url, redis_url, sandbox, tmp_path)
+        """Secret, key, migrated database, Redis, a key the API accepts, a writable audio
+        folder and a bucket that takes a probe object: every check ok, exit 0 (as a process);
+        the API call took one budget slot."""
+        env = doctor_env(database_url, redis_url, sandbox, tmp_path, **s3_server.env(bucket))
         result = voicehook("doctor", "--json", env=env)
         assert result.returncode == 0, result.stdout
         document = orjson.loads(result.stdout)
@@ -63,10 +68,12 @@ class TestAllGreen:
         by_name = {c["name"]: c for c in document["checks"]}
         assert list(by_name) == [
             "settings", "webhook secret", "api key", "database", "schema", "broker", "api",
-            "storage",
+            "storage", "bucket",
         ]  # fmt: skip
         assert {c["status"] for c in by_name.values()} == {"ok"}
         assert by_name["broker"]["facts"]["queues"]["events"]["waiting"] == 0
+        assert by_name["bucket"]["facts"] == {"store": f"s3://{bucket}/audio"}
+        assert bucket_objects(s3_server, bucket) == {}  # the probe object was deleted
         assert (tmp_path / "audio").is_dir()
         client = redis.Redis.from_url(redis_url)
         [slots] = client.keys("voicehook:budget:*:slots")
@@ -171,6 +178,31 @@ class TestRed:
         assert found["api"]["status"] == "skip"
         assert found["storage"]["status"] == "fail"
         assert "cannot be created" in found["storage"]["message"]
+
+    def test_bucket_problems_in_plain_words(
+        self,
+        sqlite_url: str,
+        redis_url: str,
+        sandbox: RunningSandbox,
+        tmp_path: Path,
+        s3_server: ThrowawayS3,
+    ) -> None:
+        """No such bucket, or an endpoint that does not answer: `bucket` fails saying which;
+        without STORAGE_URL it is skipped with the advice for a PaaS."""
+        missing = doctor_env(sqlite_url, redis_url, sandbox, tmp_path,
+                             **s3_server.env("no-such-bucket"))  # fmt: skip
+        _, found = checks(missing)
+        assert found["bucket"]["status"] == "fail"
+        assert "no-such-bucket does not exist" in found["bucket"]["message"]
+        dead = {**s3_server.env("some-bucket"), "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+                "STORAGE_TIMEOUT_SECONDS": "2"}  # fmt: skip
+        _, found = checks(doctor_env(sqlite_url, redis_url, sandbox, tmp_path, **dead))
+        assert found["bucket"]["status"] == "fail"
+        assert "did not answer" in found["bucket"]["message"]
+        assert "S3_ENDPOINT_URL" in found["bucket"]["fix"]
+        _, found = checks(doctor_env(sqlite_url, redis_url, sandbox, tmp_path))
+        assert found["bucket"]["status"] == "skip"
+        assert "STORAGE_URL" in found["bucket"]["fix"]
 
     def test_invalid_settings(self, sqlite_url: str, tmp_path: Path) -> None:
         """A variable that does not parse: the settings check names it, exit 2 as every command;

@@ -12,7 +12,8 @@ from processors.worker import ProcessorContext
 from receiver.job_requests import CloneRequest
 from receiver.voice_intake import create_voice
 from records.customer_repo import upsert_customer
-from records.jobs import Voice, voice_samples_dir
+from records.jobs import Voice
+from storage.keys import samples_prefix
 from tests.processors.flow import Sandbox
 from tests.waiting import wait_until
 
@@ -29,7 +30,7 @@ def new_voice(ctx: ProcessorContext, samples: int = 2) -> str:
             ],
         }
     )
-    return create_voice(ctx.engine, ctx.audio_dir, request).id
+    return create_voice(ctx.engine, ctx.store, ctx.audio_dir, request).id
 
 
 def voice(ctx: ProcessorContext, voice_id: str) -> Voice:
@@ -82,8 +83,10 @@ class TestCloneVoice:
             clone_voice(ctx, voice_id)
         assert voice(ctx, voice_id).sample_paths == []
         # As a worker killed after its first upload leaves it: one sample recorded as uploaded.
-        first = sorted(voice_samples_dir(ctx.audio_dir, voice_id).glob("*"))[0]
-        uploaded = ctx.api.upload(f"{voice_id[:8]}-{first.name}", first.read_bytes())
+        first = ctx.store.keys(samples_prefix(voice_id))[0]
+        with ctx.store.open(first) as chunks:
+            content = b"".join(chunks)
+        uploaded = ctx.api.upload(f"{voice_id[:8]}-{first.rsplit('/', 1)[-1]}", content)
         with Session(ctx.engine) as session:
             row = session.get(Voice, voice_id)
             assert row is not None

@@ -27,7 +27,7 @@ from tests.conftest import SECRET, make_settings
 from tests.in_process import Served, served_receiver_client
 from tests.processors.flow import Sandbox, attempts, customer, job
 from tests.receiver.conftest import receiver_env
-from tests.services import LOG_TAIL_CHARS, ROOT, wait_for
+from tests.services import LOG_TAIL_CHARS, ROOT, ServerProcess, wait_for
 from voicehook.child_process import descendants
 
 STOP_SECONDS = 60  # `voicehook worker` gives in-flight messages 20 s; the rest guards a hang
@@ -44,11 +44,14 @@ class Processes:
         self.tmp_path = tmp_path
         self.children: list[subprocess.Popen[bytes]] = []
 
-    def start(self, *args: str, name: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, *args: str, name: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """`voicehook *args` with the shared environment (plus `env`), logging to `name`.log."""
         log = (self.tmp_path / f"{name}.log").open("ab")
         child = subprocess.Popen(
             [sys.executable, "-m", "voicehook", *args],
-            env={**os.environ, **self.env},
+            env={**os.environ, **self.env, **(env or {})},
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -80,6 +83,23 @@ class Processes:
                 child.wait(STOP_SECONDS)
 
 
+def process_env(database_url: str, redis_url: str, vpai: Sandbox, **extra: str) -> dict[str, str]:
+    """The environment of the service's processes in these tests: fast sweeps, short leases."""
+    return receiver_env(
+        database_url,
+        redis_url,
+        ADMIN_TOKEN=TOKEN,
+        VPAI_API_BASE_URL=vpai.server.api_base_url,
+        VPAI_API_KEY=vpai.server.api_key,
+        SWEEPER_INTERVAL_SECONDS="0.5",
+        SWEEPER_MIN_AGE_SECONDS="2",
+        EVENT_LEASE_SECONDS="3",
+        WORKER_PROCESSES="1",
+        WORKER_THREADS="2",
+        **extra,
+    )
+
+
 @pytest.fixture
 def service(
     database_url: str,
@@ -89,19 +109,8 @@ def service(
     tmp_path: Path,
 ) -> Iterator[tuple[Served, Processes]]:
     """The receiver (with the internal API) and the sandbox posting webhooks to it."""
-    env = receiver_env(
-        database_url,
-        redis_url,
-        ADMIN_TOKEN=TOKEN,
-        AUDIO_DIR=str(tmp_path / "audio"),
-        VPAI_API_BASE_URL=vpai.server.api_base_url,
-        VPAI_API_KEY=vpai.server.api_key,
-        LOG_LEVEL="debug",
-        SWEEPER_INTERVAL_SECONDS="0.5",
-        SWEEPER_MIN_AGE_SECONDS="2",
-        EVENT_LEASE_SECONDS="3",
-        WORKER_PROCESSES="1",
-        WORKER_THREADS="2",
+    env = process_env(
+        database_url, redis_url, vpai, AUDIO_DIR=str(tmp_path / "audio"), LOG_LEVEL="debug"
     )
     # The receiver is served on a thread of this process (the sandbox posts to it over HTTP);
     # the workers and the sweeper, which the tests kill, are processes.
@@ -120,7 +129,7 @@ def service(
             processes.stop_all()
 
 
-def submit(receiver: Served, script: str = "Hello from the other side.") -> str:
+def submit(receiver: Served | ServerProcess, script: str = "Hello from the other side.") -> str:
     httpx.post(
         receiver.url + "/api/customers", json={"externalRef": "acme", "name": "Acme"}, headers=AUTH
     ).raise_for_status()
@@ -138,7 +147,7 @@ def submit(receiver: Served, script: str = "Hello from the other side.") -> str:
     return str(response.json()["id"])
 
 
-def job_document(receiver: Served, job_id: str) -> dict[str, Any]:
+def job_document(receiver: Served | ServerProcess, job_id: str) -> dict[str, Any]:
     document: dict[str, Any] = httpx.get(f"{receiver.url}/api/jobs/{job_id}", headers=AUTH).json()
     return document
 

@@ -25,7 +25,12 @@ from records.errors import AmbiguousId, UnknownCustomer, UnknownId
 from records.jobs import JOBS, Job, JobStatus
 from records.lookup import customer_refs, resolve_id
 from records.types import utcnow
+from storage.build import open_store
+from storage.errors import ObjectStoreError
 from voicehook.dev_files import VAR
+from voicehook.errors import InvalidTimeSpec
+from voicehook.ops.audio_prune import prune_audio
+from voicehook.ops.timespec import parse_instant
 from voicehook.request_errors import describe_request_error
 from voicehook.tables import compact_table, human_time, plain_value, print_table, short_id
 
@@ -48,7 +53,7 @@ def _log_to_stderr() -> None:
 
 
 jobs_app = typer.Typer(
-    help="Audio jobs: submit, list, show, resume, adopt, resubmit.",
+    help="Audio jobs: submit, list, show, resume, adopt, resubmit, prune.",
     no_args_is_help=True,
     callback=_log_to_stderr,
 )
@@ -328,3 +333,48 @@ def sync(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
         )  # fmt: skip
     Console().print(table)
     typer.echo(f"{updated} local clone(s) marked ready")
+
+
+@jobs_app.command("prune")
+def prune(
+    older_than: str = typer.Option(
+        ..., "--older-than", help="Audio of jobs ready before then: 90d, 12h, or an ISO-8601 time."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count only; delete nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Retention: delete the audio objects of old jobs, and record on each job that it went.
+
+    The jobs, their facts (bytes, sha256, duration) and the customers' usage stay; their
+    audio route answers 410 Gone. Audio in another store than STORAGE_URL's is left alone.
+    """
+    try:
+        cutoff = parse_instant(older_than, utcnow())
+    except InvalidTimeSpec as exc:
+        typer.echo(f"voicehook jobs: {exc}", err=True)
+        raise typer.Exit(2) from None
+    settings = Settings()
+    store = open_store(settings)
+    try:
+        result = prune_audio(make_engine(settings), store, cutoff, dry_run=dry_run)
+    except ObjectStoreError as exc:
+        typer.echo(f"voicehook jobs: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        _print_json(
+            {
+                "dryRun": dry_run,
+                "cutoff": cutoff,
+                "store": store.name,
+                "jobs": result.jobs,
+                "bytes": result.bytes,
+                "elsewhere": result.elsewhere,
+            }
+        )
+        return
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(
+        f"{verb} the audio of {result.jobs} jobs ({result.bytes} bytes) ready before {cutoff}"
+    )
+    if result.elsewhere:
+        typer.echo(f"left {result.elsewhere} in another store (see `voicehook storage migrate`)")

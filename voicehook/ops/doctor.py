@@ -41,6 +41,9 @@ from processors.errors import (
 from processors.vpai import VpaiClient, api_http_client, explain
 from processors.worker import workspace_name
 from records.migrate import current_revision, head_revision
+from storage.build import open_store
+from storage.errors import ObjectStoreError, StoreUnreachable
+from storage.probe import probe_store
 
 MIN_FREE_BYTES = 100 * 1024 * 1024  # below this, downloads will soon fail
 LOW_FREE_BYTES = 1024 * 1024 * 1024  # below this, a warning
@@ -348,6 +351,32 @@ def check_storage(audio_dir: Path, min_free: int = MIN_FREE_BYTES) -> Check:
     )
 
 
+def check_bucket(settings: Settings) -> Check:
+    """With STORAGE_URL set: a probe object written, read back and deleted, in plain words."""
+    if not settings.storage_url:
+        return Check(
+            "bucket",
+            Status.SKIP,
+            "STORAGE_URL is unset: audio and voice samples are kept under AUDIO_DIR",
+            "on a PaaS, where web and worker have separate disks, set STORAGE_URL=s3://bucket",
+        )
+    try:
+        store = open_store(settings)
+        probe_store(store, settings.audio_dir)
+    except StoreUnreachable as exc:
+        return Check("bucket", Status.FAIL, str(exc), "check S3_ENDPOINT_URL and the network to it")
+    except ObjectStoreError as exc:
+        return Check("bucket", Status.FAIL, str(exc), "fix the bucket settings named above")
+    endpoint = redact_url(settings.s3_endpoint_url) if settings.s3_endpoint_url else "AWS"
+    return Check(
+        "bucket",
+        Status.OK,
+        f"{store.name} at {endpoint}: a probe object was written, read back and deleted",
+        None,
+        {"store": store.name},
+    )
+
+
 def _size(count: int) -> str:
     value = float(count)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -371,6 +400,10 @@ CHECK_VARIABLES = {
         "VPAI_WORKSPACE",
     },
     "storage": {"AUDIO_DIR"},
+    "bucket": {
+        "STORAGE_URL", "S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION", "AUDIO_DIR",
+    },
 }  # fmt: skip
 
 
@@ -409,6 +442,7 @@ def run_checks(
     )
     run("api", lambda: check_api(settings, redis_url if broker.status is Status.OK else None))
     run("storage", lambda: check_storage(settings.audio_dir))
+    run("bucket", lambda: check_bucket(settings))
     return found
 
 
