@@ -26,3 +26,7 @@ class NaiveDatetime(RecordsError):
 
 class UnknownCustomer(RecordsError):
     """Raised when a job or a voice names a customer that does not exist."""
+
+
+class EnvironmentEndpoint(RecordsError):
+    """Raised when an endpoint of NOTIFY_URLS is changed by hand (change the environment)."""

@@ -25,6 +25,8 @@ from records.jobs import (
     Job,
     JobStatus,
 )
+from records.outbox import notify_job
+from records.outbox_tables import EventType
 from records.types import utcnow
 
 
@@ -188,6 +190,10 @@ def _adopt_untracked(
             }
         conn.execute(update(JOBS).where(JOBS.c.id == job.id).values(**values))
         conn.execute(delete(JOBS).where(JOBS.c.id == orphan.id))
+        if values["status"] == JobStatus.READY:
+            notify_job(conn, EventType.JOB_READY, job.id, usage_of=job.customer_id)
+        elif values["status"] == JobStatus.FAILED:
+            notify_job(conn, EventType.JOB_FAILED, job.id)
 
 
 def submission_postponed(engine: Engine, submission: Submission, delay: float, reason: str) -> None:
@@ -220,6 +226,9 @@ def submission_refused(
         )
         if status is JobStatus.FAILED:
             count_failed(conn, submission.customer_id, now)
+        usage_of = submission.customer_id if status is JobStatus.FAILED else None
+        event = EventType.JOB_FAILED if status is JobStatus.FAILED else EventType.JOB_BLOCKED
+        notify_job(conn, event, submission.job_id, usage_of=usage_of)
 
 
 def _withdraw(conn: Connection, submission: Submission, **job_values: object) -> None:

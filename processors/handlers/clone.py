@@ -8,7 +8,7 @@ from processors.errors import ApiError, RetryLater, TransientApiError
 from processors.vpai import explain
 from processors.worker import ProcessorContext
 from records.jobs import VoiceStatus, voice_samples_dir
-from records.voice_repo import find_voice, update_voice
+from records.voice_repo import find_voice, update_voice, voice_failed
 
 
 def clone_voice(ctx: ProcessorContext, voice_id: str) -> str:
@@ -27,7 +27,7 @@ def clone_voice(ctx: ProcessorContext, voice_id: str) -> str:
         raise RetryLater(exc.retry_after_seconds, str(exc)) from exc
     except ApiError as exc:
         reason = f"{exc.code}: {explain(exc)}"
-        update_voice(ctx.engine, voice_id, status=VoiceStatus.FAILED.value, last_error=reason)
+        voice_failed(ctx.engine, voice_id, reason)
         return f"failed: {reason}"
     update_voice(ctx.engine, voice_id, status=VoiceStatus.CLONING.value, clone_job_id=clone_job_id)
     return f"cloning as {clone_job_id}"
