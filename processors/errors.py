@@ -147,3 +147,8 @@ class BudgetExhausted(TransientApiError):
 
     def __str__(self) -> str:
         return f"API budget exhausted for {self.retry_after_seconds:.1f}s"
+
+
+class DisallowedNotifyUrl(ProcessingError):
+    """Raised when a notification endpoint's URL is not plain http(s), is off the allow-list,
+    or resolves to a link-local or cloud-metadata address; nothing is sent to it."""

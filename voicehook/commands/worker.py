@@ -7,7 +7,7 @@ import os
 import typer
 
 from config.errors import ConfigurationError
-from config.queues import EVENTS_QUEUE, JOBS_QUEUE
+from config.queues import EVENTS_QUEUE, JOBS_QUEUE, NOTIFICATIONS_QUEUE
 from config.settings import Settings
 from processors.worker import DRAMATIQ_ARGS, build_context
 from voicehook.supervisor import Child, Supervisor, inherit_env, python_module
@@ -40,6 +40,7 @@ def worker(
     settings = Settings()
     try:
         build_context(settings)
+        settings.notify_secret_values()
     except ConfigurationError as exc:
         typer.echo(f"voicehook worker: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -60,4 +61,9 @@ def worker(
     )
     # Submissions wait on the shared budget; two threads keep it busy without a herd.
     supervisor.start(Child("submissions", dramatiq_command(JOBS_QUEUE, 1, 2)))
+    # Notifications wait on the business's app, never on the events or the budget.
+    notify_threads = settings.notify_worker_threads
+    supervisor.start(
+        Child("notifications", dramatiq_command(NOTIFICATIONS_QUEUE, 1, notify_threads))
+    )
     raise typer.Exit(supervisor.wait())
