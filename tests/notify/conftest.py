@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
 
 import pytest
 from sqlalchemy import Engine
@@ -63,7 +62,7 @@ def notifier_for(
         "notify_timeout_seconds": 5,
     }
     values.update(overrides)
-    settings = make_settings(database_url, **values)
+    settings = make_settings(database_url, None, **values)
     sync_env_endpoints(engine, settings.notify_urls)
     notifier = build_notifier(settings, engine)
     notifier.schedule = Scheduled()
@@ -104,15 +103,15 @@ def deliver_until_settled(notifier: Notifier, delivery_ids: list[str]) -> list[s
     outcomes = [deliver(notifier, delivery_id) for delivery_id in delivery_ids]
     while scheduled.calls:
         delivery_id, _ = scheduled.calls.pop(0)
-        outcomes.append(
-            wait_until(
-                partial(_tried, notifier, delivery_id),
-                description=f"delivery {delivery_id} due again",
-            )
-        )
+        outcomes.append(due_again(notifier, delivery_id))
     return outcomes
 
 
-def _tried(notifier: Notifier, delivery_id: str) -> str | None:
-    outcome = deliver(notifier, delivery_id)
-    return None if outcome == "nothing to do" else outcome
+def due_again(notifier: Notifier, delivery_id: str) -> str:
+    """The outcome of the delivery's next try, once it is due."""
+
+    def tried() -> str | None:
+        outcome = deliver(notifier, delivery_id)
+        return None if outcome == "nothing to do" else outcome
+
+    return wait_until(tried, description=f"delivery {delivery_id} due again")
