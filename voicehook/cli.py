@@ -8,6 +8,7 @@ from voicehook.commands import (
     doctor,
     events,
     jobs,
+    notify,
     replay,
     sandbox,
     serve,
@@ -31,6 +32,8 @@ app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(jobs.customers_app, name="customers")
 app.add_typer(jobs.voices_app, name="voices")
 app.add_typer(events.app, name="events")
+app.add_typer(notify.endpoints_app, name="endpoints")
+app.add_typer(notify.notifications_app, name="notifications")
 app.command()(replay.replay)
 app.command()(doctor.doctor)
 
