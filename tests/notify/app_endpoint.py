@@ -32,7 +32,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     verified_by: tuple[str, ...]  # which of the app's secrets verified it (empty: none)
-    answered: int
+    answered: int  # 0: the sender was gone before the answer
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -76,6 +76,12 @@ class AppEndpoint:
             while self._hold.is_set() and waited < HOLD_LIMIT_SECONDS:
                 await asyncio.sleep(0.01)
                 waited += 0.01
+            if await request.is_disconnected():  # the sender gave up or died meanwhile
+                with self._lock:
+                    self.received.append(
+                        Received(headers.get("webhook-id", ""), headers, body, (), 0)
+                    )
+                return Response(status_code=499)
         verified = tuple(secret for secret in self.secrets if _verifies(secret, body, headers))
         with self._lock:
             status = self.statuses.pop(0) if self.statuses else self.default_status
