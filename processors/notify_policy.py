@@ -29,7 +29,3 @@ class RetryPolicy:
             return None
         draw = (rng or random).uniform(1 - JITTER, 1 + JITTER)
         return self.nominal_delay(attempts_made) * draw
-
-    def total_nominal_seconds(self) -> float:
-        """How long a notification is retried for, before jitter."""
-        return sum(self.nominal_delay(n) for n in range(1, self.max_attempts))

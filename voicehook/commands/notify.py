@@ -95,9 +95,9 @@ def list_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     if as_json:
         typer.echo(json_text([dataclasses.asdict(row) for row in rows]))
         return
-    table = Table("id", "url", "from", "types", "health", "pending", "failed")
+    table = Table("id", "url", "from", "types", "health", "pending", "failed", "rotating until")
     for row in rows:
-        health = "ok"
+        health = "ok" if row.last_success_at is None else f"ok at {row.last_success_at:%H:%M:%S}"
         if row.flagged_at is not None:
             health = f"FLAGGED: failing since {row.failing_since:%Y-%m-%d %H:%M}"
         elif row.failing_since is not None:
@@ -110,6 +110,7 @@ def list_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.
             health,
             str(row.pending),
             str(row.failed),
+            "" if row.rotating_until is None else f"{row.rotating_until:%Y-%m-%d %H:%M}",
         )
     Console().print(table)
 
@@ -169,8 +170,10 @@ def list_notifications(
     if as_json:
         typer.echo(json_text([dataclasses.asdict(row) for row in rows]))
         return
-    table = Table("notification", "type", "subject", "endpoint", "status", "tries", "error")
+    table = Table("notification", "type", "subject", "endpoint", "status", "tries", "when", "error")
     for row in rows:
+        when = row.delivered_at if row.delivered_at is not None else row.next_attempt_at
+        code = "" if row.last_status_code is None else f"{row.last_status_code} "
         table.add_row(
             row.notification_id,
             row.event_type,
@@ -178,7 +181,8 @@ def list_notifications(
             row.endpoint_id,
             row.status,
             str(row.attempts),
-            (row.last_error or "")[:60],
+            f"{when:%Y-%m-%d %H:%M:%S}",
+            code + (row.last_error or "")[:60],
         )
     Console().print(table)
 
