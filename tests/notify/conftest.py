@@ -17,7 +17,7 @@ from records.job_outcomes import StoredAudio, attempt_for_generation, complete_j
 from records.job_repo import create_job
 from records.notify_endpoints import sync_env_endpoints
 from records.outbox import publish_committed
-from records.submission_repo import start_submission, submission_accepted
+from records.submission_repo import Submission, start_submission, submission_accepted
 from tests.conftest import make_settings
 from tests.notify.app_endpoint import AppEndpoint, running_app_endpoint
 from tests.waiting import wait_until
@@ -69,12 +69,11 @@ def notifier_for(
     return notifier
 
 
-def make_ready_job(engine: Engine, *, credits: int = 5) -> tuple[str, str]:
-    """A customer's job submitted and made ready by the real transitions: (job id, customer id)."""
-    customer, _ = upsert_customer(engine, f"acme-{new_id()}", "Acme Ltd")
+def submitting_job(engine: Engine, customer_id: str) -> Submission:
+    """A new job of the customer, claimed for its first submission."""
     job = create_job(
         engine,
-        customer_id=customer.id,
+        customer_id=customer_id,
         customer_ref=None,
         voice_id="voice-1",
         script="Hello.",
@@ -85,14 +84,21 @@ def make_ready_job(engine: Engine, *, credits: int = 5) -> tuple[str, str]:
     assert job is not None
     submission = start_submission(engine, job.id)
     assert submission is not None
-    generation = f"gen-{job.id}"
+    return submission
+
+
+def make_ready_job(engine: Engine, *, credits: int = 5) -> tuple[str, str]:
+    """A customer's job submitted and made ready by the real transitions: (job id, customer id)."""
+    customer, _ = upsert_customer(engine, f"acme-{new_id()}", "Acme Ltd")
+    submission = submitting_job(engine, customer.id)
+    generation = f"gen-{submission.job_id}"
     submission_accepted(engine, submission, generation, credits)
     view = attempt_for_generation(engine, generation, untracked_format="mp3", max_attempts=3)
     assert view is not None
     assert complete_job(
-        engine, view, StoredAudio(f"{customer.id}/{job.id}.wav", 100, "ab" * 32, 1.5)
+        engine, view, StoredAudio(f"{customer.id}/{submission.job_id}.wav", 100, "ab" * 32, 1.5)
     )
-    return job.id, customer.id
+    return submission.job_id, customer.id
 
 
 def deliver_until_settled(notifier: Notifier, delivery_ids: list[str]) -> list[str]:

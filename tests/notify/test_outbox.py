@@ -13,7 +13,6 @@ from processors.notify_message import new_secret
 from records.customer_repo import upsert_customer
 from records.errors import EnvironmentEndpoint
 from records.ids import new_id
-from records.job_repo import create_job
 from records.jobs import JobStatus, Voice, VoiceStatus
 from records.notify_endpoints import (
     add_endpoint,
@@ -30,7 +29,7 @@ from records.outbox_delivery import (
     list_deliveries,
     unsent_deliveries,
 )
-from records.submission_repo import start_submission, submission_refused
+from records.submission_repo import submission_refused
 from records.types import utcnow
 from records.voice_repo import insert_voice, voice_cloned, voice_failed
 from tests.notify.app_endpoint import AppEndpoint, running_app_endpoint
@@ -40,6 +39,7 @@ from tests.notify.conftest import (
     due_again,
     make_ready_job,
     notifier_for,
+    submitting_job,
 )
 from tests.waiting import wait_until
 
@@ -61,19 +61,7 @@ class TestWhatIsNotified:
         notifier_for(migrated_engine, database_url, ["http://127.0.0.1:9/hooks"])
         customer, _ = upsert_customer(migrated_engine, "acme", "Acme")
         for status in (JobStatus.BLOCKED, JobStatus.FAILED):
-            job = create_job(
-                migrated_engine,
-                customer_id=customer.id,
-                customer_ref=None,
-                voice_id="v",
-                script="Hi.",
-                audio_format="mp3",
-                settings={},
-                max_attempts=3,
-            )
-            assert job is not None
-            submission = start_submission(migrated_engine, job.id)
-            assert submission is not None
+            submission = submitting_job(migrated_engine, customer.id)
             submission_refused(migrated_engine, submission, status, "402: top up")
         now = utcnow()
         for name in ("ready", "failed"):
