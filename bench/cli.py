@@ -16,6 +16,7 @@ from bench.errors import BenchError
 from bench.ingest import IngestOptions, run_ingest_bench
 from bench.loadgen import LoadShape
 from bench.memory import MemoryOptions, run_memory_bench
+from bench.notify import NotifyOptions, run_notify_bench
 from bench.report import parse_duration
 from bench.startup import StartupOptions, run_startup_bench
 
@@ -253,6 +254,49 @@ def startup(
     """Start-up time of `voicehook --help` and simple reads against the bare interpreter's;
     the last line is `ratio=<slowest command's median ÷ python -c pass's>`."""
     _run("startup", lambda: run_startup_bench(StartupOptions(runs=runs), typer.echo).passed)
+
+
+def notify(
+    *,
+    rate: Annotated[float, typer.Option(min=1, help="State changes per second.")] = 50.0,
+    duration: Annotated[str, typer.Option(help="Measured steady run: 20s, 1m.")] = "20s",
+    burst: Annotated[
+        int, typer.Option(min=1, help="Changes committed at once, for throughput.")
+    ] = 1000,
+    database: Annotated[
+        DatabaseKind, typer.Option(help="Database of the service.")
+    ] = DatabaseKind.SQLITE,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="sqlite: default a fresh file; postgresql: default $TEST_DATABASE_URL"
+            " (in a fresh schema dropped afterwards)."
+        ),
+    ] = None,
+    redis_url: Annotated[
+        str | None, typer.Option(help="Redis of the broker (default: a throwaway one).")
+    ] = None,
+    notify_threads: Annotated[
+        int, typer.Option(min=1, max=64, help="NOTIFY_WORKER_THREADS of the worker.")
+    ] = 8,
+    keep_workdir: Annotated[bool, typer.Option(help="Keep the temp dir (logs, SQLite).")] = False,
+) -> None:
+    """Delay from a job's state change to the app's endpoint at a steady rate (p50/p99),
+    and notifications/s for a burst; the last line is `ratio=<p99 ÷ 500 ms>` (1 or less:
+    goal met)."""
+    if database is DatabaseKind.POSTGRESQL and database_url is None:
+        database_url = os.environ.get("TEST_DATABASE_URL")
+    options = NotifyOptions(
+        rate=rate,
+        seconds=_seconds(duration, "--duration", minimum=1),
+        burst=burst,
+        database=database,
+        database_url=database_url,
+        redis_url=redis_url,
+        notify_threads=notify_threads,
+        keep_workdir=keep_workdir,
+    )
+    _run("notify", lambda: run_notify_bench(options, typer.echo).passed)
 
 
 def _seconds(text: str, flag: str, *, minimum: int) -> int:

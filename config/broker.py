@@ -24,8 +24,10 @@ from dramatiq.middleware import (
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.queues import (
     CLONE_VOICE_ACTOR,
+    DELIVER_NOTIFICATION_ACTOR,
     EVENTS_QUEUE,
     JOBS_QUEUE,
+    NOTIFICATIONS_QUEUE,
     PROCESS_EVENT_ACTOR,
     SUBMIT_JOB_ACTOR,
 )
@@ -105,6 +107,7 @@ def build_broker(settings: Settings) -> BatchingRedisBroker:
     )
     broker.declare_queue(EVENTS_QUEUE)
     broker.declare_queue(JOBS_QUEUE)
+    broker.declare_queue(NOTIFICATIONS_QUEUE)
     dramatiq.set_broker(broker)
     return broker
 
@@ -146,6 +149,28 @@ def schedule_submission(broker: BatchingRedisBroker, job_id: str, delay_seconds:
         broker.enqueue(submit_job_message(job_id), delay=max(0, int(delay_seconds * 1000)))
     except redis.RedisError as exc:
         raise BrokerUnavailable(f"could not schedule job {job_id}: {exc}") from exc
+
+
+def enqueue_notifications(broker: BatchingRedisBroker, delivery_ids: Sequence[str]) -> None:
+    """Enqueue one `deliver_notification` message per delivery id, in one round trip."""
+    _enqueue(broker, NOTIFICATIONS_QUEUE, DELIVER_NOTIFICATION_ACTOR, delivery_ids)
+
+
+def schedule_notification(
+    broker: BatchingRedisBroker, delivery_id: str, delay_seconds: float
+) -> None:
+    """Enqueue a delivery's next try to run after `delay_seconds`."""
+    message: dramatiq.Message[Any] = dramatiq.Message(
+        queue_name=NOTIFICATIONS_QUEUE,
+        actor_name=DELIVER_NOTIFICATION_ACTOR,
+        args=(delivery_id,),
+        kwargs={},
+        options={},
+    )
+    try:
+        broker.enqueue(message, delay=max(0, int(delay_seconds * 1000)))
+    except redis.RedisError as exc:
+        raise BrokerUnavailable(f"could not schedule delivery {delivery_id}: {exc}") from exc
 
 
 def ping(broker: BatchingRedisBroker) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from config.errors import ConfigurationError
 from config.settings import Settings
 
 IMMEDIATE = "voicehook_immediate"
+AFTER_COMMIT = "voicehook_after_commit"
 
 
 def write_options() -> dict[str, Any]:
@@ -110,12 +111,28 @@ def _sqlite_engine(raw_url: str, database: str | None, timeout: float) -> Engine
 
 @contextmanager
 def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
-    """One transaction on a connection of its own: commit on success, roll back on error."""
+    """One transaction on a connection of its own: commit on success, roll back on error.
+
+    What `after_commit` registered on the connection runs once the commit has succeeded
+    (never after a rollback), after the connection went back to the pool.
+    """
     connection = engine.connect()
     if write:
         connection = connection.execution_options(**write_options())
-    with connection, connection.begin():
-        yield connection
+    with connection:
+        try:
+            with connection.begin():
+                yield connection
+                callbacks: list[Callable[[], None]] = connection.info.pop(AFTER_COMMIT, [])
+        finally:
+            connection.info.pop(AFTER_COMMIT, None)  # `info` outlives this checkout
+    for callback in callbacks:
+        callback()
+
+
+def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
+    """Run `callback` when the `transaction` of this connection has committed."""
+    connection.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 
 def ping(engine: Engine) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -119,11 +121,26 @@ class Settings(BaseSettings):
     def _secrets(cls, value: object) -> object:
         return _split_csv_keeping_empty(value)
 
+    # Notifications to the business's app (Standard Webhooks), see README "Notifications".
+    notify_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    notify_secret: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    notify_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    notify_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    notify_max_attempts: int = Field(default=16, ge=1, le=100)
+    notify_retry_base_seconds: float = Field(default=5.0, gt=0)
+    notify_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)
+    notify_max_in_flight: int = Field(default=4, ge=1, le=1000)
+    notify_flag_after_seconds: float = Field(default=24 * 3600.0, gt=0)
+    notify_worker_threads: int = Field(default=8, ge=1, le=256)
+
     @field_validator(
         "forwarded_allow_ips",
         "download_allowed_hosts",
         "job_retry_backoff_seconds",
         "download_retry_backoff_seconds",
+        "notify_urls",
+        "notify_secret",
+        "notify_allowed_hosts",
         mode="before",
     )
     @classmethod
@@ -176,9 +193,26 @@ class Settings(BaseSettings):
             )
         return [value.encode() for value in values]
 
+    def notify_secret_values(self) -> list[str]:
+        """NOTIFY_SECRET's `whsec_` secrets, newest first (all sign during a rotation); refuses
+        NOTIFY_URLS without one, and anything that is not a Standard Webhooks secret."""
+        values = [secret.get_secret_value() for secret in self.notify_secret]
+        if self.notify_urls and not values:
+            raise ConfigurationError(
+                "NOTIFY_URLS is set but NOTIFY_SECRET is not: notifications must be signed. "
+                "Set it to a Standard Webhooks secret (whsec_ followed by base64)."
+            )
+        for value in values:
+            if not _is_standard_webhooks_secret(value):
+                raise ConfigurationError(
+                    "NOTIFY_SECRET must be whsec_ followed by base64 of at least 16 bytes "
+                    "(comma-separated, newest first, during a rotation)."
+                )
+        return values
+
     def secret_strings(self) -> list[str]:
         """Every configured secret value, for redaction in logs."""
-        found = [s.get_secret_value() for s in self.vpai_webhook_secrets]
+        found = [s.get_secret_value() for s in [*self.vpai_webhook_secrets, *self.notify_secret]]
         for secret in (self.vpai_api_key, self.admin_token, self.aws_secret_access_key):
             if secret is not None:
                 found.append(secret.get_secret_value())
@@ -192,6 +226,17 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         raise ConfigurationError(describe_settings_error(exc)) from None
+
+
+def _is_standard_webhooks_secret(value: str) -> bool:
+    if not value.startswith("whsec_"):
+        return False
+    raw = value.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
+    except binascii.Error:
+        return False
+    return len(key) >= 16
 
 
 def normalise_database_url(url: str) -> str:

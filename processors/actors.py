@@ -13,15 +13,18 @@ import dramatiq
 
 from config.queues import (
     CLONE_VOICE_ACTOR,
+    DELIVER_NOTIFICATION_ACTOR,
     EVENTS_QUEUE,
     JOBS_QUEUE,
+    NOTIFICATIONS_QUEUE,
     PROCESS_EVENT_ACTOR,
     SUBMIT_JOB_ACTOR,
 )
 from processors import dispatch
-from processors.errors import RetryLater
+from processors.errors import RetryLater, WorkerNotStarted
 from processors.handlers.clone import clone_voice as clone_voice_now
 from processors.handlers.submit import submit_job as submit_job_now
+from processors.notify_delivery import deliver
 from processors.worker import current_context
 
 # Every actor: retried by the broker on unexpected errors (the handlers' own waits are
@@ -52,3 +55,17 @@ def clone_voice(voice_id: str) -> None:
         clone_voice_now(current_context(), voice_id)
     except RetryLater as exc:
         _later(clone_voice, voice_id, exc.delay_seconds)
+
+
+@dramatiq.actor(
+    actor_name=DELIVER_NOTIFICATION_ACTOR,
+    queue_name=NOTIFICATIONS_QUEUE,
+    max_retries=20,
+    time_limit=5 * 60 * 1000,  # longer than a try (three time-outs); the lease outlasts it
+    notify_shutdown=True,
+)
+def deliver_notification(delivery_id: str) -> None:
+    notifier = current_context().notifier
+    if notifier is None:
+        raise WorkerNotStarted("this worker was started without a notifier")
+    deliver(notifier, delivery_id)

@@ -158,3 +158,8 @@ class BudgetExhausted(TransientApiError):
 
 class AdoptionRefused(ProcessingError):
     """Raised when a generation cannot be adopted by the job an operator named."""
+
+
+class DisallowedNotifyUrl(ProcessingError):
+    """Raised when a notification endpoint's URL is not plain http(s), is off the allow-list,
+    or resolves to a link-local or cloud-metadata address; nothing is sent to it."""

@@ -23,7 +23,13 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import Engine
 
-from config.broker import build_broker, redis_client, schedule_submission
+from config.broker import (
+    build_broker,
+    enqueue_notifications,
+    redis_client,
+    schedule_notification,
+    schedule_submission,
+)
 from config.database import make_engine
 from config.errors import ConfigurationError
 from config.logging import configure_logging
@@ -33,8 +39,11 @@ from processors.budget import ApiBudget, BudgetPolicy
 from processors.download import DEFAULT_PORTS, Deadline
 from processors.drain import drain_once
 from processors.errors import WorkerNotStarted
+from processors.notify_delivery import Notifier, build_notifier
 from processors.submission_gate import SubmissionGate
 from processors.vpai import VpaiClient, api_http_client
+from records.notify_endpoints import sync_env_endpoints
+from records.outbox import publish_committed
 from storage.build import open_store
 from storage.protocol import ObjectStore
 
@@ -66,6 +75,8 @@ class ProcessorContext:
     submission_gate: SubmissionGate | None = None
     # Set by `start_worker`: enqueue a job's submission after a delay (seconds).
     schedule_submission: Callable[[str, float], None] = field(default=lambda job_id, delay: None)
+    # Set by `start_worker`: delivers notifications to the business's app.
+    notifier: Notifier | None = None
 
 
 def workspace_name(settings: Settings, api_key: str) -> str:
@@ -158,6 +169,11 @@ def start_worker(settings: Settings | None = None) -> None:
     broker = build_broker(settings)
     context = build_context(settings)
     context.schedule_submission = partial(schedule_submission, broker)
+    context.notifier = build_notifier(settings, context.engine)
+    context.notifier.schedule = partial(schedule_notification, broker)
+    sync_env_endpoints(context.engine, settings.notify_urls)
+    # Deliveries committed by this process's handlers are enqueued as soon as they commit.
+    publish_committed(context.engine, partial(enqueue_notifications, broker))
     install_context(context)
 
 

@@ -28,7 +28,7 @@ from receiver.job_intake import create_job
 from receiver.job_requests import MAX_SAMPLE_BYTES, CloneRequest, CustomerRequest, JobRequest
 from receiver.responses import json_response
 from receiver.voice_intake import create_voice
-from records.customer_repo import upsert_customer
+from records.customer_repo import customer_document, upsert_customer
 from records.errors import UnknownCustomer
 from records.job_repo import job_document
 from records.voice_repo import voice_document
@@ -63,6 +63,7 @@ class InternalApi:
     def routes(self) -> list[Route]:
         return [
             Route("/api/customers", self._guard(self.create_customer), methods=["POST"]),
+            Route("/api/customers/{customer_id}", self._guard(self.show_customer), methods=["GET"]),
             Route("/api/jobs", self._guard(self.create_job), methods=["POST"]),
             Route("/api/jobs/{job_id}", self._guard(self.show_job), methods=["GET"]),
             Route("/api/jobs/{job_id}/audio", self._guard(self._audio.handle), methods=["GET"]),
@@ -137,6 +138,14 @@ class InternalApi:
     async def show_voice(self, request: Request) -> Response:
         document = await run_in_threadpool(
             voice_document, self._engine, request.path_params["voice_id"]
+        )
+        if document is None:
+            return json_response(404, {"error": "not_found"})
+        return json_response(200, document)
+
+    async def show_customer(self, request: Request) -> Response:
+        document = await run_in_threadpool(
+            customer_document, self._engine, request.path_params["customer_id"]
         )
         if document is None:
             return json_response(404, {"error": "not_found"})

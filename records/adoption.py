@@ -27,6 +27,8 @@ from records.jobs import (
     Job,
     JobStatus,
 )
+from records.outbox import notify_job
+from records.outbox_tables import EventType
 from records.types import utcnow
 
 # A job whose submission outcome is unknown is in one of these.
@@ -401,6 +403,10 @@ def move_stray_attempt(
         }
     conn.execute(update(JOBS).where(JOBS.c.id == job.id).values(**values))
     conn.execute(delete(JOBS).where(JOBS.c.id == orphan.id))
+    if values["status"] == JobStatus.READY:
+        notify_job(conn, EventType.JOB_READY, job.id, usage_of=job.customer_id)
+    elif values["status"] == JobStatus.FAILED:
+        notify_job(conn, EventType.JOB_FAILED, job.id)
 
 
 def _job(conn: Connection, job_id: str) -> Job | None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config.database import transaction
+from records.documents import customer_document_on
 from records.jobs import CUSTOMERS, Customer
 from records.types import utcnow
 
@@ -77,6 +79,12 @@ def count_failed(conn: Connection, customer_id: str | None, now: datetime) -> No
         .where(CUSTOMERS.c.id == customer_id)
         .values(jobs_failed=CUSTOMERS.c.jobs_failed + 1, updated_at=now)
     )
+
+
+def customer_document(engine: Engine, customer_id: str) -> dict[str, Any] | None:
+    """A customer with its usage, as the internal API shows it."""
+    with engine.connect() as conn:
+        return customer_document_on(conn, customer_id)
 
 
 def customer_by_ref(engine: Engine, external_ref: str) -> Customer | None:

@@ -44,3 +44,7 @@ class AmbiguousId(RecordsError):
 class UnstorableRows(StorageUnavailable):
     """Raised when the database refused the data of a batch (not its connection): one of its
     deliveries may be at fault, and the others store without it."""
+
+
+class EnvironmentEndpoint(RecordsError):
+    """Raised when an endpoint of NOTIFY_URLS is changed by hand (change the environment)."""

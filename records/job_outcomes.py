@@ -26,6 +26,8 @@ from records.jobs import (
     Job,
     JobStatus,
 )
+from records.outbox import notify_job
+from records.outbox_tables import EventType
 from records.types import utcnow
 
 
@@ -187,6 +189,7 @@ def complete_job(engine: Engine, view: AttemptView, audio: StoredAudio) -> bool:
             .values(status=AttemptStatus.SUPERSEDED.value)
         )
         count_ready(conn, view.customer_id, audio.duration_sec, credits, now)
+        notify_job(conn, EventType.JOB_READY, view.job_id, usage_of=view.customer_id)
         return True
 
 
@@ -255,6 +258,7 @@ def fail_job(engine: Engine, view: AttemptView, reason: str) -> bool:
         ).rowcount
         if changed:
             count_failed(conn, view.customer_id, now)
+            notify_job(conn, EventType.JOB_FAILED, view.job_id, usage_of=view.customer_id)
         return bool(changed)
 
 

@@ -13,12 +13,12 @@ from sqlalchemy import Engine, and_, exists, insert, or_, select, update
 
 from config.database import transaction
 from records.customer_repo import find_customer
+from records.documents import job_document_on
 from records.jobs import (
     ATTEMPTS,
     JOBS,
     SUBMITTABLE_JOB_STATES,
     UNKNOWN_OUTCOME_ATTEMPT_STATES,
-    Attempt,
     Job,
     JobStatus,
 )
@@ -76,59 +76,7 @@ def list_jobs(engine: Engine, status: str | None, limit: int) -> list[Job]:
 def job_document(engine: Engine, job_id: str) -> dict[str, Any] | None:
     """A job as the internal API shows it: status, attempts and audio facts."""
     with engine.connect() as conn:
-        row = conn.execute(select(JOBS).where(JOBS.c.id == job_id)).mappings().first()
-        if row is None:
-            return None
-        attempts = [
-            Attempt(**a)
-            for a in conn.execute(
-                select(ATTEMPTS).where(ATTEMPTS.c.job_id == job_id).order_by(ATTEMPTS.c.number)
-            ).mappings()
-        ]
-    job = Job(**row)
-    return {
-        "id": job.id,
-        "customerId": job.customer_id,
-        "tracked": job.tracked,
-        "voiceId": job.voice_id,
-        "format": job.format,
-        "settings": job.settings,
-        "status": job.status,
-        "attemptsMade": job.attempts_made,
-        "maxAttempts": job.max_attempts,
-        "nextAttemptAt": _iso(job.next_attempt_at),
-        "lastError": job.last_error,
-        "audio": None
-        if job.audio_path is None
-        else {
-            "bytes": job.audio_bytes,
-            "sha256": job.audio_sha256,
-            "durationSec": job.audio_duration_sec,
-        },
-        "createdAt": _iso(job.created_at),
-        "readyAt": _iso(job.ready_at),
-        "attempts": [
-            {
-                "number": a.number,
-                "generationId": a.generation_id,
-                "status": a.status,
-                "error": a.error,
-                "intentAt": _iso(a.intent_at),
-                "submittedAt": _iso(a.submitted_at),
-                "completedAt": _iso(a.completed_at),
-                # Reconciliation's bounded polls, for an operator asking why it waits.
-                "polls": a.polls,
-                "lastPolledAt": _iso(a.last_polled_at),
-                "nextPollAt": _iso(a.next_poll_at),
-                "downloadFailures": a.download_failures,
-            }
-            for a in attempts
-        ],
-    }
-
-
-def _iso(value: Any) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
+        return job_document_on(conn, job_id)
 
 
 def resume_blocked(engine: Engine, job_ids: Sequence[str] = ()) -> list[str]:

@@ -27,6 +27,8 @@ from records.jobs import (
     Job,
     JobStatus,
 )
+from records.outbox import notify_job
+from records.outbox_tables import EventType
 from records.types import utcnow
 
 
@@ -220,6 +222,9 @@ def submission_refused(
         )
         if status is JobStatus.FAILED:
             count_failed(conn, submission.customer_id, now)
+        usage_of = submission.customer_id if status is JobStatus.FAILED else None
+        event = EventType.JOB_FAILED if status is JobStatus.FAILED else EventType.JOB_BLOCKED
+        notify_job(conn, event, submission.job_id, usage_of=usage_of)
 
 
 def _withdraw(conn: Connection, submission: Submission, **job_values: object) -> None:

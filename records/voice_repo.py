@@ -11,7 +11,10 @@ from uuid import uuid4
 from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, insert, select, update
 
 from config.database import transaction
+from records.documents import voice_document_on
 from records.jobs import VOICES, Voice, VoiceStatus
+from records.outbox import notify
+from records.outbox_tables import EventType
 from records.types import utcnow
 
 
@@ -28,18 +31,8 @@ def find_voice(engine: Engine, voice_id: str) -> Voice | None:
 
 def voice_document(engine: Engine, voice_id: str) -> dict[str, Any] | None:
     """A voice as the internal API shows it."""
-    voice = find_voice(engine, voice_id)
-    if voice is None:
-        return None
-    return {
-        "id": voice.id,
-        "customerId": voice.customer_id,
-        "name": voice.name,
-        "status": voice.status,
-        "voiceId": voice.voice_id,
-        "cloneJobId": voice.clone_job_id,
-        "lastError": voice.last_error,
-    }
+    with engine.connect() as conn:
+        return voice_document_on(conn, voice_id)
 
 
 def update_voice(engine: Engine, voice_id: str, **values: object) -> None:
@@ -48,6 +41,17 @@ def update_voice(engine: Engine, voice_id: str, **values: object) -> None:
         conn.execute(
             update(VOICES).where(VOICES.c.id == voice_id).values(**values, updated_at=utcnow())
         )
+
+
+def voice_failed(engine: Engine, voice_id: str, reason: str) -> None:
+    """The upstream refused to clone this voice, for `reason`."""
+    with transaction(engine) as conn:
+        conn.execute(
+            update(VOICES)
+            .where(VOICES.c.id == voice_id)
+            .values(status=VoiceStatus.FAILED.value, last_error=reason, updated_at=utcnow())
+        )
+        notify(conn, EventType.VOICE_FAILED, voice_id)
 
 
 def voice_cloned(engine: Engine, clone_job_id: str | None, voice_id: str, name: str | None) -> bool:
@@ -75,6 +79,7 @@ def voice_cloned(engine: Engine, clone_job_id: str | None, voice_id: str, name: 
         if name:
             values["name"] = name
         conn.execute(update(VOICES).where(VOICES.c.id == voice.id).values(**values))
+        notify(conn, EventType.VOICE_READY, voice.id)
         return True
 
 
@@ -112,6 +117,7 @@ def mark_clones_ready(engine: Engine, upstream_by_clone_job: Mapping[str, str]) 
                 .where(VOICES.c.id == row_id)
                 .values(voice_id=found, status=VoiceStatus.READY.value, updated_at=now)
             )
+            notify(conn, EventType.VOICE_READY, row_id)
             updated += 1
     return updated
 

@@ -17,6 +17,7 @@ from config.broker import (
     EnqueueIds,
     enqueue_clone,
     enqueue_events,
+    enqueue_notifications,
     enqueue_submissions,
 )
 from config.errors import ConfigurationError
@@ -27,6 +28,7 @@ from records.adoption import settle_unknown_submissions
 from records.event_queue import enqueue_received, requeue_stalled
 from records.event_store import EventStore
 from records.job_repo import recover_jobs
+from records.outbox_delivery import unsent_deliveries
 from records.voice_repo import recover_voices
 from sweeper.loop import Chore
 from sweeper.reconcile import reconcile_once
@@ -99,8 +101,18 @@ def build_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker
         )
         return found >= VOICES_PER_ROUND
 
+    def send_unsent_notifications() -> bool:
+        found = unsent_deliveries(
+            engine, min_age_seconds=settings.sweeper_min_age_seconds, limit=limit
+        )
+        enqueue_notifications(broker, found)
+        if found:
+            log.info("sweeper.enqueued_notifications", deliveries=len(found))
+        return len(found) >= limit
+
     chores = [
         Chore("enqueue_received_events", enqueue_received_events),
+        Chore("send_unsent_notifications", send_unsent_notifications),
         Chore("requeue_stalled_events", requeue_stalled_events),
         Chore("recover_jobs", recover_submissions),
         Chore("settle_unknown_submissions", settle_unknown),

@@ -9,6 +9,7 @@ from types import FrameType
 from config.broker import build_broker
 from config.database import make_engine
 from config.settings import Settings
+from records.notify_endpoints import sync_env_endpoints
 from sweeper.chores import build_chores
 from sweeper.loop import run_chores
 
@@ -20,6 +21,7 @@ def run_sweeper(settings: Settings) -> None:
     """
     broker = build_broker(settings)
     engine = make_engine(settings)
+    sync_env_endpoints(engine, settings.notify_urls)
     chores = build_chores(settings, engine, broker)
     stop = threading.Event()
 

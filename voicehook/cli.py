@@ -81,6 +81,15 @@ class VoicehookGroup(LazyGroup):
             "Stored webhook events: list, show, export, reprocess, prune.",
         ),
         "storage": Entry("voicehook.commands.storage:app", "The store of audio and voice samples."),
+        "endpoints": Entry(
+            "voicehook.commands.notify:endpoints_app",
+            "The business's app endpoints that notifications go to: add, list, remove, "
+            "rotate-secret.",
+        ),
+        "notifications": Entry(
+            "voicehook.commands.notify:notifications_app",
+            "Notifications sent to the app: list (--failed), resend.",
+        ),
     }
 
 

@@ -7,7 +7,7 @@ from processors.stored_audio import store_errors_retry_later
 from processors.vpai import explain
 from processors.worker import ProcessorContext
 from records.jobs import VoiceStatus
-from records.voice_repo import find_voice, update_voice
+from records.voice_repo import find_voice, update_voice, voice_failed
 from storage.keys import samples_prefix
 from storage.protocol import ObjectStore
 
@@ -30,7 +30,7 @@ def clone_voice(ctx: ProcessorContext, voice_id: str) -> str:
         raise RetryLater(exc.retry_after_seconds, str(exc)) from exc
     except ApiError as exc:
         reason = f"{exc.code}: {explain(exc)}"
-        update_voice(ctx.engine, voice_id, status=VoiceStatus.FAILED.value, last_error=reason)
+        voice_failed(ctx.engine, voice_id, reason)
         return f"failed: {reason}"
     update_voice(ctx.engine, voice_id, status=VoiceStatus.CLONING.value, clone_job_id=clone_job_id)
     return f"cloning as {clone_job_id}"

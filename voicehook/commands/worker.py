@@ -7,7 +7,7 @@ import os
 import typer
 
 from config.errors import ConfigurationError
-from config.queues import EVENTS_QUEUE, JOBS_QUEUE
+from config.queues import EVENTS_QUEUE, JOBS_QUEUE, NOTIFICATIONS_QUEUE
 from config.settings import Settings
 from processors.worker import DRAMATIQ_ARGS, build_context
 from voicehook.supervisor import Child, Supervisor, inherit_env, python_module
@@ -42,6 +42,7 @@ def worker(
     settings = Settings()
     try:
         build_context(settings)
+        settings.notify_secret_values()
     except ConfigurationError as exc:
         typer.echo(f"voicehook worker: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -52,7 +53,10 @@ def worker(
     supervisor = Supervisor(env, grace_seconds=STOP_GRACE_SECONDS)
     try:
         start_workers(
-            supervisor, processes or settings.worker_processes, threads or settings.worker_threads
+            supervisor,
+            processes or settings.worker_processes,
+            threads or settings.worker_threads,
+            settings.notify_worker_threads,
         )
     except KeyboardInterrupt:  # a stop signal before the supervisor's wait took over
         supervisor.stop()
@@ -60,7 +64,9 @@ def worker(
     raise typer.Exit(supervisor.wait())
 
 
-def start_workers(supervisor: Supervisor, processes: int, threads: int) -> None:
+def start_workers(
+    supervisor: Supervisor, processes: int, threads: int, notify_threads: int
+) -> None:
     supervisor.start(
         Child(
             "events",
@@ -69,3 +75,7 @@ def start_workers(supervisor: Supervisor, processes: int, threads: int) -> None:
     )
     # Submissions wait on the shared budget; two threads keep it busy without a herd.
     supervisor.start(Child("submissions", dramatiq_command(JOBS_QUEUE, 1, 2)))
+    # Notifications wait on the business's app, never on the events or the budget.
+    supervisor.start(
+        Child("notifications", dramatiq_command(NOTIFICATIONS_QUEUE, 1, notify_threads))
+    )
