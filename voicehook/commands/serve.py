@@ -19,6 +19,8 @@ from receiver.forwarded import TrustedProxies
 from receiver.http_limits import EdgeLimits, GuardedHttpToolsProtocol, connection_bound
 from sweeper.main import run_sweeper
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
 
 def _settings_or_exit() -> Settings:
     try:
@@ -60,6 +62,10 @@ def web(
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=20,
+        # With WEB_CONCURRENCY > 1 uvicorn restarts a worker process that has not answered
+        # its health ping in this long; its 5 s default killed every worker of a web process
+        # still importing the app on a loaded machine, over and over.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
