@@ -27,6 +27,9 @@ GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.05
 LOG_TAIL_LINES = 20
 PROC = Path("/proc")
+# SIGKILL cannot be ignored, but a loaded machine may take a while to run the killed process
+# to its end; past this, kill() returns anyway (one stuck in the kernel is beyond us).
+KILLED_EXIT_SECONDS = 30.0
 
 
 def children(pid: int) -> list[int]:
@@ -47,6 +50,15 @@ def descendants(pid: int) -> list[int]:
         found.append(child)
         found.extend(descendants(child))
     return found
+
+
+def runs(pid: int) -> bool:
+    """Whether process `pid` exists and has not exited (a zombie has)."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def group_runs(pgid: int) -> bool:
@@ -231,7 +243,16 @@ class ChildProcess:
             for pid in below:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-        elif self.poll() is None:
+            code = self.process.wait()
+            # Return once they are gone, so that what comes next (dev stopping its Redis)
+            # never races a process still on its way out.
+            deadline = time.monotonic() + KILLED_EXIT_SECONDS
+            while group_runs(self.process.pid) or any(runs(pid) for pid in below):
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(POLL_SECONDS)
+            return code
+        if self.poll() is None:
             self.process.kill()
         return self.process.wait()
 

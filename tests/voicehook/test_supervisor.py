@@ -14,21 +14,21 @@ import pytest
 from tests.services import wait_for
 from voicehook.supervisor import STOP_SIGNALS, Child, Supervisor
 
-# The child starts a grandchild, writes its pid to argv[1] and sleeps; on SIGTERM the child
-# exits at once, as a Dramatiq master may while its worker process is still busy. With
-# argv[2] == "stubborn" the grandchild ignores SIGTERM (stuck mid-write).
+# The child starts a grandchild and sleeps; on SIGTERM the child exits at once, as a Dramatiq
+# master may while its worker process is still busy. The grandchild writes its pid to argv[1]
+# once it is set up; with argv[2] == "stubborn" it ignores SIGTERM (stuck mid-write).
+GRANDCHILD = """
+import os, signal, sys, time
+if sys.argv[2] == "stubborn":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+with open(sys.argv[1] + ".tmp", "w") as out:
+    out.write(str(os.getpid()))
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(600)
+"""
 CHILD = """
 import signal, subprocess, sys, time
-stubborn = sys.argv[2] == "stubborn"
-grandchild = subprocess.Popen([sys.executable, "-c", (
-    "import signal, time\\n"
-    + ("signal.signal(signal.SIGTERM, signal.SIG_IGN)\\n" if stubborn else "")
-    + "time.sleep(600)\\n"
-)])
-with open(sys.argv[1] + ".tmp", "w") as out:
-    out.write(str(grandchild.pid))
-import os
-os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+subprocess.Popen([sys.executable, "-c", sys.argv[3], sys.argv[1], sys.argv[2]])
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 time.sleep(600)
 """
@@ -66,7 +66,7 @@ def grandchild_of(
 ) -> int:
     """Start the child; the pid of its grandchild once that runs."""
     pid_file = tmp_path / f"{kind}.pid"
-    supervisor.start(Child(kind, [sys.executable, "-c", CHILD, str(pid_file), kind]))
+    supervisor.start(Child(kind, [sys.executable, "-c", CHILD, str(pid_file), kind, GRANDCHILD]))
     wait_for(pid_file.exists, 60, description="the child started its grandchild")
     grandchildren.append(int(pid_file.read_text()))
     return grandchildren[-1]
