@@ -44,7 +44,8 @@ def voicehook_web(
     )
     server = ServerProcess(f"http://127.0.0.1:{port}", child, dict(env or {}))
     try:
-        child.wait_until_ready(lambda: answers_health(server.url), timeout=60)
+        # A hang guard: a loaded machine starts the writer processes slowly.
+        child.wait_until_ready(lambda: answers_health(server.url), timeout=240)
         yield server
     except BaseException:
         print(f"--- voicehook web log ---\n{server.log()}")

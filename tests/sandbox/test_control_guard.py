@@ -97,7 +97,7 @@ class TestBind:
             wait_for(lambda: "control API" in log.read_text(), timeout=30)
             wait_for(lambda: "WARNING" in log.read_text(), timeout=60)
             text = log.read_text()
-            assert f"listening on 0.0.0.0:{port}" in text
+            assert f"listening on http://0.0.0.0:{port}" in text
             assert "no authentication" in text
         finally:
             process.terminate()

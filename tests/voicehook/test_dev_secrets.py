@@ -7,8 +7,8 @@ import signal
 import stat
 from pathlib import Path
 
-from tests.services import free_port, wait_for
-from tests.voicehook.test_dev import ready, start_dev
+from tests.services import free_port
+from tests.voicehook.test_dev import START_SECONDS, log_of, ready, start_dev, wait_while_running
 
 
 def command_lines_in(cwd: Path) -> list[str]:
@@ -30,7 +30,13 @@ def test_no_child_has_a_secret_on_its_command_line_and_the_database_is_private(
     port, sandbox_port = free_port(), free_port()
     dev = start_dev(tmp_path, port, sandbox_port)
     try:
-        wait_for(lambda: ready(f"http://127.0.0.1:{port}"), timeout=60)
+        wait_while_running(
+            dev,
+            lambda: ready(f"http://127.0.0.1:{port}"),
+            START_SECONDS,
+            description="dev is ready",
+            log=log_of(tmp_path / "dev.log"),
+        )
         secrets = [
             (tmp_path / "var" / name).read_text().strip()
             for name in ("dev-webhook-secret", "dev-admin-token")

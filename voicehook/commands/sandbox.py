@@ -165,9 +165,10 @@ def _settings(overrides: dict[str, Any], faults: dict[str, float | None]) -> San
 
 def _print_banner(settings: SandboxSettings) -> None:
     url = settings.base_url()
-    bound = f"[{settings.host}]" if ":" in settings.host else settings.host
+    # The real bind ('' is every interface), not the URL clients are told to use.
+    bound = f"[{settings.host}]" if ":" in settings.host else settings.host or "0.0.0.0"  # noqa: S104
     lines = [
-        f"Voice Production AI sandbox listening on {bound or '*'}:{settings.port}"
+        f"Voice Production AI sandbox listening on http://{bound}:{settings.port}"
         + ("" if is_loopback(settings.host) else " (reachable from other machines)"),
         f"  API base URL  {url}/v1",
         f"  API key       {settings.api_key.get_secret_value()}",
