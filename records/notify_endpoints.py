@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config.database import transaction
@@ -50,7 +50,10 @@ def env_endpoint_id(url: str) -> str:
 
 def sync_env_endpoints(engine: Engine, urls: Sequence[str]) -> None:
     """Make the NOTIFY_URLS endpoints exactly `urls` (those gone are removed with their
-    deliveries); safe to run in several processes at once."""
+    deliveries); safe to run in several processes at once. Nothing to do on a database not
+    migrated yet (a process may start before `voicehook db upgrade`; the next start syncs)."""
+    if not inspect(engine).has_table(NOTIFY_ENDPOINTS.name):
+        return
     wanted = {env_endpoint_id(url): url for url in urls}
     now = utcnow()
     with transaction(engine) as conn:

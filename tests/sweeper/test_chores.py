@@ -38,6 +38,7 @@ class TestBuildChores:
         """Without VPAI_API_KEY the sweeper runs everything but reconciliation."""
         names = [
             "enqueue_received_events",
+            "send_unsent_notifications",
             "requeue_stalled_events",
             "recover_jobs",
             "settle_unknown_submissions",
