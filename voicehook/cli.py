@@ -83,12 +83,11 @@ class VoicehookGroup(LazyGroup):
         "storage": Entry("voicehook.commands.storage:app", "The store of audio and voice samples."),
         "endpoints": Entry(
             "voicehook.commands.notify:endpoints_app",
-            "The business's app endpoints that notifications go to: add, list, remove, "
-            "rotate-secret.",
+            "Endpoints of the business's app that notifications go to.",
         ),
         "notifications": Entry(
             "voicehook.commands.notify:notifications_app",
-            "Notifications sent to the app: list (--failed), resend.",
+            "Notifications to the business's app: list, resend.",
         ),
     }
 

@@ -15,8 +15,6 @@ from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings
-from processors.errors import AdoptionRefused
-from processors.review import adopt_for_operator
 from receiver.job_intake import create_job
 from receiver.job_requests import CustomerRequest, JobRequest
 from records import customer_repo, job_repo
@@ -226,6 +224,9 @@ def adopt(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Attach a generation to a job in review (or still unknown) as its attempt."""
+    from processors.errors import AdoptionRefused  # noqa: PLC0415 - start-up time, as above
+    from processors.review import adopt_for_operator  # noqa: PLC0415 - start-up time
+
     settings = Settings()
     try:
         note = adopt_for_operator(make_engine(settings), settings.audio_dir, job_id, generation_id)
