@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, select, update
+from sqlalchemy import Connection, Engine, Select, and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config.database import transaction
@@ -301,16 +301,19 @@ def open_unknown_attempt(engine: Engine, job_id: str) -> tuple[str, datetime | N
     """(attempt id, intent time) of the job's submission of unknown outcome, if it has one."""
     with transaction(engine, write=False) as conn:
         row = conn.execute(
-            select(ATTEMPTS.c.id, ATTEMPTS.c.intent_at)
-            .join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id)
-            .where(
-                ATTEMPTS.c.job_id == job_id,
-                ATTEMPTS.c.status.in_(_UNKNOWN_ATTEMPT_STATES),
-                ATTEMPTS.c.generation_id.is_(None),
-                JOBS.c.status.in_(_WAITING_JOB_STATES),
-            )
+            _open_unknown(select(ATTEMPTS.c.id, ATTEMPTS.c.intent_at), job_id)
         ).first()
     return None if row is None else (row.id, row.intent_at)
+
+
+def _open_unknown(query: Select[Any], job_id: str) -> Select[Any]:
+    """`query` narrowed to the job's attempt of unknown outcome, while the job still waits."""
+    return query.join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id).where(
+        ATTEMPTS.c.job_id == job_id,
+        ATTEMPTS.c.status.in_(_UNKNOWN_ATTEMPT_STATES),
+        ATTEMPTS.c.generation_id.is_(None),
+        JOBS.c.status.in_(_WAITING_JOB_STATES),
+    )
 
 
 def take_over_untracked(
@@ -323,14 +326,7 @@ def take_over_untracked(
     """
     with transaction(engine) as conn:
         unknown = conn.execute(
-            select(ATTEMPTS.c.id, ATTEMPTS.c.number)
-            .join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id)
-            .where(
-                ATTEMPTS.c.job_id == job_id,
-                ATTEMPTS.c.status.in_(_UNKNOWN_ATTEMPT_STATES),
-                ATTEMPTS.c.generation_id.is_(None),
-                JOBS.c.status.in_(_WAITING_JOB_STATES),
-            )
+            _open_unknown(select(ATTEMPTS.c.id, ATTEMPTS.c.number), job_id)
         ).first()
         stray = conn.execute(
             select(ATTEMPTS.c.id)
