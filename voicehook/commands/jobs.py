@@ -226,11 +226,15 @@ def adopt(
     """Attach a generation to a job in review (or still unknown) as its attempt."""
     from processors.errors import AdoptionRefused  # noqa: PLC0415 - start-up time, as above
     from processors.review import adopt_for_operator  # noqa: PLC0415 - start-up time
+    from storage.build import open_store  # noqa: PLC0415 - start-up time (boto3)
+    from storage.errors import ObjectStoreError  # noqa: PLC0415 - start-up time
 
     settings = Settings()
+    engine = make_engine(settings)
     try:
-        note = adopt_for_operator(make_engine(settings), settings.audio_dir, job_id, generation_id)
-    except AdoptionRefused as exc:
+        store = open_store(settings)
+        note = adopt_for_operator(engine, store, settings.audio_dir, job_id, generation_id)
+    except (AdoptionRefused, ObjectStoreError) as exc:
         typer.echo(f"not adopted: {exc}", err=True)
         raise typer.Exit(1) from None
     if as_json:
