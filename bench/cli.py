@@ -27,20 +27,26 @@ app = typer.Typer(
     add_completion=False,  # `python -m bench` is no command a shell completes
 )
 
+# The options several benches share, said once.
+Database = Annotated[DatabaseKind, typer.Option(help="Database the service runs on.")]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        help="sqlite: default a fresh file in a temp dir; postgresql: default"
+        " $TEST_DATABASE_URL (the bench works in a fresh schema it drops afterwards)."
+    ),
+]
+Warmup = Annotated[str, typer.Option(help="Unmeasured run before it (0: none).")]
+KeepWorkdir = Annotated[
+    bool, typer.Option(help="Keep the temp dir (logs, SQLite file, audio, bodies).")
+]
+
 
 @app.command()
 def ingest(
     *,
-    database: Annotated[
-        DatabaseKind, typer.Option(help="Database to ingest into.")
-    ] = DatabaseKind.SQLITE,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            help="sqlite: default a fresh file in a temp dir; postgresql: default"
-            " $TEST_DATABASE_URL (the bench works in a fresh schema it drops afterwards)."
-        ),
-    ] = None,
+    database: Database = DatabaseKind.SQLITE,
+    database_url: DatabaseUrl = None,
     redis_url: Annotated[
         str | None,
         typer.Option(help="Redis to enqueue into (default: $REDIS_URL, else a throwaway one)."),
@@ -55,7 +61,7 @@ def ingest(
     threads: Annotated[int, typer.Option(min=1, help="wrk threads (wrk -t).")] = 1,
     workers: Annotated[int, typer.Option(min=1, help="Uvicorn workers, for both servers.")] = 1,
     duration: Annotated[str, typer.Option(help="Measured run per server: 10s, 1m.")] = "10s",
-    warmup: Annotated[str, typer.Option(help="Unmeasured run before it (0: none).")] = "2s",
+    warmup: Warmup = "2s",
     rounds: Annotated[
         int,
         typer.Option(
@@ -68,45 +74,28 @@ def ingest(
         int | None,
         typer.Option(min=1, help="Bodies per receiver run (default: bare rate x1.25 x duration)."),
     ] = None,
-    keep_workdir: Annotated[
-        bool, typer.Option(help="Keep the temp dir (server logs, bodies, SQLite file).")
-    ] = False,
+    keep_workdir: KeepWorkdir = False,
 ) -> None:
     """Throughput and p50/p99 latency of signed unique deliveries, made durable and enqueued,
     against a bare endpoint answering 202; the last line is `ratio=<receiver ÷ bare req/s>`."""
     if threads > connections:
         raise typer.BadParameter("must not exceed --connections", param_hint="--threads")
-    try:
-        seconds = parse_duration(duration)
-        warmup_seconds = parse_duration(warmup)
-    except BenchError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    if seconds < 1:
-        raise typer.BadParameter("must be at least 1s", param_hint="--duration")
-    if database is DatabaseKind.POSTGRESQL and database_url is None:
-        database_url = os.environ.get("TEST_DATABASE_URL")
     if redis_url is None and not embedded_redis:
         redis_url = os.environ.get("REDIS_URL") or None
     options = IngestOptions(
         database=database,
-        database_url=database_url,
+        database_url=_database_url(database, database_url),
         redis_url=redis_url,
         clear_queue=clear_queue,
         shape=LoadShape(threads=threads, connections=connections),
         workers=workers,
-        seconds=seconds,
-        warmup_seconds=warmup_seconds,
+        seconds=_seconds(duration, "--duration", minimum=1),
+        warmup_seconds=_seconds(warmup, "--warmup", minimum=0),
         rounds=rounds,
         requests=requests,
         keep_workdir=keep_workdir,
     )
-    try:
-        result = run_ingest_bench(options, typer.echo)
-    except BenchError as exc:
-        typer.echo(f"bench ingest: {exc}", err=True)
-        raise typer.Exit(2) from None
-    if not result.passed:
-        raise typer.Exit(1)
+    _run("ingest", lambda: run_ingest_bench(options, typer.echo).passed)
 
 
 @app.command()
@@ -114,7 +103,7 @@ def e2e(
     *,
     rate: Annotated[float, typer.Option(min=0.1, help="Jobs (so webhooks) per second.")] = 20.0,
     duration: Annotated[str, typer.Option(help="Measured run: 30s, 1m.")] = "30s",
-    warmup: Annotated[str, typer.Option(help="Unmeasured run before it (0: none).")] = "3s",
+    warmup: Warmup = "3s",
     script_chars: Annotated[
         int, typer.Option(min=1, max=5000, help="Script length (~14 characters per second).")
     ] = 100,
@@ -127,9 +116,7 @@ def e2e(
     worker_threads: Annotated[
         int | None, typer.Option(min=1, help="Threads each (default WORKER_THREADS).")
     ] = None,
-    keep_workdir: Annotated[
-        bool, typer.Option(help="Keep the temp dir (logs, SQLite file, audio).")
-    ] = False,
+    keep_workdir: KeepWorkdir = False,
 ) -> None:
     """Webhook POST → job ready with its audio on disk, p50/p90/p99 at a steady rate against
     the sandbox; the last line is `ratio=<min(250 ms ÷ p50, 1 s ÷ p99)>`."""
@@ -167,9 +154,7 @@ def budget(
         float | None, typer.Option(min=0.0, help="VPAI_RATE_MARGIN_SECONDS (default: window / 60).")
     ] = None,
     retry_backoff: Annotated[float, typer.Option(min=0.0, help="JOB_RETRY_BACKOFF_SECONDS.")] = 0.5,
-    keep_workdir: Annotated[
-        bool, typer.Option(help="Keep the temp dir (logs, SQLite file, audio).")
-    ] = False,
+    keep_workdir: KeepWorkdir = False,
 ) -> None:
     """Retries and new submissions under the shared budget: 429s answered (goal 0) and the
     budget's use while a backlog exists; the last line is `ratio=<use>` (goal 0.9)."""
@@ -193,31 +178,19 @@ def crash(
     jobs: Annotated[int, typer.Option(min=1, help="Jobs made over the run.")] = 100,
     kills: Annotated[int, typer.Option(min=1, help="SIGKILLs of the worker's tree.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of the kill times and the sandbox's faults.")] = 1,
-    database: Annotated[
-        DatabaseKind, typer.Option(help="Database the service runs on.")
-    ] = DatabaseKind.SQLITE,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            help="sqlite: default a fresh file in a temp dir; postgresql: default"
-            " $TEST_DATABASE_URL (the drill works in a fresh schema it drops afterwards)."
-        ),
-    ] = None,
-    keep_workdir: Annotated[
-        bool, typer.Option(help="Keep the temp dir (logs, SQLite file, audio).")
-    ] = False,
+    database: Database = DatabaseKind.SQLITE,
+    database_url: DatabaseUrl = None,
+    keep_workdir: KeepWorkdir = False,
 ) -> None:
     """SIGKILL the worker at random points with the sandbox's faults on, then check that every
     job settled and the upstream agrees with the records; the last line is `ratio=<checks
     passed ÷ checks>` (goal 1)."""
-    if database is DatabaseKind.POSTGRESQL and database_url is None:
-        database_url = os.environ.get("TEST_DATABASE_URL")
     options = CrashOptions(
         jobs=jobs,
         kills=kills,
         seed=seed,
         database=database,
-        database_url=database_url,
+        database_url=_database_url(database, database_url),
         keep_workdir=keep_workdir,
     )
     _run("crash", lambda: run_crash_drill(options, typer.echo).passed)
@@ -228,9 +201,7 @@ def memory(
     *,
     size_mb: Annotated[float, typer.Option(min=1, help="Size of the file, MB.")] = 200.0,
     idle: Annotated[float, typer.Option(min=0.1, help="Seconds of idle sampling.")] = 2.0,
-    keep_workdir: Annotated[
-        bool, typer.Option(help="Keep the temp dir (logs, SQLite file, audio).")
-    ] = False,
+    keep_workdir: KeepWorkdir = False,
     store: Annotated[
         str, typer.Option(help="local (AUDIO_DIR) or s3 (a bucket on a throwaway moto_server).")
     ] = "local",
@@ -256,6 +227,7 @@ def startup(
     _run("startup", lambda: run_startup_bench(StartupOptions(runs=runs), typer.echo).passed)
 
 
+@app.command()
 def notify(
     *,
     rate: Annotated[float, typer.Option(min=1, help="State changes per second.")] = 50.0,
@@ -263,40 +235,37 @@ def notify(
     burst: Annotated[
         int, typer.Option(min=1, help="Changes committed at once, for throughput.")
     ] = 1000,
-    database: Annotated[
-        DatabaseKind, typer.Option(help="Database of the service.")
-    ] = DatabaseKind.SQLITE,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            help="sqlite: default a fresh file; postgresql: default $TEST_DATABASE_URL"
-            " (in a fresh schema dropped afterwards)."
-        ),
-    ] = None,
+    database: Database = DatabaseKind.SQLITE,
+    database_url: DatabaseUrl = None,
     redis_url: Annotated[
         str | None, typer.Option(help="Redis of the broker (default: a throwaway one).")
     ] = None,
     notify_threads: Annotated[
         int, typer.Option(min=1, max=64, help="NOTIFY_WORKER_THREADS of the worker.")
     ] = 8,
-    keep_workdir: Annotated[bool, typer.Option(help="Keep the temp dir (logs, SQLite).")] = False,
+    keep_workdir: KeepWorkdir = False,
 ) -> None:
     """Delay from a job's state change to the app's endpoint at a steady rate (p50/p99),
     and notifications/s for a burst; the last line is `ratio=<p99 ÷ 500 ms>` (1 or less:
     goal met)."""
-    if database is DatabaseKind.POSTGRESQL and database_url is None:
-        database_url = os.environ.get("TEST_DATABASE_URL")
     options = NotifyOptions(
         rate=rate,
         seconds=_seconds(duration, "--duration", minimum=1),
         burst=burst,
         database=database,
-        database_url=database_url,
+        database_url=_database_url(database, database_url),
         redis_url=redis_url,
         notify_threads=notify_threads,
         keep_workdir=keep_workdir,
     )
     _run("notify", lambda: run_notify_bench(options, typer.echo).passed)
+
+
+def _database_url(database: DatabaseKind, given: str | None) -> str | None:
+    """`--database-url`, else for PostgreSQL $TEST_DATABASE_URL (SQLite: a fresh file)."""
+    if database is DatabaseKind.POSTGRESQL and given is None:
+        return os.environ.get("TEST_DATABASE_URL")
+    return given
 
 
 def _seconds(text: str, flag: str, *, minimum: int) -> int:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from records.adoption import UnknownSubmission
 from records.jobs import AttemptStatus, JobStatus
+from records.unknown_outcomes import UnknownSubmission
 
 # `createdAt` has whole seconds, and two clocks are compared.
 CLOCK_SLACK_SECONDS = 2.0

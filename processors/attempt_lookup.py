@@ -15,9 +15,10 @@ from sqlalchemy import Engine
 
 from processors.adoption_policy import MatchKind, MatchRules, match_generation
 from processors.errors import SubmissionInFlight
-from records.adoption import adopt_generation, unknown_submissions
+from records.adoption import adopt_generation
 from records.job_outcomes import AttemptView, attempt_for_generation, find_attempt
 from records.types import utcnow
+from records.unknown_outcomes import unknown_submissions
 
 log = structlog.get_logger(__name__)
 

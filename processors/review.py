@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from processors.errors import AdoptionRefused
 from records.adoption import (
+    GenerationOwner,
     adopt_generation,
     generation_owner,
     open_unknown_attempt,
     take_over_untracked,
 )
 from records.job_repo import find_job
+from storage.keys import job_audio_key, media_type
+from storage.protocol import ObjectStore, duration_metadata
+from storage.transfer import copy_object
 
 
-def adopt_for_operator(engine: Engine, audio_dir: Path, job_id: str, generation_id: str) -> str:
+def adopt_for_operator(
+    engine: Engine, store: ObjectStore, scratch: Path, job_id: str, generation_id: str
+) -> str:
     """Make `generation_id` the job's unknown attempt; a note of what was done.
 
     A generation filed as an untracked job brings its attempt, audio and usage along (the
-    file moves to the job's place in the store); one nobody recorded is polled by
-    reconciliation, or settled by its webhook.
+    audio is copied to the job's key in `store`, through `scratch`, then the untracked
+    job's object is deleted); one nobody recorded is polled by reconciliation, or settled
+    by its webhook. Raises AdoptionRefused, or an ObjectStoreError when the store fails
+    (nothing is recorded then).
     """
     job = find_job(engine, job_id)
     if job is None:
@@ -41,27 +48,36 @@ def adopt_for_operator(engine: Engine, audio_dir: Path, job_id: str, generation_
         if not adopt_generation(engine, attempt_id, generation_id, intent_at):
             raise AdoptionRefused(f"job {job_id} changed meanwhile; look again")
         return f"generation {generation_id} adopted; reconciliation will poll it"
-    new_path = _audio_place(audio_dir, owner.audio_path, job.customer_id, job_id)
-    if not take_over_untracked(
-        engine, job_id, generation_id, None if new_path is None else str(new_path)
-    ):
+    new_key = _audio_place(store, scratch, owner, job.customer_id, job_id)
+    if not take_over_untracked(engine, job_id, generation_id, new_key):
+        if new_key is not None:
+            store.delete(new_key)  # nobody's: the records still name the untracked key
         raise AdoptionRefused(f"job {job_id} changed meanwhile; look again")
-    if owner.audio_path is not None and new_path is not None:
-        (audio_dir / owner.audio_path).unlink(missing_ok=True)
+    if owner.audio_path is not None and new_key is not None:
+        store.delete(owner.audio_path)
     return f"generation {generation_id} adopted from untracked job {owner.job_id}"
 
 
 def _audio_place(
-    audio_dir: Path, current: str | None, customer_id: str | None, job_id: str
-) -> Path | None:
-    """Link the untracked job's file into the job's place (before the records say so, so
-    a crash leaves at most a spare file); its path relative to AUDIO_DIR."""
-    if current is None:
+    store: ObjectStore, scratch: Path, owner: GenerationOwner, customer_id: str | None, job_id: str
+) -> str | None:
+    """Copy the untracked job's audio to the job's key (before the records say so, so a
+    crash leaves at most a spare object); that key, or None to keep it where it is.
+
+    Audio recorded in another store than this one (a migration under way) stays there: the
+    records keep naming its store and key.
+    """
+    if owner.audio_path is None or owner.format is None or owner.audio_store != store.name:
         return None
-    source = audio_dir / current
-    relative = Path(customer_id or "untracked") / f"{job_id}{source.suffix}"
-    target = audio_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        os.link(source, target)
-    return relative
+    key = job_audio_key(customer_id, job_id, owner.format)
+    copy_object(
+        store,
+        owner.audio_path,
+        store,
+        key,
+        scratch,
+        sha256=owner.audio_sha256,
+        media_type=media_type(owner.format),
+        metadata=duration_metadata(owner.audio_duration_sec),
+    )
+    return key

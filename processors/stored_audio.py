@@ -33,11 +33,10 @@ from records.job_outcomes import AttemptView, StoredAudio, fail_job, note_downlo
 from storage.errors import ObjectStoreError
 from storage.keys import job_audio_key, media_type
 from storage.local import file_sha256
-from storage.protocol import ObjectStore
+from storage.protocol import DURATION_METADATA, ObjectStore, duration_metadata
 
 GENERATION_NOT_READY_RETRY_SECONDS = 5.0
 STORE_RETRY_SECONDS = 30.0
-DURATION_METADATA = "duration"
 
 
 @contextmanager
@@ -123,7 +122,7 @@ def _download_and_put(
             staging,
             sha256=downloaded.sha256,
             media_type=media_type(view.format),
-            metadata={DURATION_METADATA: repr(facts.duration_sec)},
+            metadata=duration_metadata(facts.duration_sec),
         )
         return _stored(ctx.store, key, facts, downloaded.sha256)
     raise _download_failed(ctx, view, problem)

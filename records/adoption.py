@@ -1,90 +1,26 @@
-"""Submissions whose outcome is unknown, and the generations adopted by them.
+"""Generations adopted by submissions of unknown outcome, and the operator's word on them.
 
-A submission records its intent (an attempt `submitting`, with `intent_at`) before it calls
-`POST /v1/generations`, and the generation id in the same transaction as the answer. A
-worker that dies in between leaves the intent alone: the upstream may or may not have made
-(and charged) a generation. Such a job is never submitted again on its own; a generation
-matched to it is adopted, or the job waits for an operator (`needs_review`).
+A generation matched to a job's unknown-outcome attempt (by reconciliation, its webhook or
+an operator's `voicehook jobs adopt`) becomes that attempt's; `resubmit_job` is the
+operator's other answer: forget the open attempts and submit anew.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, delete, select, update
+from sqlalchemy import Connection, Engine, Select, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config.database import transaction
-from records.customer_repo import count_ready
-from records.jobs import (
-    ATTEMPTS,
-    JOBS,
-    UNKNOWN_OUTCOME_ATTEMPT_STATES,
-    AttemptStatus,
-    Job,
-    JobStatus,
-)
-from records.outbox import notify_job
-from records.outbox_tables import EventType
+from records.audio_records import AUDIO_STORE
+from records.jobs import ATTEMPTS, JOBS, AttemptStatus, JobStatus
+from records.stray_attempts import move_stray_attempt
 from records.types import utcnow
-
-# A job whose submission outcome is unknown is in one of these.
-_WAITING_JOB_STATES = (JobStatus.SUBMITTING.value, JobStatus.NEEDS_REVIEW.value)
-_UNKNOWN_ATTEMPT_STATES = sorted(state.value for state in UNKNOWN_OUTCOME_ATTEMPT_STATES)
-
-
-@dataclass(frozen=True)
-class UnknownSubmission:
-    """An attempt that may have made a generation nobody recorded, with its job's facts."""
-
-    attempt_id: str
-    job_id: str
-    number: int
-    attempt_status: str
-    job_status: str
-    format: str
-    intent_at: datetime | None
-    job_updated_at: datetime
-
-
-def unknown_submissions(engine: Engine) -> list[UnknownSubmission]:
-    """Every submission of ours whose generation id is not (yet) known."""
-    query = (
-        select(
-            ATTEMPTS.c.id,
-            ATTEMPTS.c.job_id,
-            ATTEMPTS.c.number,
-            ATTEMPTS.c.status,
-            ATTEMPTS.c.intent_at,
-            JOBS.c.status.label("job_status"),
-            JOBS.c.format,
-            JOBS.c.updated_at,
-        )
-        .join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id)
-        .where(
-            ATTEMPTS.c.status.in_(_UNKNOWN_ATTEMPT_STATES),
-            ATTEMPTS.c.generation_id.is_(None),
-            JOBS.c.status.in_(_WAITING_JOB_STATES),
-            JOBS.c.tracked.is_(True),
-        )
-    )
-    with transaction(engine, write=False) as conn:
-        return [
-            UnknownSubmission(
-                attempt_id=row.id,
-                job_id=row.job_id,
-                number=row.number,
-                attempt_status=row.status,
-                job_status=row.job_status,
-                format=row.format,
-                intent_at=row.intent_at,
-                job_updated_at=row.updated_at,
-            )
-            for row in conn.execute(query)
-        ]
+from records.unknown_outcomes import UNKNOWN_ATTEMPT_STATES, WAITING_JOB_STATES
 
 
 def adopt_generation(
@@ -108,7 +44,7 @@ def _adopt(
     row = conn.execute(
         select(ATTEMPTS.c.job_id, ATTEMPTS.c.number).where(
             ATTEMPTS.c.id == attempt_id,
-            ATTEMPTS.c.status.in_(_UNKNOWN_ATTEMPT_STATES),
+            ATTEMPTS.c.status.in_(UNKNOWN_ATTEMPT_STATES),
             ATTEMPTS.c.generation_id.is_(None),
         )
     ).first()
@@ -116,7 +52,7 @@ def _adopt(
         return False
     moved = conn.execute(
         update(JOBS)
-        .where(JOBS.c.id == row.job_id, JOBS.c.status.in_(_WAITING_JOB_STATES))
+        .where(JOBS.c.id == row.job_id, JOBS.c.status.in_(WAITING_JOB_STATES))
         .values(
             status=JobStatus.SUBMITTED.value,
             attempts_made=row.number,
@@ -140,112 +76,6 @@ def _adopt(
     return True
 
 
-def answer_lost(engine: Engine, attempt_id: str, job_id: str, reason: str) -> None:
-    """The POST may have reached the upstream, its answer did not: the outcome is unknown."""
-    now = utcnow()
-    with transaction(engine) as conn:
-        conn.execute(
-            update(ATTEMPTS)
-            .where(ATTEMPTS.c.id == attempt_id, ATTEMPTS.c.status == AttemptStatus.SUBMITTING)
-            .values(status=AttemptStatus.UNKNOWN.value, error=reason)
-        )
-        conn.execute(
-            update(JOBS)
-            .where(JOBS.c.id == job_id, JOBS.c.status == JobStatus.SUBMITTING.value)
-            .values(
-                last_error=f"submission outcome unknown ({reason}); not resubmitted, "
-                "waiting for its generation's webhook to be adopted",
-                updated_at=now,
-            )
-        )
-
-
-@dataclass(frozen=True)
-class UnknownSweep:
-    marked_unknown: list[str]  # jobs whose submission outlived its lease just now
-    needs_review: list[str]  # jobs handed to an operator just now
-
-
-def settle_unknown_submissions(
-    engine: Engine, *, lease_seconds: float, review_after_seconds: float, limit: int = 500
-) -> UnknownSweep:
-    """Submissions past their lease: the outcome is unknown (and the job says so); past
-    `review_after_seconds` with no generation adopted, the job needs an operator."""
-    now = utcnow()
-    abandoned = now - timedelta(seconds=lease_seconds)
-    overdue = now - timedelta(seconds=review_after_seconds)
-    with transaction(engine) as conn:
-        stale = list(
-            conn.execute(
-                select(ATTEMPTS.c.id, ATTEMPTS.c.job_id)
-                .join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id)
-                .where(
-                    ATTEMPTS.c.status == AttemptStatus.SUBMITTING.value,
-                    ATTEMPTS.c.generation_id.is_(None),
-                    JOBS.c.status == JobStatus.SUBMITTING.value,
-                    JOBS.c.updated_at <= abandoned,
-                )
-                .limit(limit)
-            )
-        )
-        for attempt_id, job_id in stale:
-            conn.execute(
-                update(ATTEMPTS)
-                .where(ATTEMPTS.c.id == attempt_id)
-                .values(status=AttemptStatus.UNKNOWN.value)
-            )
-            conn.execute(
-                update(JOBS)
-                .where(JOBS.c.id == job_id, JOBS.c.status == JobStatus.SUBMITTING.value)
-                .values(last_error=unknown_reason(review_after_seconds), updated_at=now)
-            )
-        review = list(
-            conn.execute(
-                select(ATTEMPTS.c.id, ATTEMPTS.c.job_id, ATTEMPTS.c.intent_at)
-                .join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id)
-                .where(
-                    ATTEMPTS.c.status == AttemptStatus.UNKNOWN.value,
-                    ATTEMPTS.c.generation_id.is_(None),
-                    JOBS.c.status == JobStatus.SUBMITTING.value,
-                    and_(
-                        # A submission from before intents were recorded has no intent_at.
-                        (ATTEMPTS.c.intent_at.is_(None) & (JOBS.c.updated_at <= overdue))
-                        | (ATTEMPTS.c.intent_at <= overdue)
-                    ),
-                )
-                .limit(limit)
-            )
-        )
-        for _, job_id, intent_at in review:
-            conn.execute(
-                update(JOBS)
-                .where(JOBS.c.id == job_id, JOBS.c.status == JobStatus.SUBMITTING.value)
-                .values(
-                    status=JobStatus.NEEDS_REVIEW.value,
-                    last_error=review_reason(job_id, intent_at),
-                    updated_at=now,
-                )
-            )
-    return UnknownSweep([job_id for _, job_id in stale], [job_id for _, job_id, _ in review])
-
-
-def unknown_reason(review_after_seconds: float) -> str:
-    return (
-        "submission outcome unknown: the worker stopped between POST /v1/generations and "
-        "recording its answer; not resubmitted, waiting for its generation's webhook to be "
-        f"adopted (an operator is asked after {review_after_seconds:g}s)"
-    )
-
-
-def review_reason(job_id: str, intent_at: datetime | None) -> str:
-    when = "an unknown time" if intent_at is None else intent_at.isoformat()
-    return (
-        f"submission outcome unknown since {when} and no generation was matched to it: "
-        "look upstream for a generation made then; `voicehook jobs adopt "
-        f"{job_id} GENERATION` if there is one, else `voicehook jobs resubmit {job_id}`"
-    )
-
-
 def resubmit_job(engine: Engine, job_id: str) -> bool:
     """An operator's word: forget the open attempts of a job in review and submit anew."""
     now = utcnow()
@@ -262,7 +92,7 @@ def resubmit_job(engine: Engine, job_id: str) -> bool:
         ).rowcount
         if not moved:
             return False
-        open_states: Sequence[str] = [*_UNKNOWN_ATTEMPT_STATES, AttemptStatus.SUBMITTED.value]
+        open_states: Sequence[str] = [*UNKNOWN_ATTEMPT_STATES, AttemptStatus.SUBMITTED.value]
         conn.execute(
             update(ATTEMPTS)
             .where(ATTEMPTS.c.job_id == job_id, ATTEMPTS.c.status.in_(open_states))
@@ -277,24 +107,47 @@ def resubmit_job(engine: Engine, job_id: str) -> bool:
 
 @dataclass(frozen=True)
 class GenerationOwner:
-    """Who has recorded a generation: a tracked job of ours, an untracked one, or nobody."""
+    """Who has recorded a generation: a tracked job of ours, an untracked one, or nobody;
+    and, when that job keeps audio, where (store and key) and what it is."""
 
     job_id: str | None
     tracked: bool
     audio_path: str | None
     format: str | None
+    audio_store: str | None = None
+    audio_sha256: str | None = None
+    audio_duration_sec: float | None = None
 
 
 def generation_owner(engine: Engine, generation_id: str) -> GenerationOwner:
+    """The job that recorded `generation_id`; its audio only while it is kept (not pruned)."""
     with transaction(engine, write=False) as conn:
         row = conn.execute(
-            select(JOBS.c.id, JOBS.c.tracked, JOBS.c.audio_path, JOBS.c.format)
+            select(
+                JOBS.c.id,
+                JOBS.c.tracked,
+                JOBS.c.audio_path,
+                JOBS.c.format,
+                AUDIO_STORE.label("audio_store"),
+                JOBS.c.audio_sha256,
+                JOBS.c.audio_duration_sec,
+                JOBS.c.audio_pruned_at,
+            )
             .join(ATTEMPTS, ATTEMPTS.c.job_id == JOBS.c.id)
             .where(ATTEMPTS.c.generation_id == generation_id)
         ).first()
     if row is None:
         return GenerationOwner(None, False, None, None)
-    return GenerationOwner(row.id, bool(row.tracked), row.audio_path, row.format)
+    kept = row.audio_pruned_at is None
+    return GenerationOwner(
+        row.id,
+        bool(row.tracked),
+        row.audio_path if kept else None,
+        row.format,
+        row.audio_store,
+        row.audio_sha256,
+        row.audio_duration_sec,
+    )
 
 
 def open_unknown_attempt(engine: Engine, job_id: str) -> tuple[str, datetime | None] | None:
@@ -310,9 +163,9 @@ def _open_unknown(query: Select[Any], job_id: str) -> Select[Any]:
     """`query` narrowed to the job's attempt of unknown outcome, while the job still waits."""
     return query.join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id).where(
         ATTEMPTS.c.job_id == job_id,
-        ATTEMPTS.c.status.in_(_UNKNOWN_ATTEMPT_STATES),
+        ATTEMPTS.c.status.in_(UNKNOWN_ATTEMPT_STATES),
         ATTEMPTS.c.generation_id.is_(None),
-        JOBS.c.status.in_(_WAITING_JOB_STATES),
+        JOBS.c.status.in_(WAITING_JOB_STATES),
     )
 
 
@@ -345,66 +198,3 @@ def take_over_untracked(
             audio_path=audio_path,
         )
         return True
-
-
-def move_stray_attempt(
-    conn: Connection,
-    *,
-    job_id: str,
-    replaced_attempt_id: str,
-    number: int,
-    generation_id: str,
-    estimated_credits: int | None,
-    audio_path: str | None,
-) -> None:
-    """Move an untracked job's attempt (and audio, if any) to the job that made it, in the
-    place of `replaced_attempt_id`; `audio_path` None keeps the untracked job's path."""
-    now = utcnow()
-    stray = conn.execute(
-        select(ATTEMPTS.c.id, ATTEMPTS.c.job_id).where(ATTEMPTS.c.generation_id == generation_id)
-    ).one()
-    orphan = _job(conn, stray.job_id)
-    job = _job(conn, job_id)
-    assert orphan is not None
-    assert job is not None
-    conn.execute(delete(ATTEMPTS).where(ATTEMPTS.c.id == replaced_attempt_id))
-    conn.execute(
-        update(ATTEMPTS)
-        .where(ATTEMPTS.c.id == stray.id)
-        .values(job_id=job.id, number=number, estimated_credits=estimated_credits)
-    )
-    values: dict[str, Any] = {
-        "attempts_made": number,
-        "next_attempt_at": None,
-        "updated_at": now,
-        "status": orphan.status,
-        "last_error": None,
-    }
-    if orphan.status == JobStatus.READY:
-        values |= {
-            "audio_path": audio_path or orphan.audio_path,
-            "audio_bytes": orphan.audio_bytes,
-            "audio_sha256": orphan.audio_sha256,
-            "audio_duration_sec": orphan.audio_duration_sec,
-            "ready_at": orphan.ready_at,
-            "credits": estimated_credits or 0,
-        }
-        count_ready(conn, job.customer_id, orphan.audio_duration_sec or 0.0, values["credits"], now)
-    elif orphan.status == JobStatus.FAILED:
-        retry = number < job.max_attempts
-        values |= {
-            "status": (JobStatus.RETRY_WAIT if retry else JobStatus.FAILED).value,
-            "next_attempt_at": now,
-            "last_error": orphan.last_error,
-        }
-    conn.execute(update(JOBS).where(JOBS.c.id == job.id).values(**values))
-    conn.execute(delete(JOBS).where(JOBS.c.id == orphan.id))
-    if values["status"] == JobStatus.READY:
-        notify_job(conn, EventType.JOB_READY, job.id, usage_of=job.customer_id)
-    elif values["status"] == JobStatus.FAILED:
-        notify_job(conn, EventType.JOB_FAILED, job.id)
-
-
-def _job(conn: Connection, job_id: str) -> Job | None:
-    row = conn.execute(select(JOBS).where(JOBS.c.id == job_id)).mappings().first()
-    return None if row is None else Job(**row)

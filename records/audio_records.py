@@ -29,14 +29,14 @@ class JobAudio:
     pruned_at: datetime | None
 
 
-# Rows written before revision 0006 name no store: their audio is under AUDIO_DIR.
-_STORE: ColumnElement[str] = func.coalesce(JOBS.c.audio_store, literal("local"))
+# A job's store. Rows written before revision 0006 name none: their audio is under AUDIO_DIR.
+AUDIO_STORE: ColumnElement[str] = func.coalesce(JOBS.c.audio_store, literal("local"))
 _COLUMNS = (
     JOBS.c.id,
     JOBS.c.status,
     JOBS.c.format,
     JOBS.c.audio_path,
-    _STORE.label("audio_store"),
+    AUDIO_STORE.label("audio_store"),
     JOBS.c.audio_bytes,
     JOBS.c.audio_sha256,
     JOBS.c.audio_duration_sec,
@@ -75,7 +75,7 @@ def audio_in_store(engine: Engine, store: str, after_id: str, limit: int) -> lis
     query = (
         select(*_COLUMNS)
         .where(
-            _STORE.in_([store]),
+            AUDIO_STORE.in_([store]),
             JOBS.c.audio_path.is_not(None),
             JOBS.c.audio_pruned_at.is_(None),
             JOBS.c.id > after_id,
@@ -90,7 +90,7 @@ def audio_in_store(engine: Engine, store: str, after_id: str, limit: int) -> lis
 def count_audio_in_store(engine: Engine, store: str) -> int:
     """How many jobs' kept audio is recorded in `store`."""
     query = select(func.count()).where(
-        _STORE.in_([store]),
+        AUDIO_STORE.in_([store]),
         JOBS.c.audio_path.is_not(None),
         JOBS.c.audio_pruned_at.is_(None),
     )
@@ -103,7 +103,7 @@ def repoint_audio(engine: Engine, job_id: str, from_store: str, to_store: str) -
     with transaction(engine) as conn:
         changed = conn.execute(
             update(JOBS)
-            .where(JOBS.c.id == job_id, _STORE.in_([from_store]))
+            .where(JOBS.c.id == job_id, AUDIO_STORE.in_([from_store]))
             .values(audio_store=to_store, updated_at=utcnow())
         ).rowcount
     return bool(changed)

@@ -110,7 +110,7 @@ def recover_jobs(
     limit: int = 500,
 ) -> int:
     """Re-enqueue due jobs nobody has touched for a while; free jobs a dead worker held
-    before it recorded any intent to submit (one that did is `records.adoption`'s).
+    before it recorded any intent to submit (one that did is `records.unknown_outcomes`'s).
 
     A duplicate submission message is harmless: a submission claims its job with a
     conditional update before calling the API.

@@ -15,7 +15,6 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config.database import transaction
-from records.adoption import move_stray_attempt
 from records.customer_repo import count_failed
 from records.jobs import (
     ATTEMPTS,
@@ -29,6 +28,7 @@ from records.jobs import (
 )
 from records.outbox import notify_job
 from records.outbox_tables import EventType
+from records.stray_attempts import move_stray_attempt
 from records.types import utcnow
 
 
@@ -71,7 +71,7 @@ def start_submission(engine: Engine, job_id: str) -> Submission | None:
             return None
         previous = job.status
         # A submission whose outcome is unknown is never made again on its own: that
-        # could be a second paid generation (`records.adoption` settles it).
+        # could be a second paid generation (`records.unknown_outcomes` settles it).
         unsettled = conn.execute(
             select(ATTEMPTS.c.id).where(
                 ATTEMPTS.c.job_id == job_id,

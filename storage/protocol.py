@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 SHA256_METADATA = "sha256"
+DURATION_METADATA = "duration"  # seconds (a repr of the float), of audio we verified
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,11 @@ class StoredObject:
     @property
     def sha256(self) -> str | None:
         return self.metadata.get(SHA256_METADATA)
+
+
+def duration_metadata(duration_sec: float | None) -> dict[str, str]:
+    """The metadata that carries a verified duration (none when it is not known)."""
+    return {} if duration_sec is None else {DURATION_METADATA: repr(duration_sec)}
 
 
 class ObjectStore(Protocol):

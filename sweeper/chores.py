@@ -24,11 +24,11 @@ from config.errors import ConfigurationError
 from config.settings import Settings
 from processors.download import remove_stale_partials
 from processors.worker import build_context
-from records.adoption import settle_unknown_submissions
 from records.event_queue import enqueue_received, requeue_stalled
 from records.event_store import EventStore
 from records.job_repo import recover_jobs
 from records.outbox_delivery import unsent_deliveries
+from records.unknown_outcomes import settle_unknown_submissions
 from records.voice_repo import recover_voices
 from sweeper.loop import Chore
 from sweeper.reconcile import reconcile_once

@@ -1,11 +1,13 @@
 """Waiting on a condition in tests: poll until it holds, with a deadline that only guards a hang.
 
-Every wait in the suite goes through `wait_until`, so none is a sleep and none is a wall-clock
-bound tight enough to fail on a loaded machine.
+Every wait in the suite goes through `wait_until` (in a coroutine: `wait_until_async`, which
+yields to the event loop between tries), so none is a sleep and none is a wall-clock bound
+tight enough to fail on a loaded machine.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from collections.abc import Callable
@@ -38,10 +40,40 @@ def wait_until(
         if time.monotonic() >= deadline:
             break
         time.sleep(interval)
+    raise AssertionError(failure(check, description, timeout, log))
+
+
+async def wait_until_async(
+    check: Callable[[], T | None],
+    *,
+    description: str | None = None,
+    timeout: float = HANG_SECONDS,
+    interval: float = 0.02,
+    log: Callable[[], str] | None = None,
+) -> T:
+    """`wait_until` for a coroutine: the event loop runs on between the calls of `check`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(interval)
+    raise AssertionError(failure(check, description, timeout, log))
+
+
+def failure(
+    check: Callable[[], object],
+    description: str | None,
+    timeout: float,
+    log: Callable[[], str] | None,
+) -> str:
+    """What a wait that ran out says: what was awaited, and the tail of the process's log."""
     message = f"not within {timeout:g}s: {description or describe(check)}"
     if log is not None:
         message += f"\n--- log (last {LOG_TAIL_CHARS} characters) ---\n{log()[-LOG_TAIL_CHARS:]}"
-    raise AssertionError(message)
+    return message
 
 
 def describe(check: Callable[[], object]) -> str:

@@ -11,7 +11,6 @@ from processors.errors import (
 )
 from processors.vpai import explain
 from processors.worker import ProcessorContext
-from records.adoption import answer_lost
 from records.jobs import JobStatus
 from records.submission_repo import (
     start_submission,
@@ -19,6 +18,7 @@ from records.submission_repo import (
     submission_postponed,
     submission_refused,
 )
+from records.unknown_outcomes import answer_lost
 
 SUBMISSION_GATE_RETRY_SECONDS = 1.0
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import pytest
 
-from tests.bench.bench_run import SMOKE_SECONDS, SMOKE_TEST_SECONDS
-from tests.services import ROOT
+from tests.bench.bench_run import BENCH, SMOKE_SECONDS, SMOKE_TEST_SECONDS, run_in_session
 
-BENCH = [sys.executable, "-m", "bench", "ingest"]
+INGEST = [*BENCH, "ingest"]
 
 
 @pytest.mark.timeout(SMOKE_TEST_SECONDS)
@@ -21,14 +19,8 @@ def test_short_run_verifies_and_ends_with_the_median_rounds_ratio() -> None:
     run, and the last line is the ratio of the round named the median."""
     env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
     short = ["--duration", "2s", "--warmup", "1s", "--rounds", "2", "--connections", "4"]
-    completed = subprocess.run(
-        [*BENCH, *short, "--embedded-redis"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=SMOKE_SECONDS,
-        check=False,
+    completed = run_in_session(
+        [*INGEST, *short, "--embedded-redis"], timeout=SMOKE_SECONDS, env=env
     )
     output = completed.stdout
     assert completed.returncode == 0, output + completed.stderr
@@ -56,14 +48,6 @@ def test_short_run_verifies_and_ends_with_the_median_rounds_ratio() -> None:
 def test_missing_wrk_is_a_clear_error() -> None:
     """Without wrk on PATH the command fails and says how to install it."""
     env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
-    completed = subprocess.run(
-        [*BENCH, "--duration", "1s"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+    completed = run_in_session([*INGEST, "--duration", "1s"], timeout=60, env=env)
     assert completed.returncode != 0
     assert "apt-get install wrk" in completed.stderr

@@ -5,7 +5,6 @@ released)."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.server import bind_socket, serve_in_thread
+from tests.waiting import wait_until_async
 
 HOLD_LIMIT_SECONDS = 120.0  # a held request is answered 503 after this, should a test forget it
 
@@ -72,10 +72,15 @@ class AppEndpoint:
         if self._hold.is_set():
             with self._lock:
                 self.holding += 1
-            waited = 0.0
-            while self._hold.is_set() and waited < HOLD_LIMIT_SECONDS:
-                await asyncio.sleep(0.01)
-                waited += 0.01
+            try:
+                await wait_until_async(
+                    lambda: not self._hold.is_set(),
+                    description="the test releases the held requests",
+                    timeout=HOLD_LIMIT_SECONDS,
+                    interval=0.01,
+                )
+            except AssertionError:
+                return Response(status_code=503)  # the test forgot to release it
             if await request.is_disconnected():  # the sender gave up or died meanwhile
                 with self._lock:
                     self.received.append(

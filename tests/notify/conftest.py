@@ -70,6 +70,28 @@ def notifier_for(
     return notifier
 
 
+@dataclass
+class Outbox:
+    """A test's outbox on the parametrised database: the app's endpoint, and the delivery
+    ids handed over after each commit."""
+
+    engine: Engine
+    database_url: str
+    app: AppEndpoint
+    published: list[str]
+
+    def notifier(self, **overrides: object) -> Notifier:
+        """A notifier as a worker builds it, sending to the app's endpoint (NOTIFY_URLS)."""
+        return notifier_for(self.engine, self.database_url, [self.app.url], **overrides)
+
+
+@pytest.fixture
+def outbox(
+    migrated_engine: Engine, database_url: str, app_endpoint: AppEndpoint, published: list[str]
+) -> Outbox:
+    return Outbox(migrated_engine, database_url, app_endpoint, published)
+
+
 def submitting_job(engine: Engine, customer_id: str) -> Submission:
     """A new job of the customer, claimed for its first submission."""
     job = create_job(

@@ -32,9 +32,10 @@ from records.outbox_delivery import (
 from records.submission_repo import submission_refused
 from records.types import utcnow
 from records.voice_repo import insert_voice, voice_cloned, voice_failed
-from tests.notify.app_endpoint import AppEndpoint, running_app_endpoint
+from tests.notify.app_endpoint import running_app_endpoint
 from tests.notify.conftest import (
     APP_SECRET,
+    Outbox,
     deliver_until_settled,
     due_again,
     make_ready_job,
@@ -188,26 +189,21 @@ class TestEndpoints:
 
     def test_an_endpoint_failing_long_is_flagged_then_healed(
         self,
-        migrated_engine: Engine,
-        database_url: str,
-        app_endpoint: AppEndpoint,
-        published: list[str],
+        outbox: Outbox,
     ) -> None:
         """Past the flag time it gets one try per notification; a success clears the flag."""
-        notifier = notifier_for(
-            migrated_engine, database_url, [app_endpoint.url], notify_flag_after_seconds=0.001
-        )
-        app_endpoint.default_status = 500
-        make_ready_job(migrated_engine)
-        assert deliver(notifier, published[0]) == "retry scheduled"
-        assert list_endpoints(migrated_engine)[0].flagged_at is None  # a spell just began
-        assert deliver(notifier, published[1]) == "retry scheduled"
-        assert list_endpoints(migrated_engine)[0].flagged_at is not None
-        assert due_again(notifier, published[0]) == "dead-lettered"  # flagged: no retries
-        app_endpoint.default_status = 200
-        assert due_again(notifier, published[1]) == "delivered"
-        (endpoint,) = list_endpoints(migrated_engine)
+        notifier = outbox.notifier(notify_flag_after_seconds=0.001)
+        outbox.app.default_status = 500
+        make_ready_job(outbox.engine)
+        assert deliver(notifier, outbox.published[0]) == "retry scheduled"
+        assert list_endpoints(outbox.engine)[0].flagged_at is None  # a spell just began
+        assert deliver(notifier, outbox.published[1]) == "retry scheduled"
+        assert list_endpoints(outbox.engine)[0].flagged_at is not None
+        assert due_again(notifier, outbox.published[0]) == "dead-lettered"  # flagged: no retries
+        outbox.app.default_status = 200
+        assert due_again(notifier, outbox.published[1]) == "delivered"
+        (endpoint,) = list_endpoints(outbox.engine)
         assert endpoint.flagged_at is None
         assert endpoint.failing_since is None
         assert endpoint.failed == 1
-        assert APP_SECRET in app_endpoint.delivered()[0].verified_by
+        assert APP_SECRET in outbox.app.delivered()[0].verified_by

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from processors.adoption_policy import MatchKind, MatchRules, match_generation
-from records.adoption import UnknownSubmission
+from records.unknown_outcomes import UnknownSubmission
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 RULES = MatchRules(window_seconds=17.0, lease_seconds=120.0)

@@ -24,6 +24,7 @@ from receiver.writer_pool import WriterPool, WriterProcess
 from records.event_store import Incoming, Outcome
 from tests.conftest import make_settings
 from tests.receiver.conftest import deliveries, enqueued_event_ids, events, incoming
+from tests.waiting import wait_until_async
 from voicehook.redis_server import RedisServer
 
 T = TypeVar("T")
@@ -52,9 +53,11 @@ class Ingest:
 
     async def writer_pid(self) -> int:
         """The pid of the running writer, once there is one."""
-        while not self.pool.writers:
-            await asyncio.sleep(0.05)
-        return self.pool.writers[0].pid
+        writer = await wait_until_async(
+            lambda: self.pool.writers[0] if self.pool.writers else None,
+            description="a writer process runs",
+        )
+        return writer.pid
 
 
 def run(settings: Settings, body: Callable[[Ingest], Awaitable[T]], **options: float) -> T:
@@ -69,13 +72,6 @@ def run(settings: Settings, body: Callable[[Ingest], Awaitable[T]], **options: f
             await ingest.committer.stop()
 
     return asyncio.run(main())
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Poll `check` until it holds; the deadline only guards against a hang."""
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.01)
 
 
 def unread_by(writer: WriterProcess) -> int:
@@ -153,7 +149,7 @@ class TestGroupCommitter:
         async def body(ingest: Ingest) -> list[Outcome]:
             private_redis.stop()
             outcomes = await ingest.submit_all([incoming("a"), incoming("b")])
-            await eventually(lambda: ingest.enqueue_failures == [2])
+            await wait_until_async(lambda: ingest.enqueue_failures == [2])
             return outcomes
 
         outcomes = run(make_settings(database_url, private_redis.url), body)
@@ -173,7 +169,7 @@ class TestWriterFailures:
                 stuck = asyncio.ensure_future(ingest.submit_all([incoming("a"), incoming("b")]))
                 writer = ingest.pool.writers[0]
                 # Sent, and read by the writer: it is in the transaction the lock holds up.
-                await eventually(lambda: writer.in_flight == 1 and unread_by(writer) == 0)
+                await wait_until_async(lambda: writer.in_flight == 1 and unread_by(writer) == 0)
                 os.kill(first_pid, signal.SIGKILL)
                 with pytest.raises(StorageUnavailable):
                     await stuck

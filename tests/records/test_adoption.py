@@ -6,16 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, update
 
-from records.adoption import (
-    adopt_generation,
-    answer_lost,
-    resubmit_job,
-    settle_unknown_submissions,
-    unknown_submissions,
-)
+from records.adoption import adopt_generation, resubmit_job
 from records.jobs import Attempt, Job
 from records.submission_repo import start_submission
 from records.types import utcnow
+from records.unknown_outcomes import answer_lost, settle_unknown_submissions, unknown_submissions
 from tests.processors.flow import attempts, job, new_job
 
 

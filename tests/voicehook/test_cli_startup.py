@@ -24,19 +24,20 @@ PROBE = """
 import sys
 from voicehook.cli import app
 try:
-    app(sys.argv[2:], prog_name="voicehook")
+    app(sys.argv[3:], prog_name="voicehook")
 except SystemExit as exc:
-    assert exc.code in (0, None), exc.code
+    assert (exc.code or 0) in map(int, sys.argv[2].split(",")), exc.code
 with open(sys.argv[1], "w") as out:
     out.write("\\n".join(sorted(sys.modules)))
 """
 
 
-def imported_modules(*args: str, cwd: Path) -> set[str]:
-    """The modules a fresh interpreter has loaded after running `voicehook ARGS`."""
+def imported_modules(*args: str, cwd: Path, codes: tuple[int, ...] = (0,)) -> set[str]:
+    """The modules a fresh interpreter has loaded after running `voicehook ARGS` (which must
+    exit with one of `codes`)."""
     listing = cwd / "modules.txt"
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(listing), *args],
+        [sys.executable, "-c", PROBE, str(listing), ",".join(map(str, codes)), *args],
         env={"PATH": os.environ["PATH"]},
         cwd=cwd,
         capture_output=True,
@@ -62,17 +63,52 @@ def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
     assert not {"receiver", "bench", "uvicorn", "starlette"} & modules
 
 
-def test_a_simple_read_loads_no_broker(tmp_path: Path) -> None:
-    """`voicehook jobs list` reads the database; Dramatiq and redis-py stay unloaded."""
+@pytest.fixture(scope="module")
+def migrated_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder whose default SQLite database (./var/voicehook.db) is migrated."""
+    folder = tmp_path_factory.mktemp("startup")
     migrated = subprocess.run(
         [sys.executable, "-m", "voicehook", "db", "upgrade"],
-        env={"PATH": os.environ["PATH"]}, cwd=tmp_path, capture_output=True, text=True,
+        env={"PATH": os.environ["PATH"]}, cwd=folder, capture_output=True, text=True,
         timeout=120, check=False,
     )  # fmt: skip
     assert migrated.returncode == 0, migrated.stderr[-2000:]
-    modules = imported_modules("jobs", "list", cwd=tmp_path)
+    return folder
+
+
+def loaded(modules: set[str], roots: tuple[str, ...]) -> list[str]:
+    """The modules of `modules` that are one of `roots` or inside one."""
+    return sorted(m for m in modules if m.split(".")[0] in roots or m.startswith(roots))
+
+
+# A simple read (one per group) and the module that shows it did read the database.
+READS = [
+    (("jobs", "list"), "records.job_repo"),
+    (("jobs", "show", "nope"), "records.job_repo"),
+    (("customers", "list"), "records.customer_repo"),
+    (("events", "list"), "records.event_reads"),
+    (("notifications", "list"), "records.outbox_delivery"),
+]
+# What no simple read needs: the broker's stack, the receiver's request models, the object
+# store's boto3, structlog's set-up, the processors.
+NOT_FOR_READS = (*BROKER, "receiver", "boto3", "botocore", "structlog", "config.logging")
+
+
+def test_a_simple_read_loads_no_broker(migrated_folder: Path) -> None:
+    """`voicehook jobs list` reads the database; Dramatiq and redis-py stay unloaded."""
+    modules = imported_modules("jobs", "list", cwd=migrated_folder)
     assert "records.job_repo" in modules  # it did read
-    assert sorted(m for m in modules if m.split(".")[0] in BROKER or m.startswith(BROKER)) == []
+    assert loaded(modules, BROKER) == []
+
+
+@pytest.mark.parametrize(("args", "reader"), READS, ids=[" ".join(a) for a, _ in READS])
+def test_simple_reads_load_only_the_database_stack(
+    migrated_folder: Path, args: tuple[str, ...], reader: str
+) -> None:
+    """Each group's read loads its repository, not what the writing commands need."""
+    modules = imported_modules(*args, cwd=migrated_folder, codes=(0, 1))
+    assert reader in modules  # it did read
+    assert loaded(modules, NOT_FOR_READS) == []
 
 
 def test_bench_is_no_command() -> None:

@@ -6,10 +6,10 @@ import orjson
 from sqlalchemy import update
 
 from config.database import make_engine
-from records.adoption import settle_unknown_submissions
 from records.customer_repo import upsert_customer
 from records.jobs import Job
 from records.submission_repo import start_submission
+from records.unknown_outcomes import settle_unknown_submissions
 from tests.conftest import make_settings
 from tests.ops.conftest import run_cli
 from tests.processors.flow import new_job

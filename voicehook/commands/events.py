@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 
 from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
-from config.logging import configure_logging
 from config.settings import Settings
 from records.delivery_bodies import prune_bodies
 from records.errors import AmbiguousId, UnknownId
@@ -28,7 +27,6 @@ from voicehook.errors import InvalidSelection, InvalidTimeSpec
 from voicehook.ops.capture import write_directory, write_jsonl
 from voicehook.ops.export import DeliveryExport
 from voicehook.ops.output import json_text
-from voicehook.ops.reprocess import reprocess as requeue_events
 from voicehook.ops.selection import build_filter
 from voicehook.ops.timespec import parse_instant
 from voicehook.tables import compact_table, human_time, print_table, short_id
@@ -63,6 +61,8 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 def load_settings() -> Settings:
     """The settings, with log lines sent to stderr (stdout is for output, e.g. --json)."""
+    from config.logging import configure_logging  # noqa: PLC0415 - start-up time (structlog)
+
     settings = Settings()
     configure_logging(settings)
     return settings
@@ -88,7 +88,7 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List events, newest first."""
-    engine = make_engine(load_settings())
+    engine = make_engine(Settings())  # a read: logs nothing, so no logging set-up
     selection = _filter(_full_ids(engine, event_id), failed, since, event_type, status)
     rows = list_events(engine, selection, limit)
     if as_json:
@@ -136,7 +136,7 @@ def show_command(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """One event with its deliveries (time, remote address, duplicate flag, body size)."""
-    engine = make_engine(load_settings())
+    engine = make_engine(Settings())  # a read, as above
     [event_id] = _full_ids(engine, [event_id])
     if body:
         raw = first_body(engine, event_id)
@@ -219,6 +219,9 @@ def reprocess_command(
     download, no second retry). Events a worker holds, and events whose bodies were pruned,
     are skipped. A selector is required: there is no "everything" by accident.
     """
+    # The broker's stack (Dramatiq) is loaded by this command only: reads start without it.
+    from voicehook.ops.reprocess import reprocess as requeue_events  # noqa: PLC0415
+
     ids = _full_ids(make_engine(load_settings()), event_id) if event_id else []
     selection = _filter(ids, failed, since, event_type, status)
     if selection.empty:

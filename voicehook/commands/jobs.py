@@ -7,29 +7,20 @@ from typing import Any
 
 import orjson
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
-from config.logging import configure_logging
 from config.settings import Settings
-from receiver.job_intake import create_job
-from receiver.job_requests import CustomerRequest, JobRequest
 from records import customer_repo, job_repo
-from records.adoption import resubmit_job
 from records.errors import AmbiguousId, UnknownCustomer, UnknownId
 from records.jobs import JOBS, Job, JobStatus
 from records.lookup import customer_refs, resolve_id
 from records.types import utcnow
-from storage.build import open_store
-from storage.errors import ObjectStoreError
 from voicehook.dev_files import VAR
 from voicehook.errors import InvalidTimeSpec
-from voicehook.ops.audio_prune import prune_audio
 from voicehook.ops.timespec import parse_instant
-from voicehook.request_errors import describe_request_error
 from voicehook.tables import compact_table, human_time, plain_value, print_table, short_id
 
 JOB_STATUSES = ", ".join(status.value for status in JobStatus)
@@ -45,9 +36,18 @@ SUBMIT_OPTIONS = {
 }
 
 
-def _log_to_stderr() -> None:
+# What a simple read needs is kept apart from what the other commands import (the receiver's
+# requests, the object store's boto3, structlog, the broker): imported inside the command
+# that needs it, so that `list` and `show` start fast (issue 13; `python -m bench startup`).
+READS = frozenset({"list", "show"})  # they log nothing
+
+
+def _log_to_stderr(ctx: typer.Context) -> None:
     # structlog's default writes to stdout, which would corrupt --json output.
-    configure_logging(Settings())
+    if ctx.invoked_subcommand not in READS:
+        from config.logging import configure_logging  # noqa: PLC0415 - start-up time
+
+        configure_logging(Settings())
 
 
 jobs_app = typer.Typer(
@@ -93,6 +93,12 @@ def submit(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Accept a job for a customer; a worker submits it within the API budget."""
+    from pydantic import ValidationError  # noqa: PLC0415 - start-up time, as above
+
+    from receiver.job_intake import create_job  # noqa: PLC0415
+    from receiver.job_requests import JobRequest  # noqa: PLC0415
+    from voicehook.request_errors import describe_request_error  # noqa: PLC0415
+
     settings = Settings()
     try:
         request = JobRequest.model_validate(
@@ -226,11 +232,15 @@ def adopt(
     """Attach a generation to a job in review (or still unknown) as its attempt."""
     from processors.errors import AdoptionRefused  # noqa: PLC0415 - start-up time, as above
     from processors.review import adopt_for_operator  # noqa: PLC0415 - start-up time
+    from storage.build import open_store  # noqa: PLC0415 - start-up time (boto3)
+    from storage.errors import ObjectStoreError  # noqa: PLC0415 - start-up time
 
     settings = Settings()
+    engine = make_engine(settings)
     try:
-        note = adopt_for_operator(make_engine(settings), settings.audio_dir, job_id, generation_id)
-    except AdoptionRefused as exc:
+        store = open_store(settings)
+        note = adopt_for_operator(engine, store, settings.audio_dir, job_id, generation_id)
+    except (AdoptionRefused, ObjectStoreError) as exc:
         typer.echo(f"not adopted: {exc}", err=True)
         raise typer.Exit(1) from None
     if as_json:
@@ -245,6 +255,8 @@ def resubmit(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Submit a job in review again: a new paid generation, on your word."""
+    from records.adoption import resubmit_job  # noqa: PLC0415 - start-up time
+
     settings = Settings()
     if not resubmit_job(make_engine(settings), job_id):
         typer.echo(f"job {job_id} is not in needs_review; nothing resubmitted", err=True)
@@ -263,6 +275,8 @@ def add_customer(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create a customer (or show the existing one with this reference)."""
+    from receiver.job_requests import CustomerRequest  # noqa: PLC0415 - start-up time
+
     request = CustomerRequest(external_ref=external_ref, name=name)
     customer, created = customer_repo.upsert_customer(
         make_engine(Settings()), request.external_ref, request.name
@@ -354,6 +368,10 @@ def prune(
     except InvalidTimeSpec as exc:
         typer.echo(f"voicehook jobs: {exc}", err=True)
         raise typer.Exit(2) from None
+    from storage.build import open_store  # noqa: PLC0415 - start-up time (boto3)
+    from storage.errors import ObjectStoreError  # noqa: PLC0415
+    from voicehook.ops.audio_prune import prune_audio  # noqa: PLC0415
+
     settings = Settings()
     store = open_store(settings)
     try:

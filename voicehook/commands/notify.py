@@ -10,13 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from config.broker import build_broker, enqueue_notifications
 from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.settings import Settings
-from processors.errors import DisallowedNotifyUrl
-from processors.notify_message import new_secret
-from processors.notify_urls import parse_notify_url
 from records import notify_endpoints, outbox_delivery
 from records.errors import EnvironmentEndpoint
 from records.outbox_tables import DeliveryStatus, EventType
@@ -40,6 +36,10 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _secret(given: str | None) -> str:
+    # The processors' and the broker's modules are imported by the commands that write
+    # only: the lists start without them (issue 13; `python -m bench startup`).
+    from processors.notify_message import new_secret  # noqa: PLC0415 - start-up time
+
     if given is None:
         return new_secret()
     probe = Settings.model_validate({"notify_secret": given})
@@ -65,6 +65,9 @@ def add(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Add an endpoint; prints its id and signing secret (give the secret to the app)."""
+    from processors.errors import DisallowedNotifyUrl  # noqa: PLC0415 - start-up time
+    from processors.notify_urls import parse_notify_url  # noqa: PLC0415
+
     if len(url) > MAX_URL_CHARS:
         raise _fail(f"the URL is longer than {MAX_URL_CHARS} characters", 2)
     try:
@@ -166,7 +169,8 @@ def list_notifications(
 ) -> None:
     """Deliveries of notifications, newest first."""
     wanted = DeliveryStatus.FAILED.value if failed else status
-    rows = outbox_delivery.list_deliveries(make_engine(load_settings()), wanted, limit)
+    # A read: it logs nothing, so no logging set-up (start-up time).
+    rows = outbox_delivery.list_deliveries(make_engine(Settings()), wanted, limit)
     if as_json:
         typer.echo(json_text([dataclasses.asdict(row) for row in rows]))
         return
@@ -201,6 +205,8 @@ def resend(
 
 
 def _enqueue(settings: Settings, delivery_ids: Sequence[str]) -> None:
+    from config.broker import build_broker, enqueue_notifications  # noqa: PLC0415 - as above
+
     url = redis_url(settings)
     try:
         if not url:

@@ -10,7 +10,6 @@ left where they are: delete them once the service runs on the target.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,8 @@ from sqlalchemy import Engine
 
 from records.audio_records import JobAudio, audio_in_store, count_audio_in_store, repoint_audio
 from storage.keys import SAMPLES_FOLDER, media_type
-from storage.local import file_sha256
-from storage.protocol import ObjectStore
+from storage.protocol import ObjectStore, duration_metadata
+from storage.transfer import spooled
 
 BATCH = 100
 Advance = Callable[[], None]
@@ -67,8 +66,8 @@ class _Copier:
 
     def copy_job_audio(self, record: JobAudio) -> bool:
         assert record.key is not None
-        duration = {} if record.duration_sec is None else {"duration": repr(record.duration_sec)}
-        return self.copy(record.key, record.sha256, media_type(record.format), duration)
+        metadata = duration_metadata(record.duration_sec)
+        return self.copy(record.key, record.sha256, media_type(record.format), metadata)
 
     def copy(
         self,
@@ -85,9 +84,7 @@ class _Copier:
         if self.source.stat(key) is None:
             self.result.problems[key] = f"not in {self.source.name}"
             return False
-        spooled = self._spool(key)
-        try:
-            actual = file_sha256(spooled)
+        with spooled(self.source, key, self.scratch) as (path, actual):
             if held is not None and held.sha256 == actual:
                 self.result.present += 1
                 return True
@@ -96,17 +93,6 @@ class _Copier:
                     f"its sha256 in {self.source.name} is not the recorded one"
                 )
                 return False
-            self.target.put(key, spooled, sha256=actual, media_type=kind, metadata=metadata)
-        finally:
-            spooled.unlink(missing_ok=True)
+            self.target.put(key, path, sha256=actual, media_type=kind, metadata=metadata)
         self.result.copied += 1
         return True
-
-    def _spool(self, key: str) -> Path:
-        """A private copy of the object (the target may consume the file it is given)."""
-        self.scratch.mkdir(parents=True, exist_ok=True)
-        path = self.scratch / f".migrate.{secrets.token_hex(8)}.part"
-        with self.source.open(key) as chunks, path.open("xb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-        return path
