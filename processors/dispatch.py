@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 import structlog
 
+from config.tracing import span
 from processors.errors import PermanentFailure, RetryLater
 from processors.handlers.cloned import handle_voice_cloned
 from processors.handlers.failed import handle_generation_failed
@@ -34,7 +35,8 @@ def process_event(ctx: ProcessorContext, event_id: str, requeue: Requeue) -> Non
     event is handed back and the exception propagates so the broker retries with backoff.
     """
     with structlog.contextvars.bound_contextvars(event_id=event_id):
-        event = claim_event(ctx.engine, event_id, ctx.event_lease_seconds)
+        with span("event.claim", **{"voicehook.event_id": event_id}):
+            event = claim_event(ctx.engine, event_id, ctx.event_lease_seconds)
         if event is None:
             log.info("event.skipped", reason="settled")
             return
@@ -63,5 +65,6 @@ def process_event(ctx: ProcessorContext, event_id: str, requeue: Requeue) -> Non
         except Exception as exc:
             hand_back(ctx.engine, event_id, f"{type(exc).__name__}: {exc}")
             raise
-        settle_event(ctx.engine, event_id, EventStatus.PROCESSED, None)
+        with span("event.settle", **{"voicehook.event_id": event_id}):
+            settle_event(ctx.engine, event_id, EventStatus.PROCESSED, None)
         log.info("event.processed", event_type=event.type, attempt=event.attempts, note=note)

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from config.tracing import span
 from processors.attempt_lookup import attempt_of
 from processors.errors import PermanentFailure
 from processors.policy import ReadyAction, on_ready
@@ -45,7 +46,9 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str:
         restore_audio(ctx.engine, view.job_id, audio)
         return f"audio fetched again: the store had lost it ({audio.size} bytes)"
     audio = fetch_verified_audio(ctx, view, url, expected)
-    if complete_job(ctx.engine, view, audio):
+    with span("job.complete", **{"voicehook.job_id": view.job_id}):
+        completed = complete_job(ctx.engine, view, audio)
+    if completed:
         return f"audio stored ({audio.size} bytes, {audio.duration_sec:.2f}s)"
     return "job was completed by another delivery"
 
