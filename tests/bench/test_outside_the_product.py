@@ -11,7 +11,7 @@ from bench.cli import app as bench_app
 from tests.services import ROOT
 from voicehook.cli import app as voicehook_app
 
-BENCHES = ("ingest", "e2e", "budget", "memory")
+BENCHES = ("ingest", "e2e", "budget", "memory", "drain")
 
 
 def shipped_packages() -> list[str]:
