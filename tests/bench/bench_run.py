@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 
+import pytest
+
 from tests.services import ROOT, missing_service
+from voicehook.child_process import descendants
 from voicehook.errors import RedisServerError
 from voicehook.redis_server import redis_server_binary
 
@@ -24,18 +29,29 @@ def require_redis_server() -> None:
 
 
 def run_bench(*args: str, timeout: float) -> list[str]:
-    """`python -m bench ARGS`; its output lines, after asserting it succeeded."""
-    completed = subprocess.run(
+    """`python -m bench ARGS`; its output lines, after asserting it succeeded.
+
+    The bench runs in a session of its own; past `timeout` it is killed with every process
+    below it (its worker's Dramatiq processes run in sessions of their own, out of reach of
+    its group), and the test fails with what it printed."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "bench", *args],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=dict(os.environ),
         cwd=ROOT,
-        timeout=timeout,
-        check=False,
+        start_new_session=True,
     )
-    output = completed.stdout
-    assert completed.returncode == 0, output + completed.stderr
+    try:
+        output, errors = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for pid in [*descendants(process.pid), process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        output, errors = process.communicate()
+        pytest.fail(f"bench {args[0]} ran past {timeout:.0f}s; killed its tree:\n{output}{errors}")
+    assert process.returncode == 0, output + errors
     lines = output.strip().splitlines()
     assert lines[-1].startswith("ratio="), output
     assert float(lines[-1].removeprefix("ratio=")) >= 0
