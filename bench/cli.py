@@ -327,10 +327,14 @@ def drain(
             " schema it drops afterwards)."
         ),
     ] = None,
-    duration_sec: Annotated[
-        float, typer.Option(min=0.1, max=600, help="Length of each audio file, seconds.")
-    ] = 2.0,
     audio_format: Annotated[str, typer.Option(help="wav or mp3.")] = "wav",
+    otlp_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="Export the service's traces to this OTLP/HTTP endpoint, to see where each"
+            " event's time goes (needs the otel extra)."
+        ),
+    ] = None,
     keep_workdir: Annotated[
         bool, typer.Option(help="Keep the temp dirs (logs, SQLite file, audio).")
     ] = False,
@@ -352,8 +356,8 @@ def drain(
         events=events,
         databases=kinds,
         postgres_url=database_url,
-        duration_sec=duration_sec,
         audio_format=audio_format,
+        otlp_endpoint=otlp_endpoint,
         keep_workdir=keep_workdir,
     )
     _run("drain", lambda: run_drain_bench(options, typer.echo).passed)

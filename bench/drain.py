@@ -1,21 +1,24 @@
 """`python -m bench drain`: a backlog of `generation.ready` events, drained by `voicehook worker`.
 
-With no worker running, the sandbox makes N ready generations through its control API (real
-wav files; outside the API budget, which is not what this measures) and posts their webhooks
-to the receiver, which stores and enqueues them. Then, in the same run, the ceiling: the
-same downloads, verifications and stores by plain loops at the worker's concurrency, without
-database or broker (`bench.drain_ceiling`). Then `voicehook worker` starts with its defaults
-and drains the backlog: events/s from its first claim to its last settle, and each event's
-time from claim to settle (the events' own `started_at` / `finished_at`). Once on SQLite and
-once on PostgreSQL; `ratio` = drain rate ÷ ceiling rate, PostgreSQL's when it ran.
+With no event worker running, N jobs go in through the internal API and a submissions-only
+worker (the jobs queue of `voicehook worker`) submits them; the sandbox makes each one's
+generation (a real wav file; the budget is raised, it is not what this measures) and posts
+its `generation.ready`, which the receiver stores and enqueues, where it waits. Then, in the
+same run, the ceiling: the same downloads, verifications and stores by plain loops at the
+worker's concurrency, without database or broker (`bench.drain_ceiling`). Then `voicehook
+worker` starts with its defaults and drains the backlog: events/s from its first claim to
+its last settle, and each event's time from claim to settle (the events' own `started_at` /
+`finished_at`). Once on SQLite and once on PostgreSQL; `ratio` = drain rate ÷ ceiling rate,
+PostgreSQL's when it ran.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,15 +34,20 @@ from bench.logs import check_errors
 from bench.percentiles import LatencySummary, format_latency
 from bench.report import format_ratio
 from bench.sandbox_process import SandboxOptions, SandboxProcess
+from bench.servers import stop_checked
 from bench.service_stack import Stack, bench_workdir, running_stack
 from bench.verify import Check
-from bench.worker_process import running_worker
+from bench.worker_process import STOP_TIMEOUT_SECONDS, running_worker
+from config.queues import JOBS_QUEUE
 from config.settings import Settings
+from sandbox.voices import DEFAULT_VOICE
+from voicehook.child_process import ChildProcess
+from voicehook.commands.worker import dramatiq_command
 
 Echo = Callable[[str], None]
 
 UNLIMITED = 1_000_000  # requests per window: the budget is not what this bench measures
-SCRIPT = "One of many generations waiting to be fetched."
+SCRIPT = "A job of a long backlog."  # ~2 s of audio (a 2 s wav is 88 KB)
 POLL_SECONDS = 0.5
 STALL_SECONDS = 120.0  # nothing moved for this long: the rest are stuck
 LOCK_ERRORS = ("database is locked", "OperationalError")
@@ -50,10 +58,11 @@ class DrainOptions:
     events: int = 10_000
     databases: tuple[DatabaseKind, ...] = (DatabaseKind.SQLITE, DatabaseKind.POSTGRESQL)
     postgres_url: str | None = None
-    duration_sec: float = 2.0  # each file's length (a 2 s wav is 88 KB)
+    script: str = SCRIPT  # the sandbox speaks ~14 characters a second: a 2 s file
     audio_format: str = "wav"
-    post_threads: int = 8  # concurrent control-API calls while the backlog is made
+    post_threads: int = 4  # concurrent internal-API calls while the backlog is made
     goal_ratio: float = 0.7
+    otlp_endpoint: str | None = None  # the service's traces go there (where time goes)
     keep_workdir: bool = False
 
 
@@ -107,6 +116,8 @@ def run_drain_bench(options: DrainOptions, echo: Echo) -> DrainResult:
 def _run_on(kind: DatabaseKind, options: DrainOptions, echo: Echo) -> DrainRun:
     sandbox_options = SandboxOptions(rate_limit=UNLIMITED, rate_window_seconds=60)
     service_env = {"VPAI_RATE_LIMIT": str(UNLIMITED)}  # expired links may be renewed freely
+    if options.otlp_endpoint:
+        service_env["OTEL_EXPORTER_OTLP_ENDPOINT"] = options.otlp_endpoint
     url = options.postgres_url if kind is DatabaseKind.POSTGRESQL else None
     with (
         bench_workdir(options.keep_workdir, echo) as workdir,
@@ -116,7 +127,6 @@ def _run_on(kind: DatabaseKind, options: DrainOptions, echo: Echo) -> DrainRun:
         engine = stack.engine()
         try:
             made = _accumulate(stack, options, echo)
-            _wait_for_backlog(stack, len(made), echo)
             echo(f"load average before the ceiling: {_load_average()}")
             ceiling = _ceiling(stack.sandbox, made, workdir / "ceiling")
             echo(
@@ -133,6 +143,7 @@ def _run_on(kind: DatabaseKind, options: DrainOptions, echo: Echo) -> DrainRun:
         finally:
             engine.dispose()
         worker_log = log_path.read_text(errors="replace")
+        submissions_log = (workdir / "submissions.log").read_text(errors="replace")
     return _report(
         kind,
         options,
@@ -141,37 +152,65 @@ def _run_on(kind: DatabaseKind, options: DrainOptions, echo: Echo) -> DrainRun:
         timings=timings,
         counts=counts,
         worker_log=worker_log,
+        submissions_log=submissions_log,
         echo=echo,
     )
 
 
 def _accumulate(stack: Stack, options: DrainOptions, echo: Echo) -> list[File]:
-    """N ready generations made by the sandbox, each posting its webhook (no worker runs)."""
-    body = {
-        "format": options.audio_format,
-        "durationSec": options.duration_sec,
-        "outcome": "ready",
-        "notify": True,
-        "script": SCRIPT,
-    }
-
-    def make(_: int) -> File:
-        generation = stack.sandbox.call("POST", "/generations", body)
-        return File(
-            str(generation["id"]),
-            str(generation["downloadUrl"]),
-            options.audio_format,
-            float(generation["durationSec"]),
-        )
-
+    """N jobs through the internal API, submitted by a submissions-only worker (as
+    `voicehook worker` runs it), whose generations' webhooks the receiver stores and
+    enqueues; no event worker runs, so they wait."""
+    api = stack.jobs_api()
     began = time.monotonic()
-    with ThreadPoolExecutor(options.post_threads) as pool:
-        made = list(pool.map(make, range(options.events)))
+    try:
+        api.create_customer()
+        with (
+            _submissions_worker(stack),
+            ThreadPoolExecutor(options.post_threads) as pool,
+        ):
+            script, audio_format = options.script, options.audio_format
+            list(
+                pool.map(
+                    lambda _: api.create_job(DEFAULT_VOICE.id, script, audio_format),
+                    range(options.events),
+                )
+            )
+            _wait_for_backlog(stack, options.events, echo)
+    finally:
+        api.close()
+    generations = stack.sandbox.call("GET", "/generations")["items"]
+    made = [
+        File(str(g["id"]), str(g["downloadUrl"]), str(g["format"]), float(g["durationSec"]))
+        for g in generations
+        if g.get("status") == "ready"
+    ]
     echo(
-        f"backlog: {len(made)} generations of {options.duration_sec:g}s {options.audio_format}"
-        f" made by the sandbox in {time.monotonic() - began:.1f}s (no worker running)"
+        f"backlog: {options.events} jobs, submitted and made ready by the sandbox"
+        f" ({len(made)} ready generations, {options.audio_format},"
+        f" ~{made[0].duration_sec if made else 0:g}s each) in {time.monotonic() - began:.1f}s;"
+        " no event worker running"
     )
+    if len(made) != options.events:
+        raise BenchError(f"{len(made)} ready generations for {options.events} jobs")
     return made
+
+
+@contextmanager
+def _submissions_worker(stack: Stack) -> Iterator[None]:
+    """The submissions worker of `voicehook worker` alone (the jobs queue, 1 x 2)."""
+    child = ChildProcess.start(
+        dramatiq_command(JOBS_QUEUE, 1, 2),
+        name="the submissions worker",
+        env=stack.env,
+        log_path=stack.workdir / "submissions.log",
+        own_session=True,
+        grace_seconds=STOP_TIMEOUT_SECONDS,
+    )
+    try:
+        yield
+    finally:
+        stop_checked(child)
 
 
 def _wait_for_backlog(stack: Stack, expected: int, echo: Echo) -> None:
@@ -241,6 +280,7 @@ def _report(
     timings: list[drain_records.EventTiming],
     counts: dict[str, int],
     worker_log: str,
+    submissions_log: str,
     echo: Echo,
 ) -> DrainRun:
     done = [t for t in timings if t.started_at is not None and t.finished_at is not None]
@@ -259,7 +299,10 @@ def _report(
         drain_seconds=(last - first).total_seconds(),
         from_start_seconds=(last - started).total_seconds(),
         per_event=per_event,
-        checks=_checks(options, counts, timings, worker_log),
+        checks=[
+            *_checks(options, counts, timings, worker_log),
+            check_errors("submissions worker log", submissions_log),
+        ],
     )
     echo(
         f"drain: {len(per_event)} events in {run.drain_seconds:.2f}s from the first claim to"

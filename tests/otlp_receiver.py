@@ -31,6 +31,7 @@ class ReceivedSpan:
     span_id: str
     parent_span_id: str
     attributes: dict[str, Any]
+    seconds: float  # how long the span lasted
 
 
 class OtlpReceiver:
@@ -59,6 +60,7 @@ class OtlpReceiver:
                             span_id=span.span_id.hex(),
                             parent_span_id=span.parent_span_id.hex(),
                             attributes=_attributes(span.attributes),
+                            seconds=(span.end_time_unix_nano - span.start_time_unix_nano) / 1e9,
                         )
                     )
         with self._lock:
