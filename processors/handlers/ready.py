@@ -27,15 +27,16 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str:
         raise PermanentFailure("generation.ready without data.id")
     url = event.data.get("downloadUrl")
     url = url if isinstance(url, str) and url else None
-    view = attempt_of(
-        ctx.engine,
-        generation_id,
-        event.data,
-        untracked_format=_format_from_url(url),
-        audio_format=_known_format(url),
-        max_attempts=ctx.max_attempts,
-        rules=ctx.adoption,
-    )
+    with span("attempt.lookup", **{"voicehook.generation_id": generation_id}):
+        view = attempt_of(
+            ctx.engine,
+            generation_id,
+            event.data,
+            untracked_format=_format_from_url(url),
+            audio_format=_known_format(url),
+            max_attempts=ctx.max_attempts,
+            rules=ctx.adoption,
+        )
     duration = event.data.get("durationSec")
     expected = float(duration) if isinstance(duration, int | float) else None
     if on_ready(view.job_status) is ReadyAction.RECORD_ONLY:
