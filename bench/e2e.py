@@ -12,11 +12,14 @@ not delayed by this process's threads; receiver and worker run as `voicehook web
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import job_records
+from bench.e2e_floor import FloorItem, cpu_load, measure_floor
 from bench.e2e_latency import (
     READY_EVENT,
     Post,
@@ -24,7 +27,6 @@ from bench.e2e_latency import (
     arrival_rate,
     busiest_second,
     first_posts,
-    goal_ratio,
     stages,
 )
 from bench.errors import BenchError
@@ -35,6 +37,7 @@ from bench.percentiles import LatencySummary, format_latency
 from bench.process_stats import CpuWatch
 from bench.report import format_ratio
 from bench.sandbox_process import SandboxOptions
+from bench.servers import running_server
 from bench.service_stack import Stack, bench_workdir, running_stack
 from bench.verify import Check, check_log
 from bench.worker_process import running_worker
@@ -43,6 +46,9 @@ from sandbox.voices import DEFAULT_VOICE
 
 Echo = Callable[[str], None]
 
+BARE_FACTORY = "bench.bare:create_bare_app"
+WEBHOOK_PATH = "/webhooks/voiceproductionai"
+CPU_HOGS = 2  # stress-ng --cpu 2: both cores of the 2-core machines this was measured on
 UNLIMITED = 1_000_000  # requests per window: the budget is not what this bench measures
 SENTENCE = "The quick brown fox jumps over the lazy dog, and the dog does not mind at all. "
 SETTLE_TIMEOUT_SECONDS = 120.0
@@ -60,6 +66,9 @@ class E2eOptions:
     worker_threads: int | None = None
     p50_goal_seconds: float = 0.25
     p99_goal_seconds: float = 1.0
+    p50_floor_goal: float = 3.0  # quiet p50 at most this many times its floor
+    p99_floor_goal: float = 10.0  # p99 under load at most this many times its floor
+    under_load: bool = True  # measure again while stress-ng keeps every core busy
     keep_workdir: bool = False
 
 
@@ -85,80 +94,188 @@ def run_e2e_bench(options: E2eOptions, echo: Echo) -> E2eResult:
     with (
         bench_workdir(options.keep_workdir, echo) as workdir,
         running_stack(workdir, sandbox_options, service_env) as stack,
+        running_server(
+            BARE_FACTORY, workers=1, env=stack.env, log_path=workdir / "bare.log"
+        ) as bare,
         running_worker(stack.env, workdir / "worker.log") as worker,
     ):
         _describe(echo, options, stack, sandbox_options)
         cpu = CpuWatch(
             {"sandbox": stack.sandbox.pid, "receiver": stack.receiver_pid, "worker": worker.pid}
         )
-        measured, run = _load(stack, options, echo)
-        echo(cpu.line())
-        echo(
-            f"submitted: {run.count} jobs in {run.seconds:.2f}s ({run.rate:.2f}/s,"
-            f" at most {run.most_behind * 1000:.0f} ms behind schedule)"
-        )
-        engine = stack.engine()
+        api = stack.jobs_api()
         try:
-            statuses = job_records.wait_for_settled(
-                engine, measured, SETTLE_TIMEOUT_SECONDS, stall_seconds=STALL_SECONDS
-            )
-            completed = job_records.completions(engine, measured)
-            files = job_records.audio_files(engine, measured)
+            api.create_customer()
+            _first_job(stack, api, options)
+            phases = [
+                _phase(
+                    "quiet",
+                    stack,
+                    api,
+                    bare_url=bare.base_url + WEBHOOK_PATH,
+                    options=options,
+                    echo=echo,
+                )
+            ]
+            echo(cpu.line())
+            if options.under_load:
+                with cpu_load(CPU_HOGS, workdir):
+                    echo(f"stress-ng --cpu {CPU_HOGS} started")
+                    loaded = _phase(
+                        "loaded",
+                        stack,
+                        api,
+                        bare_url=bare.base_url + WEBHOOK_PATH,
+                        options=options,
+                        echo=echo,
+                    )
+                phases.append(loaded)
         finally:
-            engine.dispose()
-        deliveries = stack.sandbox.call("GET", f"/deliveries?event={READY_EVENT}")["items"]
-        checks = [
-            Check(
-                "jobs ready",
-                statuses["ready"] == len(measured),
-                f"{statuses['ready']} of {len(measured)} ({dict(sorted(statuses.items()))})",
-            ),
-            _check_files(stack.audio_dir, files),
-        ]
+            api.close()
+        checks = [check for phase in phases for check in phase.checks]
         receiver_log = (workdir / "receiver.log").read_text(errors="replace")
         checks.append(
             check_errors("worker log", (workdir / "worker.log").read_text(errors="replace"))
         )
-    posts = first_posts(deliveries)
-    found = stages(posts, completed)
-    checks.append(_check_posts(found, posts, len(completed)))
     checks.append(check_log(receiver_log))
-    measured_posts = [posts[c.generation_id] for c in completed if c.generation_id in posts]
-    latency = _print_figures(echo, options, found, measured_posts)
     for check in checks:
         echo(check.line())
-    ratio = goal_ratio(latency, options.p50_goal_seconds, options.p99_goal_seconds)
-    echo(
-        f"ratio: the smaller of {options.p50_goal_seconds * 1000:.0f} ms ÷ p50 and"
-        f" {options.p99_goal_seconds * 1000:.0f} ms ÷ p99 (1 or more: both goals met)"
-    )
+    ratio = _floor_ratio(phases, options, echo)
     echo(format_ratio(ratio))
-    return E2eResult(latency=latency, checks=checks, ratio=ratio)
+    return E2eResult(latency=phases[0].latency, checks=checks, ratio=ratio)
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    name: str
+    latency: LatencySummary
+    floor: LatencySummary
+    checks: list[Check]
+
+
+def _first_job(stack: Stack, api: JobsApi, options: E2eOptions) -> None:
+    """One job through every process first, so all are up before anything is measured."""
+    engine = stack.engine()
+    try:
+        first, _ = _submit(api, options, count=1)
+        job_records.wait_until_settled(engine, first, SETTLE_TIMEOUT_SECONDS)
+    finally:
+        engine.dispose()
+
+
+def _phase(
+    name: str, stack: Stack, api: JobsApi, *, bare_url: str, options: E2eOptions, echo: Echo
+) -> Phase:
+    """The service's run at the rate, then the floor's run of the same webhooks and files."""
+    echo(f"== {name} (load average {_load_average()}) ==")
+    warmup = round(options.rate * options.warmup_seconds)
+    measured_count = max(1, round(options.rate * options.seconds))
+    ids, run = _submit(api, options, count=warmup + measured_count)
+    measured = ids[warmup:]
+    echo(f"warm-up: the first {warmup} jobs of the run (not measured)")
+    echo(
+        f"submitted: {run.count} jobs in {run.seconds:.2f}s ({run.rate:.2f}/s,"
+        f" at most {run.most_behind * 1000:.0f} ms behind schedule)"
+    )
+    engine = stack.engine()
+    try:
+        statuses = job_records.wait_for_settled(
+            engine, measured, SETTLE_TIMEOUT_SECONDS, stall_seconds=STALL_SECONDS
+        )
+        completed = job_records.completions(engine, measured)
+        files = job_records.audio_files(engine, measured)
+    finally:
+        engine.dispose()
+    deliveries = stack.sandbox.call("GET", f"/deliveries?event={READY_EVENT}")["items"]
+    posts = first_posts(deliveries)
+    found = stages(posts, completed)
+    checks = [
+        Check(
+            f"{name}: jobs ready",
+            statuses["ready"] == len(measured),
+            f"{statuses['ready']} of {len(measured)} ({dict(sorted(statuses.items()))})",
+        ),
+        _check_files(stack.audio_dir, files, name),
+        _check_posts(found, posts, len(completed), name),
+    ]
+    measured_posts = [posts[c.generation_id] for c in completed if c.generation_id in posts]
+    latency = _print_figures(echo, options, found, measured_posts)
+    items = _floor_items(stack, deliveries, [c.generation_id for c in completed])
+    echo(f"floor: the same {len(items)} webhooks to a bare endpoint, each file downloaded")
+    floor = measure_floor(bare_url, items, options.rate, stack.workdir / f"floor-{name}")
+    echo(
+        f"floor paced: {floor.pacing.count} in {floor.pacing.seconds:.2f}s"
+        f" (at most {floor.pacing.most_behind * 1000:.0f} ms behind schedule)"
+    )
+    acknowledged = LatencySummary.of(floor.acknowledged)
+    echo(format_latency("floor: POST → 202 from the bare endpoint", acknowledged))
+    floor_total = LatencySummary.of(floor.total)
+    echo(format_latency("floor: POST → file downloaded and fsynced", floor_total))
+    for label, value, base in (
+        ("p50", latency.p50, floor_total.p50),
+        ("p90", latency.p90, floor_total.p90),
+        ("p99", latency.p99, floor_total.p99),
+    ):
+        echo(
+            f"{name} {label}: {value * 1000:.1f} ms = {value / base:.1f}x"
+            f" the floor's {base * 1000:.1f} ms"
+        )
+    return Phase(name, latency, floor_total, checks)
+
+
+def _floor_items(
+    stack: Stack, deliveries: list[dict[str, Any]], generation_ids: list[str]
+) -> list[FloorItem]:
+    """The measured generations' webhooks as sent, with a fresh link to each one's file."""
+    first: dict[str, dict[str, Any]] = {}
+    for delivery in deliveries:
+        first.setdefault(str(delivery.get("resourceId")), delivery)
+    items = []
+    for generation_id in generation_ids:
+        sent = first.get(generation_id)
+        if sent is None:
+            continue
+        generation = stack.sandbox.call("GET", f"/generations/{generation_id}")
+        items.append(
+            FloorItem(
+                body=str(sent["body"]).encode(),
+                signature=str(sent["signature"]),
+                download_url=str(generation["downloadUrl"]),
+            )
+        )
+    if not items:
+        raise BenchError("no webhook to measure the floor with")
+    return items
+
+
+def _floor_ratio(phases: list[Phase], options: E2eOptions, echo: Echo) -> float:
+    """min(goal ÷ measured multiple): quiet p50 against 3x its floor, loaded p99 against 10x
+    its floor (the loaded phase's p99, or the quiet one's without load)."""
+    quiet = phases[0]
+    loaded = phases[-1]
+    p50_multiple = quiet.latency.p50 / quiet.floor.p50
+    p99_multiple = loaded.latency.p99 / loaded.floor.p99
+    for label, multiple, goal in (
+        (f"{quiet.name} p50", p50_multiple, options.p50_floor_goal),
+        (f"{loaded.name} p99", p99_multiple, options.p99_floor_goal),
+    ):
+        verdict = "met" if multiple <= goal else "MISSED"
+        echo(f"goal {label} ≤ {goal:g}x the floor: {verdict} ({multiple:.1f}x)")
+    echo(
+        f"ratio: the smaller of {options.p50_floor_goal:g} ÷ ({quiet.name} p50 ÷ floor p50) and"
+        f" {options.p99_floor_goal:g} ÷ ({loaded.name} p99 ÷ floor p99) (1 or more: both met)"
+    )
+    return min(options.p50_floor_goal / p50_multiple, options.p99_floor_goal / p99_multiple)
+
+
+def _load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def script_of(chars: int) -> str:
     """A script of exactly `chars` characters (the sandbox speaks ~14 a second)."""
     repeated = SENTENCE * (chars // len(SENTENCE) + 1)
     return repeated[:chars].strip() or "Hello."
-
-
-def _load(stack: Stack, options: E2eOptions, echo: Echo) -> tuple[list[str], PacedRun]:
-    """One job through every process first (so all are up), then the warm-up and the
-    measured jobs in one paced run: the measurement starts in the steady state."""
-    api = stack.jobs_api()
-    engine = stack.engine()
-    try:
-        api.create_customer()
-        first, _ = _submit(api, options, count=1)
-        job_records.wait_until_settled(engine, first, SETTLE_TIMEOUT_SECONDS)
-        warmup = round(options.rate * options.warmup_seconds)
-        measured = max(1, round(options.rate * options.seconds))
-        ids, run = _submit(api, options, count=warmup + measured)
-        echo(f"warm-up: the first {warmup} jobs of the run (not measured)")
-        return ids[warmup:], run
-    finally:
-        engine.dispose()
-        api.close()
 
 
 def _submit(api: JobsApi, options: E2eOptions, count: int) -> tuple[list[str], PacedRun]:
@@ -195,24 +312,24 @@ def _print_figures(
     return latency
 
 
-def _check_files(audio_dir: Path, files: list[tuple[str, int]]) -> Check:
+def _check_files(audio_dir: Path, files: list[tuple[str, int]], phase: str) -> Check:
     wrong = [
         path
         for path, size in files
         if not (audio_dir / path).is_file() or (audio_dir / path).stat().st_size != size
     ]
     detail = f"{len(files) - len(wrong)} of {len(files)} files on disk with the recorded size"
-    return Check("audio on disk", not wrong and bool(files), detail)
+    return Check(f"{phase}: audio on disk", not wrong and bool(files), detail)
 
 
-def _check_posts(found: Stages, posts: dict[str, Post], generations: int) -> Check:
+def _check_posts(found: Stages, posts: dict[str, Post], generations: int, phase: str) -> Check:
     refused = [post for post in posts.values() if not 200 <= (post.status_code or 0) < 300]
     passed = not found.unposted and not found.not_ready and not refused
     detail = (
         f"{generations - found.unposted} of {generations} generations' webhooks in the log,"
         f" {len(refused)} first attempts not answered 2xx"
     )
-    return Check("webhooks", passed, detail)
+    return Check(f"{phase}: webhooks", passed, detail)
 
 
 def _describe(

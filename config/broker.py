@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import uuid4
 
@@ -32,8 +32,12 @@ from config.queues import (
     SUBMIT_JOB_ACTOR,
 )
 from config.settings import Settings
+from config.trace_middleware import TraceMiddleware
+from config.tracing import current_traceparent, trace_options, tracing_enabled
 
 EnqueueIds = Callable[[Sequence[str]], None]  # enqueue one message per id, or BrokerUnavailable
+# The same, given the `traceparent` each id's message carries (by id; may be empty).
+EnqueueTraced = Callable[[Sequence[str], Mapping[str, str] | None], None]
 
 
 class BatchingRedisBroker(RedisBroker):
@@ -48,19 +52,30 @@ class BatchingRedisBroker(RedisBroker):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)  # type: ignore[no-untyped-call]
 
-    def enqueue_ids(self, queue_name: str, actor_name: str, args: Sequence[str]) -> list[str]:
-        """Enqueue `actor_name(arg)` for each arg on `queue_name`; returns the message ids."""
+    def enqueue_ids(
+        self,
+        queue_name: str,
+        actor_name: str,
+        args: Sequence[str],
+        traces: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """Enqueue `actor_name(arg)` for each arg on `queue_name`; returns the message ids.
+
+        `traces` maps an arg to the `traceparent` its message carries (config/tracing.py)."""
         now = current_millis()
         messages: dict[str, bytes] = {}
         for arg in args:
             message_id = str(uuid4())
+            options: dict[str, object] = {"redis_message_id": message_id}
+            if traces and (traceparent := traces.get(arg)):
+                options.update(trace_options(traceparent))
             messages[message_id] = orjson.dumps(
                 {
                     "queue_name": queue_name,
                     "actor_name": actor_name,
                     "args": [arg],
                     "kwargs": {},
-                    "options": {"redis_message_id": message_id},
+                    "options": options,
                     "message_id": message_id,
                     "message_timestamp": now,
                 }
@@ -91,19 +106,22 @@ def build_broker(settings: Settings) -> BatchingRedisBroker:
             "REDIS_URL is not set. Point it at Redis, or run `voicehook dev`, "
             "which starts an embedded Redis under ./var/."
         )
+    middleware = [
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(max_retries=20, min_backoff=1_000, max_backoff=300_000),
+        CurrentMessage(),
+    ]
+    if tracing_enabled():  # configure_tracing ran first, and traces are on
+        middleware.append(TraceMiddleware())
     broker = BatchingRedisBroker(
         client=redis_client(settings.redis_url),
         # A worker silent this long is dead: its unacknowledged messages go back on the queue.
         heartbeat_timeout=int(settings.broker_heartbeat_timeout_seconds * 1000),
-        middleware=[
-            AgeLimit(),
-            TimeLimit(),
-            ShutdownNotifications(),
-            Callbacks(),
-            Pipelines(),
-            Retries(max_retries=20, min_backoff=1_000, max_backoff=300_000),
-            CurrentMessage(),
-        ],
+        middleware=middleware,
     )
     broker.declare_queue(EVENTS_QUEUE)
     broker.declare_queue(JOBS_QUEUE)
@@ -119,18 +137,31 @@ def submit_job_message(job_id: str) -> dramatiq.Message[Any]:
     )
 
 
-def _enqueue(broker: BatchingRedisBroker, queue: str, actor: str, ids: Sequence[str]) -> None:
+def _enqueue(
+    broker: BatchingRedisBroker,
+    queue: str,
+    actor: str,
+    ids: Sequence[str],
+    traces: Mapping[str, str] | None = None,
+) -> None:
     if not ids:
         return
+    if traces is None and (traceparent := current_traceparent()):
+        traces = dict.fromkeys(ids, traceparent)  # enqueued within a traced operation
     try:
-        broker.enqueue_ids(queue, actor, ids)
+        broker.enqueue_ids(queue, actor, ids, traces)
     except redis.RedisError as exc:
         raise BrokerUnavailable(f"could not enqueue {len(ids)} {actor} message(s): {exc}") from exc
 
 
-def enqueue_events(broker: BatchingRedisBroker, event_ids: Sequence[str]) -> None:
-    """Enqueue one `process_event` message per id, in one round trip."""
-    _enqueue(broker, EVENTS_QUEUE, PROCESS_EVENT_ACTOR, event_ids)
+def enqueue_events(
+    broker: BatchingRedisBroker,
+    event_ids: Sequence[str],
+    traces: Mapping[str, str] | None = None,
+) -> None:
+    """Enqueue one `process_event` message per id, in one round trip; `traces` maps an id to
+    the trace its message continues (the webhook request's)."""
+    _enqueue(broker, EVENTS_QUEUE, PROCESS_EVENT_ACTOR, event_ids, traces)
 
 
 def enqueue_submissions(broker: BatchingRedisBroker, job_ids: Sequence[str]) -> None:

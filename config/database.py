@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
 from config.errors import ConfigurationError
@@ -133,6 +134,14 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
 def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
     """Run `callback` when the `transaction` of this connection has committed."""
     connection.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def database_busy(exc: BaseException) -> bool:
+    """Whether `exc` is the database unable to serve right now rather than a bug: SQLite's
+    lock held past the busy timeout, PostgreSQL's lock or statement time-out, a deadlock or
+    serialization failure, a lost connection (all OperationalErrors), or no pooled
+    connection free in time. Trying again later is the cure for each."""
+    return isinstance(exc, OperationalError | PoolTimeout)
 
 
 def ping(engine: Engine) -> None:

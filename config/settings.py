@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     web_concurrency: int = Field(default=1, ge=1, le=64)
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Traces (the `otel` extra): the OTLP/HTTP collector's base URL; unset, traces are off.
+    otel_exporter_otlp_endpoint: str | None = None
 
     webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
     webhook_tolerance_seconds: int | None = Field(default=None, gt=0)

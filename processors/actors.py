@@ -21,6 +21,7 @@ from config.queues import (
     SUBMIT_JOB_ACTOR,
 )
 from processors import dispatch
+from processors.database_busy import postponed_when_busy
 from processors.errors import RetryLater, WorkerNotStarted
 from processors.handlers.clone import clone_voice as clone_voice_now
 from processors.handlers.submit import submit_job as submit_job_now
@@ -44,7 +45,8 @@ def process_event(event_id: str) -> None:
 @dramatiq.actor(actor_name=SUBMIT_JOB_ACTOR, queue_name=JOBS_QUEUE, **OPTIONS)
 def submit_job(job_id: str) -> None:
     try:
-        submit_job_now(current_context(), job_id)
+        with postponed_when_busy():
+            submit_job_now(current_context(), job_id)
     except RetryLater as exc:
         _later(submit_job, job_id, exc.delay_seconds)
 
@@ -52,7 +54,8 @@ def submit_job(job_id: str) -> None:
 @dramatiq.actor(actor_name=CLONE_VOICE_ACTOR, queue_name=JOBS_QUEUE, **OPTIONS)
 def clone_voice(voice_id: str) -> None:
     try:
-        clone_voice_now(current_context(), voice_id)
+        with postponed_when_busy():
+            clone_voice_now(current_context(), voice_id)
     except RetryLater as exc:
         _later(clone_voice, voice_id, exc.delay_seconds)
 

@@ -71,6 +71,10 @@ class RetryLater(ProcessingError):
         self.delay_seconds = max(0.0, delay_seconds)
 
 
+class DatabaseBusy(RetryLater):
+    """Raised when the database could not serve a step right now (locked, timed out, gone)."""
+
+
 class SubmissionInFlight(RetryLater):
     """Raised when a webhook may belong to a submission whose commit has not landed yet."""
 

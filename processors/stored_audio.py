@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from config.tracing import annotate, span
 from processors.audio import AudioFacts, verify_audio
 from processors.download import download_audio
 from processors.errors import (
@@ -99,15 +100,18 @@ def _download_and_put(
         if url is None:
             url, expected_duration = _fresh_url(ctx, view)
         try:
-            downloaded = download_audio(
-                ctx.downloads,
-                url,
-                staging,
-                allowed_hosts=ctx.allowed_hosts,
-                max_bytes=ctx.max_download_bytes,
-                deadline=ctx.download_deadline,
-            )
-            facts = verify_audio(staging, view.format, expected_duration)
+            with span("audio.download", **{"voicehook.job_id": view.job_id}):
+                downloaded = download_audio(
+                    ctx.downloads,
+                    url,
+                    staging,
+                    allowed_hosts=ctx.allowed_hosts,
+                    max_bytes=ctx.max_download_bytes,
+                    deadline=ctx.download_deadline,
+                )
+                annotate(**{"voicehook.audio_bytes": downloaded.size})
+            with span("audio.verify", **{"voicehook.audio_format": view.format}):
+                facts = verify_audio(staging, view.format, expected_duration)
         except (DownloadTooLarge, DisallowedUrl) as exc:
             raise _failed(ctx, view, f"download refused by policy: {exc}") from exc
         except DownloadRefused as exc:
@@ -117,13 +121,14 @@ def _download_and_put(
         except (DownloadFailed, AudioInvalid) as exc:
             problem = str(exc)
             break
-        ctx.store.put(
-            key,
-            staging,
-            sha256=downloaded.sha256,
-            media_type=media_type(view.format),
-            metadata=duration_metadata(facts.duration_sec),
-        )
+        with span("audio.store", **{"voicehook.job_id": view.job_id}):
+            ctx.store.put(
+                key,
+                staging,
+                sha256=downloaded.sha256,
+                media_type=media_type(view.format),
+                metadata=duration_metadata(facts.duration_sec),
+            )
         return _stored(ctx.store, key, facts, downloaded.sha256)
     raise _download_failed(ctx, view, problem)
 

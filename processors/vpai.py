@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import structlog
 
+from config.tracing import annotate, span
 from processors.budget import ApiBudget, Priority
 from processors.errors import (
     AnswerLost,
@@ -194,12 +195,11 @@ class VpaiClient:
         wait = self._budget.acquire(priority, max_wait_seconds=self._max_wait)
         if wait > 0:
             raise BudgetExhausted(wait)
-        try:
-            response = self._http.request(method, path, **request)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise NetworkError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise AnswerLost(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        # The span's name is the endpoint's kind (no ids in it); the path is an attribute.
+        endpoint = path.split("/", 1)[0]
+        with span(f"vpai {method} {endpoint}", **{"http.request.method": method, "url.path": path}):
+            response = self._request(method, path, request)
+            annotate(**{"http.response.status_code": response.status_code})
         if response.status_code >= 400:
             error = error_for(response)
             if isinstance(error, RateLimited):
@@ -212,6 +212,14 @@ class VpaiClient:
         if not isinstance(document, dict):
             raise ServerError("unexpected_body", response.status_code)
         return document
+
+    def _request(self, method: str, path: str, request: dict[str, Any]) -> httpx.Response:
+        try:
+            return self._http.request(method, path, **request)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise NetworkError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise AnswerLost(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
 
 
 def api_http_client(base_url: str, api_key: str, timeout_seconds: float) -> httpx.Client:

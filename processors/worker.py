@@ -34,6 +34,7 @@ from config.database import make_engine
 from config.errors import ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings, load_settings
+from config.tracing import configure_tracing
 from processors.adoption_policy import CLOCK_SLACK_SECONDS, MatchRules
 from processors.budget import ApiBudget, BudgetPolicy
 from processors.download import DEFAULT_PORTS, Deadline
@@ -46,6 +47,8 @@ from records.notify_endpoints import sync_env_endpoints
 from records.outbox import publish_committed
 from storage.build import open_store
 from storage.protocol import ObjectStore
+
+WORKER_SERVICE = "voicehook-worker"  # the traces' service name (OTEL_SERVICE_NAME overrides it)
 
 # What the Dramatiq CLI is given: the start-up callable first, then the actor modules.
 DRAMATIQ_ARGS = ("processors.worker:start_worker", "processors.actors")
@@ -166,6 +169,7 @@ def start_worker(settings: Settings | None = None) -> None:
     drain_once()
     settings = settings or load_settings()
     configure_logging(settings)
+    configure_tracing(settings, WORKER_SERVICE)  # before the broker: it adds the trace middleware
     broker = build_broker(settings)
     context = build_context(settings)
     context.schedule_submission = partial(schedule_submission, broker)

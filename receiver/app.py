@@ -24,6 +24,7 @@ from config.broker import (
 from config.database import is_sqlite, make_engine
 from config.logging import configure_logging
 from config.settings import Settings
+from config.tracing import configure_tracing, tracing_enabled
 from receiver.committer import Committer
 from receiver.forwarded import ForwardedFor, TrustedProxies
 from receiver.group_commit import GroupCommitter
@@ -32,10 +33,12 @@ from receiver.inline_commit import InlineCommitter
 from receiver.internal_api import InternalApi
 from receiver.metrics import ReceiverMetrics
 from receiver.request_context import RequestIdMiddleware
+from receiver.traced import TracedWebhook
 from receiver.webhook import WebhookEndpoint
 from receiver.writer_pool import WriterPool
 
 WEBHOOK_PATH = "/webhooks/voiceproductionai"
+WEB_SERVICE = "voicehook-web"  # the traces' service name (OTEL_SERVICE_NAME overrides it)
 POSTGRES_WRITERS = 2  # SQLite has one write lock, so one writer; PostgreSQL takes more
 
 MakeCommitter = Callable[[Settings, Engine, BatchingRedisBroker, ReceiverMetrics], Committer]
@@ -87,7 +90,9 @@ def create_app(
     if make_committer is None:
         make_committer = inline_commit if settings.ingest_inline else writer_processes
     committer = make_committer(settings, engine, broker, metrics)
-    webhook = WebhookEndpoint(settings, committer, metrics)
+    webhook: ASGIApp = WebhookEndpoint(settings, committer, metrics)
+    if tracing_enabled():
+        webhook = TracedWebhook(webhook)
     readiness = Readiness(engine, partial(ping, broker), lambda: committer.ready)
     internal_api = InternalApi(
         settings,
@@ -140,6 +145,7 @@ def app_from_environment() -> ASGIApp:
     """Uvicorn factory (`receiver.app:app_from_environment --factory`): settings from the env."""
     settings = Settings()
     configure_logging(settings)
+    configure_tracing(settings, WEB_SERVICE)
     return create_app(settings)
 
 
@@ -148,4 +154,5 @@ def served_app_from_environment() -> ASGIApp:
     (receiver/forwarded.py; uvicorn's takes the leftmost entry under `*`, and any text)."""
     settings = Settings()
     configure_logging(settings)
+    configure_tracing(settings, WEB_SERVICE)
     return ForwardedFor(create_app(settings), TrustedProxies.parse(settings.forwarded_allow_ips))

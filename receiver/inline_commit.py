@@ -19,7 +19,7 @@ from functools import partial
 import structlog
 from sqlalchemy import Engine
 
-from config.broker import EnqueueIds
+from config.broker import EnqueueTraced
 from config.errors import StorageUnavailable
 from receiver.pending import Pending, PendingDeliveries
 from receiver.writer import BatchWriter
@@ -35,7 +35,7 @@ class InlineCommitter:
     def __init__(
         self,
         engine: Engine,
-        enqueue: EnqueueIds,
+        enqueue: EnqueueTraced,
         *,
         on_enqueue_failure: Callable[[int], None] = lambda _: None,
         max_batch: int = 256,
@@ -79,13 +79,16 @@ class InlineCommitter:
             return
         batch = self._pending.take(self._max_batch)
         rows = [incoming.row() for incoming, _ in batch]
-        commit = self._loop.run_in_executor(self._thread, self._commit, rows)
+        traces = {incoming.event_id: incoming.trace for incoming, _ in batch if incoming.trace}
+        commit = self._loop.run_in_executor(self._thread, self._commit, rows, traces)
         commit.add_done_callback(partial(self._answered, batch))
 
-    def _commit(self, rows: Sequence[IncomingRow]) -> list[Outcome] | StorageUnavailable:
+    def _commit(
+        self, rows: Sequence[IncomingRow], traces: dict[str, str]
+    ) -> list[Outcome] | StorageUnavailable:
         # The writer stores the batch, or, if the database refuses its data, each delivery
         # on its own, so that only the guilty one fails (as in a writer process).
-        answer = self._writer.commit([rows])
+        answer = self._writer.commit([rows], traces)
         if isinstance(answer, Failed):
             return StorageUnavailable(answer.error)
         return outcomes_from_wire(answer.outcomes)

@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from config.errors import StorageUnavailable
 from config.settings import Settings
 from config.signing import SIGNATURE_HEADER, secret_fingerprint
+from config.tracing import annotate, current_traceparent
 from receiver.body import read_body_capped
 from receiver.committer import Committer
 from receiver.errors import BodyTooLarge, ClientGone
@@ -111,6 +112,7 @@ class WebhookEndpoint:
             remote_addr=client[0] if client else None,
             secret_fingerprint=self._fingerprints[secret_index],
             received_at=received_at,
+            trace=current_traceparent(),
         )
         try:
             outcome = await self._committer.submit(incoming)
@@ -121,6 +123,7 @@ class WebhookEndpoint:
             await self._reject(answer, DeliveryOutcome.UNAVAILABLE, 503, started)
             return
 
+        annotate(**{"voicehook.event_id": outcome.event_id, "voicehook.event_type": event.type})
         event_id = outcome.event_id.encode()
         if outcome.created:
             # Debug: the delivery row and the metrics already record every acceptance.

@@ -24,12 +24,12 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 import structlog
 
-from config.broker import EnqueueIds, build_broker, enqueue_events
+from config.broker import EnqueueTraced, build_broker, enqueue_events
 from config.database import make_engine
 from config.errors import BrokerUnavailable, StorageUnavailable
 from config.logging import configure_logging
@@ -40,6 +40,7 @@ from receiver.writer_protocol import (
     EnqueueFailed,
     Failed,
     Ready,
+    TracedBatch,
     outcomes_to_wire,
     receive,
     send,
@@ -61,17 +62,22 @@ class BatchWriter:
     """The writer's work, apart from its socket: commit batches, enqueue what they created."""
 
     def __init__(
-        self, store: EventStore, enqueue: EnqueueIds, clock: Callable[[], float] = time.monotonic
+        self, store: EventStore, enqueue: EnqueueTraced, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._store = store
         self._enqueue = enqueue
         self._clock = clock
         self.unenqueued: list[str] = []  # committed, not yet enqueued
+        self._traces: dict[str, str] = {}  # of those, the traces their messages continue
         self._enqueue_by = 0.0
         self.unmarked: list[str] = []  # enqueued, not yet marked `queued`
 
-    def commit(self, batches: Sequence[Sequence[IncomingRow]]) -> Committed | Failed:
-        """Store the batches, and mark what was enqueued since the last commit, all or nothing."""
+    def commit(
+        self, batches: Sequence[Sequence[IncomingRow]], traces: Mapping[str, str] | None = None
+    ) -> Committed | Failed:
+        """Store the batches, and mark what was enqueued since the last commit, all or nothing.
+
+        `traces` maps a delivery's event id to its request's `traceparent` (traces on)."""
         deliveries = [row for batch in batches for row in batch]
         try:
             outcomes = self._store.persist_rows(deliveries, self.unmarked)
@@ -89,6 +95,8 @@ class BatchWriter:
         if fresh and not self.unenqueued:
             self._enqueue_by = self._clock() + ENQUEUE_WITHIN_SECONDS
         self.unenqueued.extend(fresh)
+        if traces:
+            self._traces.update((i, traces[i]) for i in fresh if i in traces)
         return Committed(len(batches), outcomes_to_wire(outcomes))
 
     def _one_by_one(self, deliveries: list[IncomingRow]) -> list[Outcome]:
@@ -133,10 +141,11 @@ class BatchWriter:
     def enqueue(self) -> int:
         """Enqueue every committed event not yet enqueued; how many the broker refused."""
         fresh, self.unenqueued = self.unenqueued, []
+        traces, self._traces = self._traces, {}
         if not fresh:
             return 0
         try:
-            self._enqueue(fresh)
+            self._enqueue(fresh, traces or None)
         except BrokerUnavailable as exc:
             # They stay `received`; the sweeper enqueues them once the broker is back.
             log.warning("ingest.enqueue_failed", events=len(fresh), error=str(exc))
@@ -171,7 +180,7 @@ def serve(sock: socket.socket, writer: BatchWriter) -> None:
             if message is None:
                 refused = writer.catch_up()
             else:
-                send(sock, writer.commit(_waiting_batches(sock, _batch(message))))
+                send(sock, writer.commit(*_waiting_batches(sock, message)))
                 refused = writer.enqueue_if_due()
             if refused:
                 send(sock, EnqueueFailed(refused))
@@ -181,18 +190,25 @@ def serve(sock: socket.socket, writer: BatchWriter) -> None:
     writer.mark_queued()
 
 
-def _waiting_batches(sock: socket.socket, first: list[IncomingRow]) -> list[list[IncomingRow]]:
-    """`first` and the batches already waiting behind it, up to one transaction's worth."""
-    batches = [first]
-    count = len(first)
+def _waiting_batches(
+    sock: socket.socket, first: object
+) -> tuple[list[list[IncomingRow]], dict[str, str]]:
+    """`first` and the batches already waiting behind it, up to one transaction's worth,
+    with the traces they carry."""
+    traces: dict[str, str] = {}
+    batches = [_batch(first, traces)]
+    count = len(batches[0])
     while count < MAX_DELIVERIES_PER_COMMIT and (message := receive(sock, 0)) is not None:
-        batch = _batch(message)
+        batch = _batch(message, traces)
         batches.append(batch)
         count += len(batch)
-    return batches
+    return batches, traces
 
 
-def _batch(message: object) -> list[IncomingRow]:
+def _batch(message: object, traces: dict[str, str]) -> list[IncomingRow]:
+    if isinstance(message, TracedBatch):
+        traces.update(message.traces)
+        return message.rows
     if not isinstance(message, list):
         raise UnexpectedMessage(f"expected a batch, got {type(message).__name__}")
     return message

@@ -31,6 +31,7 @@ from receiver.writer_protocol import (
     Failed,
     FrameDecoder,
     Ready,
+    TracedBatch,
     frame,
     outcomes_from_wire,
 )
@@ -127,8 +128,10 @@ class WriterProcess(asyncio.Protocol):
         If `timeout` seconds pass with batches in flight and no answer, the writer is taken to
         be stuck: it is killed, and everything in flight fails.
         """
+        rows = [item.row() for item in batch]
+        traces = {item.event_id: item.trace for item in batch if item.trace}
         try:
-            self._send([item.row() for item in batch])
+            self._send(TracedBatch(rows, traces) if traces else rows)
         except WriterGone:  # it died; its connection_lost has not run yet
             on_answer(StorageUnavailable("the writer process has exited"))
             return

@@ -4,11 +4,12 @@ Both ends are this codebase, and the socket pair is private to a parent and the 
 started, so pickle is safe here. Deliveries travel as `IncomingRow` tuples, which pickle several
 times faster than the dataclasses they come from.
 
-Receiver to writer: `Settings` once, then a stream of batches, each a list of
-`IncomingRow`s, sent without waiting for answers. Closing the socket asks the writer to finish and
-exit. Writer to receiver: `Ready`, then `Committed` or `Failed` for the next `batches`
-batches, in order (the writer commits whatever batches are waiting in one transaction), and
-`EnqueueFailed` whenever the broker refused events it had committed.
+Receiver to writer: `Settings` once, then a stream of batches, each a list of `IncomingRow`s
+(or, when traces are on, a `TracedBatch`), sent without waiting for answers. Closing the
+socket asks the writer to finish and exit. Writer to receiver: `Ready`, then `Committed` or
+`Failed` for the next `batches` batches, in order (the writer commits whatever batches are
+waiting in one transaction), and `EnqueueFailed` whenever the broker refused events it had
+committed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import struct
 from dataclasses import dataclass
 
 from receiver.errors import WriterGone
-from records.event_store import Outcome
+from records.event_store import IncomingRow, Outcome
 
 _HEADER = struct.Struct("!I")
 WireOutcome = tuple[str, bool, str]
@@ -29,6 +30,12 @@ WireOutcome = tuple[str, bool, str]
 @dataclass(frozen=True, slots=True)
 class Ready:
     pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class TracedBatch:
+    rows: list[IncomingRow]
+    traces: dict[str, str]  # event id → the `traceparent` of the request that delivered it
 
 
 @dataclass(frozen=True, slots=True)

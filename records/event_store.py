@@ -54,6 +54,7 @@ class Incoming:
     remote_addr: str | None
     secret_fingerprint: str
     received_at: datetime
+    trace: str | None = None  # the request's `traceparent`, when traces are on
 
     def row(self) -> IncomingRow:
         event = self.event

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from config.tracing import span
 from processors.attempt_lookup import attempt_of
 from processors.errors import PermanentFailure
 from processors.policy import ReadyAction, on_ready
@@ -26,15 +27,16 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str:
         raise PermanentFailure("generation.ready without data.id")
     url = event.data.get("downloadUrl")
     url = url if isinstance(url, str) and url else None
-    view = attempt_of(
-        ctx.engine,
-        generation_id,
-        event.data,
-        untracked_format=_format_from_url(url),
-        audio_format=_known_format(url),
-        max_attempts=ctx.max_attempts,
-        rules=ctx.adoption,
-    )
+    with span("attempt.lookup", **{"voicehook.generation_id": generation_id}):
+        view = attempt_of(
+            ctx.engine,
+            generation_id,
+            event.data,
+            untracked_format=_format_from_url(url),
+            audio_format=_known_format(url),
+            max_attempts=ctx.max_attempts,
+            rules=ctx.adoption,
+        )
     duration = event.data.get("durationSec")
     expected = float(duration) if isinstance(duration, int | float) else None
     if on_ready(view.job_status) is ReadyAction.RECORD_ONLY:
@@ -45,7 +47,9 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str:
         restore_audio(ctx.engine, view.job_id, audio)
         return f"audio fetched again: the store had lost it ({audio.size} bytes)"
     audio = fetch_verified_audio(ctx, view, url, expected)
-    if complete_job(ctx.engine, view, audio):
+    with span("job.complete", **{"voicehook.job_id": view.job_id}):
+        completed = complete_job(ctx.engine, view, audio)
+    if completed:
         return f"audio stored ({audio.size} bytes, {audio.duration_sec:.2f}s)"
     return "job was completed by another delivery"
 

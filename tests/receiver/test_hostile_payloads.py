@@ -84,7 +84,7 @@ class TestBatchCommitRefused:
             guilty = list(rows[1])
             guilty[1] = "generation.ready\x00"  # past the envelope's check, as if it had none
             rows[1] = tuple(guilty)  # type: ignore[assignment]
-            writer = BatchWriter(EventStore(engine), enqueue=lambda ids: None)
+            writer = BatchWriter(EventStore(engine), enqueue=lambda ids, traces: None)
             answer = writer.commit([rows])
             assert isinstance(answer, Committed)
             statuses = [wire[2] for wire in answer.outcomes]
@@ -107,7 +107,7 @@ class TestBatchCommitRefused:
 
         def committer(engine: Engine) -> Committer:
             if kind == "inline":
-                return InlineCommitter(engine, enqueue=lambda ids: None)
+                return InlineCommitter(engine, enqueue=lambda ids, traces: None)
             return GroupCommitter(WriterPool(settings, size=1, on_enqueue_failure=lambda _: None))
 
         async def submit_together(engine: Engine, items: list[Incoming]) -> list[Outcome]:
