@@ -158,3 +158,25 @@ class ApiBudget:
     def block_for(self, seconds: float) -> None:
         """After a 429: no process spends a slot for `seconds`."""
         self._block(keys=[self._blocked_key], args=[max(1, math.ceil(seconds * 1000))])
+
+    def usage(self) -> BudgetUsage:
+        """Slots taken in the current window and how long a 429 still blocks, read only."""
+        seconds, micros = self._client.time()
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        with self._client.pipeline(transaction=False) as pipe:
+            pipe.zcount(self._slots_key, now_ms - self._policy.window_ms, "+inf")
+            pipe.get(self._blocked_key)
+            used, blocked = pipe.execute()
+        blocked_ms = max(0, int(blocked or 0) - now_ms)
+        return BudgetUsage(int(used), self._policy.limit, blocked_ms / 1000.0)
+
+
+@dataclass(frozen=True)
+class BudgetUsage:
+    used: int
+    limit: int
+    blocked_seconds: float  # > 0 while a 429's retryAfter holds every process back
+
+    @property
+    def available(self) -> int:
+        return max(0, self.limit - self.used)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import structlog
 
+from processors import metrics
 from processors.budget import ApiBudget, Priority
 from processors.errors import (
     AnswerLost,
@@ -193,16 +194,23 @@ class VpaiClient:
     ) -> dict[str, Any]:
         wait = self._budget.acquire(priority, max_wait_seconds=self._max_wait)
         if wait > 0:
+            metrics.BUDGET_POSTPONED.inc()
             raise BudgetExhausted(wait)
+        endpoint = metrics.endpoint_label(path)
         try:
             response = self._http.request(method, path, **request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            metrics.UPSTREAM_REQUESTS.labels(method, endpoint, "error").inc()
             raise NetworkError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         except httpx.TransportError as exc:
+            metrics.UPSTREAM_REQUESTS.labels(method, endpoint, "error").inc()
             raise AnswerLost(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        metrics.UPSTREAM_REQUESTS.labels(method, endpoint, str(response.status_code)).inc()
         if response.status_code >= 400:
             error = error_for(response)
             if isinstance(error, RateLimited):
+                metrics.UPSTREAM_RATE_LIMITED.inc()
+                metrics.UPSTREAM_PAUSE_SECONDS.inc(error.retry_after)
                 self._budget.block_for(error.retry_after)
             log.warning(
                 "vpai.error", method=method, path=path, status=error.status, code=error.code

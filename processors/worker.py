@@ -14,6 +14,7 @@ where they learn to drain once (`processors.drain`), before anything else of the
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -39,6 +40,7 @@ from processors.budget import ApiBudget, BudgetPolicy
 from processors.download import DEFAULT_PORTS, Deadline
 from processors.drain import drain_once
 from processors.errors import WorkerNotStarted
+from processors.message_metrics import MessageMetrics
 from processors.notify_delivery import Notifier, build_notifier
 from processors.submission_gate import SubmissionGate
 from processors.vpai import VpaiClient, api_http_client
@@ -167,6 +169,8 @@ def start_worker(settings: Settings | None = None) -> None:
     settings = settings or load_settings()
     configure_logging(settings)
     broker = build_broker(settings)
+    if settings.worker_metrics_port is not None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        broker.add_middleware(MessageMetrics())
     context = build_context(settings)
     context.schedule_submission = partial(schedule_submission, broker)
     context.notifier = build_notifier(settings, context.engine)

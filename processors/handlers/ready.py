@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from processors import metrics
 from processors.attempt_lookup import attempt_of
 from processors.errors import PermanentFailure
 from processors.policy import ReadyAction, on_ready
@@ -15,6 +16,7 @@ from records.audio_records import restore_audio
 from records.claims import ClaimedEvent
 from records.job_outcomes import complete_job, record_attempt
 from records.jobs import AttemptStatus
+from records.types import utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +48,10 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str:
         return f"audio fetched again: the store had lost it ({audio.size} bytes)"
     audio = fetch_verified_audio(ctx, view, url, expected)
     if complete_job(ctx.engine, view, audio):
+        if event.received_at is not None:
+            metrics.WEBHOOK_TO_READY.observe(
+                max(0.0, (utcnow() - event.received_at).total_seconds())
+            )
         return f"audio stored ({audio.size} bytes, {audio.duration_sec:.2f}s)"
     return "job was completed by another delivery"
 
