@@ -101,11 +101,7 @@ def conditions(
             f"API budget {'full' if saturated else 'not full'}; backlog {current.backlog} "
             f"({current.backlog - first.backlog:+d} in {minutes:g} min)",
         ),
-        Alert.RATE_LIMITED: Condition(
-            budget is not None and budget.blocked_seconds > 0,
-            "the API answered 429: every process pauses "
-            f"{0.0 if budget is None else budget.blocked_seconds:.0f}s more",
-        ),
+        Alert.RATE_LIMITED: _rate_limited(0.0 if budget is None else budget.blocked_seconds),
         Alert.EVENTS_STUCK: Condition(
             counts.stuck_events > 0, f"{counts.stuck_events} stuck event(s)"
         ),
@@ -114,6 +110,14 @@ def conditions(
             f"{len(counts.flagged_endpoints)} notification endpoint(s) flagged as failing",
         ),
     }
+
+
+def _rate_limited(blocked_seconds: float) -> Condition:
+    if blocked_seconds > 0:
+        return Condition(
+            True, f"the API answered 429: every process pauses {blocked_seconds:.0f}s more"
+        )
+    return Condition(False, "no 429 pause in force")
 
 
 def due(
