@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.in_process import Served
 from tests.processors.flow import Sandbox
 from tests.processors.test_worker_processes import (
     Processes,
@@ -15,7 +16,6 @@ from tests.processors.test_worker_processes import (
     submit,
 )
 from tests.services import free_port
-from tests.in_process import Served
 from tests.waiting import wait_until
 
 __all__ = ["service"]  # the fixture, for this module's tests
@@ -65,13 +65,12 @@ class TestWorkerMetrics:
             },
         )
         jobs = [submit(receiver, script=f"Metrics, take {n}.") for n in range(2)]
-        for job_id in jobs:
-            wait_until(
-                lambda job_id=job_id: job_document(receiver, job_id)["status"] == "ready",
-                timeout=180,
-                description=f"job {job_id} is ready",
-                log=processes.logs,
-            )
+        wait_until(
+            lambda: all(job_document(receiver, j)["status"] == "ready" for j in jobs),
+            timeout=180,
+            description="both jobs are ready",
+            log=processes.logs,
+        )
 
         def counted() -> Samples | None:
             try:
@@ -86,7 +85,9 @@ class TestWorkerMetrics:
         assert value(found, "dramatiq_messages_total", actor_name="submit_job") >= 2
         assert value(found, "dramatiq_message_errors_total") == 0
         assert value(found, "dramatiq_messages_inprogress") == 0
-        assert value(found, "dramatiq_message_duration_milliseconds_count", queue_name="events") >= 2
+        assert (
+            value(found, "dramatiq_message_duration_milliseconds_count", queue_name="events") >= 2
+        )
         assert value(found, "voicehook_download_bytes_total") > 0
         assert value(found, "voicehook_download_seconds_count", outcome="ok") == 2
         assert value(found, "voicehook_download_failures_total") == 0
