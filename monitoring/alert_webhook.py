@@ -19,6 +19,7 @@ import orjson
 import redis
 import structlog
 
+from config.errors import ConfigurationError
 from config.settings import Settings
 from monitoring.alert_rules import (
     Alert,
@@ -34,7 +35,12 @@ from monitoring.alert_rules import (
 from monitoring.signals import Signals
 from processors.errors import DisallowedNotifyUrl
 from processors.notify_http import post_notification
-from processors.notify_urls import allowed_notify_hosts, check_notify_url, resolve_addresses
+from processors.notify_urls import (
+    allowed_notify_hosts,
+    check_notify_url,
+    parse_notify_url,
+    resolve_addresses,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -110,8 +116,13 @@ class AlertNotifier:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if settings.alert_webhook_url is None:
-            raise ValueError("ALERT_WEBHOOK_URL is not set")
+            raise ConfigurationError("ALERT_WEBHOOK_URL is not set")
         self._url = settings.alert_webhook_url.get_secret_value()
+        try:
+            parse_notify_url(self._url)
+        except DisallowedNotifyUrl as exc:
+            # The reason, never the URL: its path is the webhook's credential.
+            raise ConfigurationError(f"ALERT_WEBHOOK_URL is not usable: {exc}") from None
         self._allowed = allowed_notify_hosts(settings.notify_allowed_hosts)
         self._store = store
         self._http = http

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from structlog.testing import capture_logs
 
 from config.broker import redis_client
+from config.errors import ConfigurationError
 from config.settings import Settings
 from monitoring.alert_webhook import AlertNotifier, AlertStore
 from monitoring.signals import read_signals
@@ -117,3 +118,14 @@ class TestAlertWebhook:
             assert Round(settings, sqlite_engine, redis_url)(1_000.0) == 0
         [refused] = [entry for entry in logs if entry["event"] == "alert.url_refused"]
         assert "secret-path" not in repr(refused)
+
+
+class TestConfiguration:
+    def test_an_unusable_url_stops_the_start(self, sqlite_url: str, redis_url: str) -> None:
+        """A URL that is not plain http(s): a ConfigurationError that does not repeat it."""
+        url = "ftp://hooks.example/services/secret-path"
+        settings = make_settings(sqlite_url, redis_url, alert_webhook_url=url)
+        with pytest.raises(ConfigurationError) as raised, httpx.Client() as http:
+            AlertNotifier(settings, AlertStore(redis_client(redis_url)), http)
+        assert "ALERT_WEBHOOK_URL" in str(raised.value)
+        assert "secret-path" not in str(raised.value)

@@ -78,6 +78,7 @@ class TestWorkerMetrics:
             except httpx.HTTPError:
                 return None
             done = value(found, "voicehook_webhook_to_ready_seconds_count") >= 2
+            done = done and value(found, "voicehook_signals_up") == 1
             events = value(found, "dramatiq_messages_total", queue_name="events")
             return found if done and events >= 2 else None
 

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from tests.conftest import make_settings
 from tests.in_process import receiver_client
 from tests.receiver.conftest import envelope, post
+from tests.waiting import wait_until
 
 
 class TestMetricsEndpoint:
@@ -19,7 +20,13 @@ class TestMetricsEndpoint:
         unprocessed event and one message waiting on the events queue."""
         with receiver_client(make_settings(database_url, redis_url)) as receiver:
             assert post(receiver, envelope(resource_id="gen-gauge")).status_code == 202
-            text = receiver.get("/metrics").text
+            # A read slower than the gauges' time limit is served by a later scrape.
+
+            def fresh() -> str | None:
+                text = receiver.get("/metrics").text
+                return text if "voicehook_signals_up 1.0" in text else None
+
+            text = wait_until(fresh, description="a scrape with fresh gauges")
         assert 'voicehook_webhook_deliveries_total{outcome="accepted"} 1.0' in text
         assert "voicehook_signals_up 1.0" in text
         events = {
