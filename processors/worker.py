@@ -40,7 +40,6 @@ from processors.budget import ApiBudget, BudgetPolicy
 from processors.download import DEFAULT_PORTS, Deadline
 from processors.drain import drain_once
 from processors.errors import WorkerNotStarted
-from processors.message_metrics import MessageMetrics
 from processors.notify_delivery import Notifier, build_notifier
 from processors.submission_gate import SubmissionGate
 from processors.vpai import VpaiClient, api_http_client
@@ -170,6 +169,11 @@ def start_worker(settings: Settings | None = None) -> None:
     configure_logging(settings)
     broker = build_broker(settings)
     if settings.worker_metrics_port is not None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Imported here, in worker processes only: importing Dramatiq's Prometheus module
+        # creates its metrics folder, which the sweeper, web and CLI (importing this
+        # module for `build_context`) have no use for.
+        from processors.message_metrics import MessageMetrics  # noqa: PLC0415
+
         broker.add_middleware(MessageMetrics())
     context = build_context(settings)
     context.schedule_submission = partial(schedule_submission, broker)
