@@ -77,10 +77,17 @@ class TestWorkerMetrics:
                 found = scrape(port)
             except httpx.HTTPError:
                 return None
-            done = value(found, "voicehook_webhook_to_ready_seconds_count") >= 2
-            done = done and value(found, "voicehook_signals_up") == 1
-            events = value(found, "dramatiq_messages_total", queue_name="events")
-            return found if done and events >= 2 else None
+            # Each is counted a moment after what the jobs show (a message once its actor
+            # returned; the gauges from a snapshot up to 5 s old): wait for all of them.
+            done = (
+                value(found, "voicehook_webhook_to_ready_seconds_count") >= 2
+                and value(found, "dramatiq_messages_total", queue_name="events") >= 2
+                and value(found, "dramatiq_messages_total", actor_name="submit_job") >= 2
+                and value(found, "dramatiq_messages_inprogress") == 0
+                and value(found, "voicehook_signals_up") == 1
+                and value(found, "voicehook_jobs", status="ready") == 2
+            )
+            return found if done else None
 
         found = wait_until(counted, description="the counts reach /metrics", log=processes.logs)
         assert value(found, "dramatiq_messages_total", actor_name="submit_job") >= 2

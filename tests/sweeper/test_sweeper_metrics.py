@@ -83,11 +83,16 @@ class TestSweeperMetrics:
 
             def repaired() -> dict[str, float] | None:
                 found = scrape(port)
-                if not found or not found.get("voicehook_sweeper_events_enqueued_total[]"):
+                if not found:
                     return None
+                counted = ("events_enqueued", "partial_files_removed")
+                if not all(found.get(f"voicehook_sweeper_{name}_total[]") for name in counted):
+                    return None  # a round's chores run one after the other
                 if found.get("voicehook_signals_up[]") != 1:
                     return None  # a read slower than the time limit: the next scrape has it
-                return found if sink.bodies else None
+                # Counted once the POST has returned, just after the sink has the body.
+                sent = found.get("voicehook_alert_notifications_total[('outcome', 'sent')]")
+                return found if sent else None
 
             found = wait_until(repaired, description="the repairs counted", log=processes.logs)
             self.check(found, sink, partial)
