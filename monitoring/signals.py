@@ -15,8 +15,7 @@ from sqlalchemy import Engine
 
 from config.queues import EVENTS_QUEUE, JOBS_QUEUE, NOTIFICATIONS_QUEUE
 from config.settings import Settings
-from processors.budget import ApiBudget, BudgetPolicy, BudgetUsage
-from processors.worker import workspace_name
+from processors.budget import ApiBudget, BudgetPolicy, BudgetUsage, workspace_name
 from records.health_reads import StoredCounts, read_counts
 from records.types import utcnow
 

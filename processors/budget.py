@@ -12,6 +12,7 @@ processes that knew them assume the upstream's window was full and wait one wind
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 import uuid
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import redis
+
+from config.settings import Settings
 
 # KEYS: [slots zset, blocked-until key, epoch key];
 # ARGV: [window_ms, limit, reserve, member, epoch this process knows ('' if none), new epoch]
@@ -96,6 +99,13 @@ class BudgetPolicy:
         if priority is Priority.LOW:
             return min(self.limit - 1, max(1, math.ceil(self.limit * self.low_priority_reserve)))
         return 0
+
+
+def workspace_name(settings: Settings, api_key: str) -> str:
+    """The budget's key: configured, or a fingerprint of the API key (never the key itself)."""
+    if settings.vpai_workspace:
+        return settings.vpai_workspace
+    return "key-" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ where they learn to drain once (`processors.drain`), before anything else of the
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from config.errors import ConfigurationError
 from config.logging import configure_logging
 from config.settings import Settings, load_settings
 from processors.adoption_policy import CLOCK_SLACK_SECONDS, MatchRules
-from processors.budget import ApiBudget, BudgetPolicy
+from processors.budget import ApiBudget, BudgetPolicy, workspace_name
 from processors.download import DEFAULT_PORTS, Deadline
 from processors.drain import drain_once
 from processors.errors import WorkerNotStarted
@@ -78,13 +77,6 @@ class ProcessorContext:
     schedule_submission: Callable[[str, float], None] = field(default=lambda job_id, delay: None)
     # Set by `start_worker`: delivers notifications to the business's app.
     notifier: Notifier | None = None
-
-
-def workspace_name(settings: Settings, api_key: str) -> str:
-    """The budget's key: configured, or a fingerprint of the API key (never the key itself)."""
-    if settings.vpai_workspace:
-        return settings.vpai_workspace
-    return "key-" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
 
 def allowed_download_hosts(settings: Settings) -> frozenset[str]:

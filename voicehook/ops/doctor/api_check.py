@@ -7,7 +7,7 @@ import redis
 
 from config.broker import redis_client
 from config.settings import Settings
-from processors.budget import ApiBudget, BudgetPolicy
+from processors.budget import ApiBudget, BudgetPolicy, workspace_name
 from processors.errors import (
     ApiError,
     BudgetExhausted,
@@ -17,7 +17,6 @@ from processors.errors import (
     Unauthorized,
 )
 from processors.vpai import VpaiClient, api_http_client, explain
-from processors.worker import workspace_name
 from voicehook.ops.doctor.model import Check, Status
 
 
