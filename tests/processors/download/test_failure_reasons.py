@@ -33,6 +33,7 @@ class TestFailureReason:
     )
     def test_reason_of_each_failure(
         self,
+        *,
         server: FileServer,
         client: httpx.Client,
         path: str,
