@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import tempfile
 from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.in_process import Served
+from tests.ops.conftest import cli_env, run_cli
 from tests.processors.flow import Sandbox
 from tests.processors.test_worker_processes import (
     Processes,
@@ -114,3 +117,26 @@ class TestWorkerMetrics:
         assert len(pids) >= 3, sorted(pids)  # two event processes and the submissions one
         unauthorized = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
         assert unauthorized.status_code == 401
+
+
+class TestPortTaken:
+    def test_a_taken_port_is_one_line_and_exit_2(self, sqlite_url: str, redis_url: str) -> None:
+        """WORKER_METRICS_PORT already in use: the worker starts nothing, says which setting
+        to change, exits 2, and leaves no metrics folder behind."""
+        # In-process, tempfile's folder is this process's (TMPDIR is read once).
+        scratch = Path(tempfile.gettempdir())
+        before = set(scratch.glob("voicehook-worker-metrics-*"))
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            env = cli_env(
+                sqlite_url,
+                redis_url,
+                VPAI_API_KEY="vk_test_port",
+                WORKER_METRICS_PORT=str(port),
+            )
+            result = run_cli("worker", env=env)
+        assert result.returncode == 2
+        assert f"WORKER_METRICS_PORT={port}: cannot listen" in result.stderr
+        assert set(scratch.glob("voicehook-worker-metrics-*")) == before

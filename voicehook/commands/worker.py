@@ -83,14 +83,17 @@ def worker_metrics(settings: Settings) -> Iterator[dict[str, str]]:
         return
     folder = tempfile.mkdtemp(prefix="voicehook-worker-metrics-")
     engine = make_engine(settings, pool_size=1)
-    gauges = [queue_gauges(settings, engine)] if settings.metrics_queue_gauges else []
-    registry = exported_registry(*gauges, multiprocess_dir=folder)
-    server = serve_metrics(registry, settings, settings.worker_metrics_port, "WORKER_METRICS_PORT")
     try:
-        # Dramatiq's middleware reads `dramatiq_prom_db`; prometheus_client the other.
-        yield {MULTIPROC_ENV: folder, "dramatiq_prom_db": folder}
+        gauges = [queue_gauges(settings, engine)] if settings.metrics_queue_gauges else []
+        registry = exported_registry(*gauges, multiprocess_dir=folder)
+        port = settings.worker_metrics_port
+        server = serve_metrics(registry, settings, port, "WORKER_METRICS_PORT")
+        try:
+            # Dramatiq's middleware reads `dramatiq_prom_db`; prometheus_client the other.
+            yield {MULTIPROC_ENV: folder, "dramatiq_prom_db": folder}
+        finally:
+            server.stop()
     finally:
-        server.stop()
         engine.dispose()
         shutil.rmtree(folder, ignore_errors=True)
 
