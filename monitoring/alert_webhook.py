@@ -129,7 +129,9 @@ class AlertNotifier:
         self._clock = clock
         self._min_interval = settings.alert_min_interval_seconds
         self._thresholds = Thresholds(event_age_seconds=settings.alert_event_age_minutes * 60)
-        self._lock_seconds = max(5.0, settings.sweeper_interval_seconds)
+        # Held most of one round: several sweepers take turns, and the same sweeper finds it
+        # free again at its next round.
+        self._lock_seconds = max(1.0, settings.sweeper_interval_seconds * 0.8)
         self._deployment = settings.vpai_workspace or socket.gethostname()
 
     def round(self, signals: Signals) -> RoundResult:

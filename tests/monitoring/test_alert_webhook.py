@@ -129,3 +129,22 @@ class TestConfiguration:
             AlertNotifier(settings, AlertStore(redis_client(redis_url)), http)
         assert "ALERT_WEBHOOK_URL" in str(raised.value)
         assert "secret-path" not in str(raised.value)
+
+
+class TestSeveralSweepers:
+    def test_one_round_is_told_once(
+        self, sink: SlackSink, sqlite_engine: Engine, sqlite_url: str, redis_url: str
+    ) -> None:
+        """Two sweepers in the same round: one takes the lock and posts, the other skips."""
+        settings = make_settings(sqlite_url, redis_url, alert_webhook_url=sink.url)
+        client = redis_client(redis_url)
+        client.zadd("dramatiq:events.XQ", {"m1": 1})
+        signals = read_signals(settings, sqlite_engine, client)
+        with httpx.Client(timeout=5) as http:
+            first, second = (
+                AlertNotifier(settings, AlertStore(client), http, clock=lambda: 1_000.0)
+                for _ in range(2)
+            )
+            assert first.round(signals).sent == 1
+            assert second.round(signals).sent == 0
+        assert len(sink.bodies) == 1
