@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,6 +21,7 @@ from bench.loadgen import LoadShape
 from bench.memory import MemoryOptions, run_memory_bench
 from bench.notify import NotifyOptions, run_notify_bench
 from bench.report import parse_duration
+from bench.signals import SignalsOptions, run_signals_bench
 from bench.startup import StartupOptions, run_startup_bench
 
 app = typer.Typer(
@@ -321,6 +324,29 @@ def drain(
         keep_workdir=keep_workdir,
     )
     _run("drain", lambda: run_drain_bench(options, typer.echo).passed)
+
+
+@app.command()
+def signals(
+    *,
+    database: Annotated[DatabaseKind, typer.Option(help="Database to read.")] = DatabaseKind.SQLITE,
+    database_url: Annotated[
+        str | None, typer.Option(help="postgresql: default $TEST_DATABASE_URL (a fresh schema).")
+    ] = None,
+    events: Annotated[int, typer.Option(min=1, help="Events stored before reading.")] = 100_000,
+    reads: Annotated[int, typer.Option(min=2, help="Reads of each kind.")] = 50,
+) -> None:
+    """What one read of the health snapshot (/metrics' queue gauges, status, alerts) costs
+    over a large table; the last line is `ratio=<read p50 ÷ SELECT 1 + PING p50>`."""
+    options = SignalsOptions(
+        database=database,
+        database_url=_database_url(database, database_url),
+        events=events,
+        jobs=events // 5,
+        reads=reads,
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-signals-") as workdir:
+        _run("signals", lambda: run_signals_bench(options, Path(workdir), typer.echo))
 
 
 def _database_url(database: DatabaseKind, given: str | None) -> str | None:

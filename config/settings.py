@@ -118,6 +118,17 @@ class Settings(BaseSettings):
     # An unknown outcome no generation was matched to within this long needs an operator.
     submission_review_after_seconds: float = Field(default=1800.0, gt=0)
 
+    # Metrics and alerts, see README "Metrics" and "Alerts".
+    metrics_host: str = "127.0.0.1"
+    metrics_token: SecretStr | None = None
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    sweeper_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_queue_gauges: bool = True
+    alert_webhook_url: SecretStr | None = None
+    alert_event_age_minutes: float = Field(default=15.0, gt=0)
+    alert_min_interval_seconds: float = Field(default=300.0, ge=0)
+    alert_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
     @field_validator("vpai_webhook_secrets", mode="before")
     @classmethod
     def _secrets(cls, value: object) -> object:
@@ -156,7 +167,16 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("storage_url", "s3_endpoint_url", "aws_region", mode="before")
+    @field_validator(
+        "storage_url",
+        "s3_endpoint_url",
+        "aws_region",
+        "worker_metrics_port",
+        "sweeper_metrics_port",
+        "metrics_token",
+        "alert_webhook_url",
+        mode="before",
+    )
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -215,7 +235,13 @@ class Settings(BaseSettings):
     def secret_strings(self) -> list[str]:
         """Every configured secret value, for redaction in logs."""
         found = [s.get_secret_value() for s in [*self.vpai_webhook_secrets, *self.notify_secret]]
-        for secret in (self.vpai_api_key, self.admin_token, self.aws_secret_access_key):
+        for secret in (
+            self.vpai_api_key,
+            self.admin_token,
+            self.aws_secret_access_key,
+            self.metrics_token,
+            self.alert_webhook_url,
+        ):
             if secret is not None:
                 found.append(secret.get_secret_value())
         return [value for value in found if value]

@@ -12,6 +12,7 @@ processes that knew them assume the upstream's window was full and wait one wind
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 import uuid
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import redis
+
+from config.settings import Settings
 
 # KEYS: [slots zset, blocked-until key, epoch key];
 # ARGV: [window_ms, limit, reserve, member, epoch this process knows ('' if none), new epoch]
@@ -98,6 +101,13 @@ class BudgetPolicy:
         return 0
 
 
+def workspace_name(settings: Settings, api_key: str) -> str:
+    """The budget's key: configured, or a fingerprint of the API key (never the key itself)."""
+    if settings.vpai_workspace:
+        return settings.vpai_workspace
+    return "key-" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class SlotAnswer:
     wait_seconds: float  # 0.0: the slot is yours
@@ -158,3 +168,25 @@ class ApiBudget:
     def block_for(self, seconds: float) -> None:
         """After a 429: no process spends a slot for `seconds`."""
         self._block(keys=[self._blocked_key], args=[max(1, math.ceil(seconds * 1000))])
+
+    def usage(self) -> BudgetUsage:
+        """Slots taken in the current window and how long a 429 still blocks, read only."""
+        seconds, micros = self._client.time()
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        with self._client.pipeline(transaction=False) as pipe:
+            pipe.zcount(self._slots_key, now_ms - self._policy.window_ms, "+inf")
+            pipe.get(self._blocked_key)
+            used, blocked = pipe.execute()
+        blocked_ms = max(0, int(blocked or 0) - now_ms)
+        return BudgetUsage(int(used), self._policy.limit, blocked_ms / 1000.0)
+
+
+@dataclass(frozen=True)
+class BudgetUsage:
+    used: int
+    limit: int
+    blocked_seconds: float  # > 0 while a 429's retryAfter holds every process back
+
+    @property
+    def available(self) -> int:
+        return max(0, self.limit - self.used)

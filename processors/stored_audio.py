@@ -12,16 +12,19 @@ sweeper removes what a killed worker left.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from config.tracing import annotate, span
+from processors import metrics
 from processors.audio import AudioFacts, verify_audio
-from processors.download import download_audio
+from processors.download import DownloadedFile, download_audio
 from processors.errors import (
     AudioInvalid,
     DisallowedUrl,
+    DownloadError,
     DownloadFailed,
     DownloadRefused,
     DownloadTooLarge,
@@ -100,18 +103,7 @@ def _download_and_put(
         if url is None:
             url, expected_duration = _fresh_url(ctx, view)
         try:
-            with span("audio.download", **{"voicehook.job_id": view.job_id}):
-                downloaded = download_audio(
-                    ctx.downloads,
-                    url,
-                    staging,
-                    allowed_hosts=ctx.allowed_hosts,
-                    max_bytes=ctx.max_download_bytes,
-                    deadline=ctx.download_deadline,
-                )
-                annotate(**{"voicehook.audio_bytes": downloaded.size})
-            with span("audio.verify", **{"voicehook.audio_format": view.format}):
-                facts = verify_audio(staging, view.format, expected_duration)
+            downloaded, facts = _download_verified(ctx, view, url, staging, expected_duration)
         except (DownloadTooLarge, DisallowedUrl) as exc:
             raise _failed(ctx, view, f"download refused by policy: {exc}") from exc
         except DownloadRefused as exc:
@@ -131,6 +123,33 @@ def _download_and_put(
             )
         return _stored(ctx.store, key, facts, downloaded.sha256)
     raise _download_failed(ctx, view, problem)
+
+
+def _download_verified(
+    ctx: ProcessorContext, view: AttemptView, url: str, staging: Path, expected: float | None
+) -> tuple[DownloadedFile, AudioFacts]:
+    """Download and verify, counted in the download metrics whatever the outcome."""
+    started = time.monotonic()
+    try:
+        with span("audio.download", **{"voicehook.job_id": view.job_id}):
+            downloaded = download_audio(
+                ctx.downloads,
+                url,
+                staging,
+                allowed_hosts=ctx.allowed_hosts,
+                max_bytes=ctx.max_download_bytes,
+                deadline=ctx.download_deadline,
+            )
+            annotate(**{"voicehook.audio_bytes": downloaded.size})
+        with span("audio.verify", **{"voicehook.audio_format": view.format}):
+            facts = verify_audio(staging, view.format, expected)
+    except (DownloadError, AudioInvalid) as exc:
+        metrics.DOWNLOAD_SECONDS.labels("failed").observe(time.monotonic() - started)
+        metrics.DOWNLOAD_FAILURES.labels(metrics.failure_reason(exc).value).inc()
+        raise
+    metrics.DOWNLOAD_SECONDS.labels("ok").observe(time.monotonic() - started)
+    metrics.DOWNLOAD_BYTES.inc(downloaded.size)
+    return downloaded, facts
 
 
 def _download_failed(ctx: ProcessorContext, view: AttemptView, problem: str) -> Exception:

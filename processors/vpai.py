@@ -15,6 +15,7 @@ import httpx
 import structlog
 
 from config.tracing import annotate, span
+from processors import metrics
 from processors.budget import ApiBudget, Priority
 from processors.errors import (
     AnswerLost,
@@ -194,15 +195,23 @@ class VpaiClient:
     ) -> dict[str, Any]:
         wait = self._budget.acquire(priority, max_wait_seconds=self._max_wait)
         if wait > 0:
+            metrics.BUDGET_POSTPONED.inc()
             raise BudgetExhausted(wait)
-        # The span's name is the endpoint's kind (no ids in it); the path is an attribute.
-        endpoint = path.split("/", 1)[0]
+        endpoint = metrics.endpoint_label(path)
+        # The span's name is the endpoint's template (no ids in it); the path is an attribute.
         with span(f"vpai {method} {endpoint}", **{"http.request.method": method, "url.path": path}):
-            response = self._request(method, path, request)
+            try:
+                response = self._request(method, path, request)
+            except (NetworkError, AnswerLost):
+                metrics.UPSTREAM_REQUESTS.labels(method, endpoint, "error").inc()
+                raise
             annotate(**{"http.response.status_code": response.status_code})
+        metrics.UPSTREAM_REQUESTS.labels(method, endpoint, str(response.status_code)).inc()
         if response.status_code >= 400:
             error = error_for(response)
             if isinstance(error, RateLimited):
+                metrics.UPSTREAM_RATE_LIMITED.inc()
+                metrics.UPSTREAM_PAUSE_SECONDS.inc(error.retry_after)
                 self._budget.block_for(error.retry_after)
             log.warning(
                 "vpai.error", method=method, path=path, status=error.status, code=error.code

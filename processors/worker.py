@@ -13,7 +13,7 @@ where they learn to drain once (`processors.drain`), before anything else of the
 
 from __future__ import annotations
 
-import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -36,7 +36,7 @@ from config.logging import configure_logging
 from config.settings import Settings, load_settings
 from config.tracing import configure_tracing
 from processors.adoption_policy import CLOCK_SLACK_SECONDS, MatchRules
-from processors.budget import ApiBudget, BudgetPolicy
+from processors.budget import ApiBudget, BudgetPolicy, workspace_name
 from processors.download import DEFAULT_PORTS, Deadline
 from processors.drain import drain_once
 from processors.errors import WorkerNotStarted
@@ -80,13 +80,6 @@ class ProcessorContext:
     schedule_submission: Callable[[str, float], None] = field(default=lambda job_id, delay: None)
     # Set by `start_worker`: delivers notifications to the business's app.
     notifier: Notifier | None = None
-
-
-def workspace_name(settings: Settings, api_key: str) -> str:
-    """The budget's key: configured, or a fingerprint of the API key (never the key itself)."""
-    if settings.vpai_workspace:
-        return settings.vpai_workspace
-    return "key-" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
 
 def allowed_download_hosts(settings: Settings) -> frozenset[str]:
@@ -171,6 +164,13 @@ def start_worker(settings: Settings | None = None) -> None:
     configure_logging(settings)
     configure_tracing(settings, WORKER_SERVICE)  # before the broker: it adds the trace middleware
     broker = build_broker(settings)
+    if settings.worker_metrics_port is not None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Imported here, in worker processes only: importing Dramatiq's Prometheus module
+        # creates its metrics folder, which the sweeper, web and CLI (importing this
+        # module for `build_context`) have no use for.
+        from processors.message_metrics import MessageMetrics  # noqa: PLC0415
+
+        broker.add_middleware(MessageMetrics())
     context = build_context(settings)
     context.schedule_submission = partial(schedule_submission, broker)
     context.notifier = build_notifier(settings, context.engine)

@@ -25,6 +25,7 @@ from config.database import is_sqlite, make_engine
 from config.logging import configure_logging
 from config.settings import Settings
 from config.tracing import configure_tracing, tracing_enabled
+from monitoring.gauges import queue_gauges
 from receiver.committer import Committer
 from receiver.forwarded import ForwardedFor, TrustedProxies
 from receiver.group_commit import GroupCommitter
@@ -115,7 +116,7 @@ def create_app(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readiness.handle, methods=["GET"]),
-            Route("/metrics", MetricsEndpoint(metrics).handle, methods=["GET"]),
+            Route("/metrics", metrics_endpoint(settings, engine, metrics).handle, methods=["GET"]),
             *internal_api.routes(),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
@@ -125,6 +126,15 @@ def create_app(
     # (a redirect anywhere the client names); an unknown path is a 404 instead.
     app.router.redirect_slashes = False
     return WebhookFirst(webhook, app)
+
+
+def metrics_endpoint(
+    settings: Settings, engine: Engine, metrics: ReceiverMetrics
+) -> MetricsEndpoint:
+    """`/metrics`, with the queue gauges unless METRICS_QUEUE_GAUGES is false."""
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    gauges = [queue_gauges(settings, engine)] if settings.metrics_queue_gauges else []
+    return MetricsEndpoint(metrics, *gauges, token=token)
 
 
 class WebhookFirst:

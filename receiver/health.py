@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import Response
@@ -47,8 +49,24 @@ class Readiness:
 
 
 class MetricsEndpoint:
-    def __init__(self, metrics: ReceiverMetrics) -> None:
-        self._metrics = metrics
+    """`GET /metrics`: the receiver's metrics, and the queue gauges when given; behind
+    METRICS_TOKEN when one is set."""
 
-    async def handle(self, _: Request) -> Response:
-        return Response(self._metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    def __init__(
+        self,
+        metrics: ReceiverMetrics,
+        *extra: Collector,
+        token: str | None = None,
+    ) -> None:
+        self._metrics = metrics
+        self._extra = extra
+        self._expected = f"Bearer {token}".encode() if token else None
+
+    async def handle(self, request: Request) -> Response:
+        if self._expected is not None:
+            given = request.headers.get("authorization", "").encode("latin-1", "replace")
+            if not hmac.compare_digest(given, self._expected):
+                return json_response(401, {"error": "unauthorized"})
+        # The gauges may wait on the database (for their time limit): not on the event loop.
+        text = await asyncio.to_thread(self._metrics.render, *self._extra)
+        return Response(text, media_type=CONTENT_TYPE_LATEST)

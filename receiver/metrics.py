@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.registry import Collector
+
+from monitoring.exposition import exported_registry
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -62,10 +64,7 @@ class ReceiverMetrics:
         self._count[outcome].inc()
         self._latency[outcome].observe(seconds)
 
-    def render(self) -> bytes:
-        """The exposition text; merged across processes when PROMETHEUS_MULTIPROC_DIR is set."""
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            merged = CollectorRegistry()
-            multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
-            return generate_latest(merged)
-        return generate_latest(self.registry)
+    def render(self, *extra: Collector) -> bytes:
+        """The exposition text, and `extra`'s; merged across processes when
+        PROMETHEUS_MULTIPROC_DIR is set."""
+        return generate_latest(exported_registry(*extra, own=[self.registry]))

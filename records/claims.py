@@ -58,6 +58,7 @@ class ClaimedEvent:
     resource_id: str | None
     data: dict[str, Any]
     attempts: int
+    received_at: datetime | None = None  # when its first delivery arrived
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,14 @@ def claim_event(engine: Engine, event_id: str, lease_seconds: float) -> ClaimedE
         if not claimed:
             return _busy_or_settled(conn, event_id, now, lease_seconds)
         row = conn.execute(
-            select(EVENTS.c.type, EVENTS.c.resource_id, EVENTS.c.attempts).where(
-                EVENTS.c.id == event_id
-            )
+            select(
+                EVENTS.c.type, EVENTS.c.resource_id, EVENTS.c.attempts, EVENTS.c.received_at
+            ).where(EVENTS.c.id == event_id)
         ).one()
         body = conn.execute(first_body_query(event_id)).scalar()
-    return ClaimedEvent(event_id, row.type, row.resource_id, _data_of(body), row.attempts)
+    return ClaimedEvent(
+        event_id, row.type, row.resource_id, _data_of(body), row.attempts, row.received_at
+    )
 
 
 def _busy_or_settled(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+import httpx
 import structlog
 from sqlalchemy import Engine
 
@@ -22,6 +23,8 @@ from config.broker import (
 )
 from config.errors import ConfigurationError
 from config.settings import Settings
+from monitoring.alert_webhook import AlertNotifier, AlertStore
+from monitoring.signals import read_signals
 from processors.download import remove_stale_partials
 from processors.worker import build_context
 from records.event_queue import enqueue_received, requeue_stalled
@@ -30,6 +33,7 @@ from records.job_repo import recover_jobs
 from records.outbox_delivery import unsent_deliveries
 from records.unknown_outcomes import settle_unknown_submissions
 from records.voice_repo import recover_voices
+from sweeper import metrics
 from sweeper.loop import Chore
 from sweeper.reconcile import reconcile_once
 
@@ -49,6 +53,7 @@ def build_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker
             engine, enqueue, min_age_seconds=settings.sweeper_min_age_seconds, limit=limit
         )
         if found:
+            metrics.EVENTS_ENQUEUED.inc(found)
             log.info("sweeper.enqueued", events=found)
         return found >= limit
 
@@ -61,6 +66,7 @@ def build_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker
             limit=limit,
         )
         if found:
+            metrics.LEASES_RECOVERED.inc(found)
             log.warning("sweeper.requeued_stalled", events=found)
         return found >= limit
 
@@ -72,6 +78,7 @@ def build_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker
             submitting_lease_seconds=settings.submitting_lease_seconds,
             limit=limit,
         )
+        metrics.JOBS_RECOVERED.labels("job").inc(found)
         return found >= limit
 
     def settle_unknown() -> bool:
@@ -89,7 +96,8 @@ def build_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker
 
     def sweep_partials() -> bool:
         # Older than a worker's lease: no live download stalls that long. One pass is enough.
-        remove_stale_downloads(settings.audio_dir, settings.event_lease_seconds)
+        removed = remove_stale_downloads(settings.audio_dir, settings.event_lease_seconds)
+        metrics.PARTIALS_REMOVED.inc(removed)
         return False
 
     def recover_clones() -> bool:
@@ -99,6 +107,7 @@ def build_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker
             forgotten_after_seconds=forgotten_after,
             limit=VOICES_PER_ROUND,
         )
+        metrics.JOBS_RECOVERED.labels("voice").inc(found)
         return found >= VOICES_PER_ROUND
 
     def send_unsent_notifications() -> bool:
@@ -107,6 +116,7 @@ def build_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker
         )
         enqueue_notifications(broker, found)
         if found:
+            metrics.NOTIFICATIONS_ENQUEUED.inc(len(found))
             log.info("sweeper.enqueued_notifications", deliveries=len(found))
         return len(found) >= limit
 
@@ -120,7 +130,29 @@ def build_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker
         Chore("recover_voices", recover_clones),
     ]
     reconcile = _reconciliation(settings, engine, enqueue)
-    return chores if reconcile is None else [*chores, reconcile]
+    if reconcile is not None:
+        chores.append(reconcile)
+    if settings.alert_webhook_url is not None:
+        chores.append(alert_chore(settings, engine, broker))
+    return chores
+
+
+def alert_chore(settings: Settings, engine: Engine, broker: BatchingRedisBroker) -> Chore:
+    """Tell ALERT_WEBHOOK_URL of each alert that started or ended since the last round."""
+    client = broker.client
+    notifier = AlertNotifier(
+        settings,
+        AlertStore(client),
+        httpx.Client(timeout=settings.alert_timeout_seconds, follow_redirects=False),
+    )
+
+    def notify_alerts() -> bool:
+        result = notifier.round(read_signals(settings, engine, client))
+        metrics.ALERTS_SENT.labels("sent").inc(result.sent)
+        metrics.ALERTS_SENT.labels("failed").inc(result.failed)
+        return False
+
+    return Chore("notify_alerts", notify_alerts)
 
 
 def _reconciliation(settings: Settings, engine: Engine, enqueue: EnqueueIds) -> Chore | None:

@@ -25,6 +25,7 @@ from records.event_store import EventStore, Incoming, Outcome
 from records.events import EventStatus
 from records.job_outcomes import mark_polled, overdue_attempts, surface_unsettled
 from records.types import utcnow
+from sweeper import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -51,16 +52,19 @@ def reconcile_once(
             break  # the budget is for others now, or the API is struggling: next sweep
         except NotFound:
             generation = None
+        metrics.RECONCILE_POLLS.inc()
         polls = overdue.polls + 1
         mark_polled(
             ctx.engine, overdue.attempt_id, next_poll_in(ctx.reconcile_after_seconds, polls)
         )
         if generation is None or generation.status not in TERMINAL:
+            metrics.RECONCILE_FOUND.labels("missing" if generation is None else "pending").inc()
             if polls >= ctx.reconcile_max_polls:
                 _surface(ctx, overdue.attempt_id, overdue.generation_id, generation, polls)
             continue
         outcome = _store_as_event(store, generation)
         if outcome.created:
+            metrics.RECONCILE_FOUND.labels(generation.status).inc()
             created.append(outcome.event_id)
             log.info(
                 "reconcile.found", generation_id=overdue.generation_id, status=generation.status
@@ -68,6 +72,7 @@ def reconcile_once(
         elif outcome.status == EventStatus.FAILED:
             # Its webhook's event failed (a download, say): run it again, not a duplicate.
             rerun += len(requeue_events(ctx.engine, [outcome.event_id], enqueue_events))
+            metrics.RECONCILE_FOUND.labels("rerun").inc()
             log.info(
                 "reconcile.rerun", generation_id=overdue.generation_id, event_id=outcome.event_id
             )

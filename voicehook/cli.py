@@ -69,6 +69,10 @@ class VoicehookGroup(LazyGroup):
             "voicehook.commands.doctor:doctor",
             "Check configuration, database, broker, API key and storage; exit 1 if any failed.",
         ),
+        "status": Entry(
+            "voicehook.commands.status:status",
+            "One screen of events, jobs, queues, dead letters, API budget and alerts.",
+        ),
         "db": Entry("voicehook.commands.db:app", "Database schema migrations."),
         "jobs": Entry(
             "voicehook.commands.jobs:jobs_app",

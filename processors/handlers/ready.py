@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from config.tracing import span
+from processors import metrics
 from processors.attempt_lookup import attempt_of
 from processors.errors import PermanentFailure
 from processors.policy import ReadyAction, on_ready
@@ -16,6 +17,7 @@ from records.audio_records import restore_audio
 from records.claims import ClaimedEvent
 from records.job_outcomes import complete_job, record_attempt
 from records.jobs import AttemptStatus
+from records.types import utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +52,10 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str:
     with span("job.complete", **{"voicehook.job_id": view.job_id}):
         completed = complete_job(ctx.engine, view, audio)
     if completed:
+        if event.received_at is not None:
+            metrics.WEBHOOK_TO_READY.observe(
+                max(0.0, (utcnow() - event.received_at).total_seconds())
+            )
         return f"audio stored ({audio.size} bytes, {audio.duration_sec:.2f}s)"
     return "job was completed by another delivery"
 

@@ -68,7 +68,7 @@ class TestAllGreen:
         by_name = {c["name"]: c for c in document["checks"]}
         assert list(by_name) == [
             "settings", "webhook secret", "api key", "database", "schema", "broker", "api",
-            "storage", "bucket",
+            "storage", "bucket", "dead letters", "stuck events", "notify endpoints",
         ]  # fmt: skip
         assert {c["status"] for c in by_name.values()} == {"ok"}
         assert by_name["broker"]["facts"]["queues"]["events"]["waiting"] == 0

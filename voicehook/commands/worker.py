@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 
+from config.database import make_engine
 from config.errors import ConfigurationError
 from config.queues import EVENTS_QUEUE, JOBS_QUEUE, NOTIFICATIONS_QUEUE
 from config.settings import Settings
+from monitoring.exposition import MULTIPROC_ENV, exported_registry, serve_metrics
+from monitoring.gauges import queue_gauges
 from processors.worker import DRAMATIQ_ARGS, build_context
 from voicehook.supervisor import Child, Supervisor, inherit_env, python_module
 
@@ -49,19 +56,46 @@ def worker(
     # An idle Dramatiq consumer polls Redis at most this often (ms); Dramatiq's 1000 ms default
     # added up to a second to every event arriving after a quiet spell.
     poll_ms = os.environ.get("dramatiq_worker_timeout", "100")  # noqa: SIM112 - Dramatiq's name
-    env = inherit_env(dramatiq_worker_timeout=poll_ms)
-    supervisor = Supervisor(env, grace_seconds=STOP_GRACE_SECONDS)
+    with worker_metrics(settings) as metrics_env:
+        env = inherit_env(dramatiq_worker_timeout=poll_ms, **metrics_env)
+        supervisor = Supervisor(env, grace_seconds=STOP_GRACE_SECONDS)
+        try:
+            start_workers(
+                supervisor,
+                processes or settings.worker_processes,
+                threads or settings.worker_threads,
+                settings.notify_worker_threads,
+            )
+        except KeyboardInterrupt:  # a stop signal before the supervisor's wait took over
+            supervisor.stop()
+            raise typer.Exit(0) from None
+        code = supervisor.wait()
+    raise typer.Exit(code)
+
+
+@contextmanager
+def worker_metrics(settings: Settings) -> Iterator[dict[str, str]]:
+    """With WORKER_METRICS_PORT: a fresh folder every Dramatiq process of this worker writes
+    its metrics to (the environment that says so), served at that port's `/metrics` with
+    the queue gauges, until the workers stop; then the folder is removed."""
+    if settings.worker_metrics_port is None:
+        yield {}
+        return
+    folder = tempfile.mkdtemp(prefix="voicehook-worker-metrics-")
+    engine = make_engine(settings, pool_size=1)
     try:
-        start_workers(
-            supervisor,
-            processes or settings.worker_processes,
-            threads or settings.worker_threads,
-            settings.notify_worker_threads,
-        )
-    except KeyboardInterrupt:  # a stop signal before the supervisor's wait took over
-        supervisor.stop()
-        raise typer.Exit(0) from None
-    raise typer.Exit(supervisor.wait())
+        gauges = [queue_gauges(settings, engine)] if settings.metrics_queue_gauges else []
+        registry = exported_registry(*gauges, multiprocess_dir=folder)
+        port = settings.worker_metrics_port
+        server = serve_metrics(registry, settings, port, "WORKER_METRICS_PORT")
+        try:
+            # Dramatiq's middleware reads `dramatiq_prom_db`; prometheus_client the other.
+            yield {MULTIPROC_ENV: folder, "dramatiq_prom_db": folder}
+        finally:
+            server.stop()
+    finally:
+        engine.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def start_workers(
