@@ -22,6 +22,7 @@ from records.event_reads import EventFilter, first_body, list_events, show_event
 from records.events import EVENTS
 from records.lookup import resolve_id
 from records.types import utcnow
+from voicehook.commands.settings_loading import load_settings
 from voicehook.dev_files import VAR
 from voicehook.errors import InvalidSelection, InvalidTimeSpec
 from voicehook.ops.capture import write_directory, write_jsonl
@@ -57,15 +58,6 @@ def _filter(
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"voicehook events: {message}", err=True)
     return typer.Exit(code)
-
-
-def load_settings() -> Settings:
-    """The settings, with log lines sent to stderr (stdout is for output, e.g. --json)."""
-    from config.logging import configure_logging  # noqa: PLC0415 - start-up time (structlog)
-
-    settings = Settings()
-    configure_logging(settings)
-    return settings
 
 
 def redis_url(settings: Settings) -> str | None:
