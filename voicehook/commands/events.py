@@ -22,8 +22,7 @@ from records.event_reads import EventFilter, first_body, list_events, show_event
 from records.events import EVENTS
 from records.lookup import resolve_id
 from records.types import utcnow
-from voicehook.commands.settings_loading import load_settings
-from voicehook.dev_files import VAR
+from voicehook.commands.settings_loading import load_settings, redis_url
 from voicehook.errors import InvalidSelection, InvalidTimeSpec
 from voicehook.ops.capture import write_directory, write_jsonl
 from voicehook.ops.export import DeliveryExport
@@ -58,14 +57,6 @@ def _filter(
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"voicehook events: {message}", err=True)
     return typer.Exit(code)
-
-
-def redis_url(settings: Settings) -> str | None:
-    """REDIS_URL, or the embedded Redis of a `voicehook dev` running from here."""
-    # redis-py is loaded only to enqueue: the reads start without it.
-    from voicehook.embedded_redis import running_embedded_url  # noqa: PLC0415 - start-up time
-
-    return settings.redis_url or running_embedded_url(VAR / "redis")
 
 
 @app.command("list")

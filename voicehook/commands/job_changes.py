@@ -24,9 +24,7 @@ from records.errors import UnknownCustomer
 from records.types import utcnow
 from storage.build import open_store
 from storage.errors import ObjectStoreError
-from voicehook.commands.settings_loading import load_settings
-from voicehook.dev_files import VAR
-from voicehook.embedded_redis import running_embedded_url
+from voicehook.commands.settings_loading import load_settings, redis_url
 from voicehook.errors import InvalidTimeSpec
 from voicehook.ops.audio_prune import prune_audio
 from voicehook.ops.output import print_json
@@ -50,9 +48,7 @@ SUBMIT_OPTIONS = {
 def _enqueue(settings: Settings, job_ids: list[str]) -> None:
     if not job_ids:
         return
-    if not settings.redis_url:  # next to `voicehook dev`: use its embedded Redis
-        embedded = running_embedded_url(VAR / "redis")
-        settings = settings.model_copy(update={"redis_url": embedded}) if embedded else settings
+    settings = settings.model_copy(update={"redis_url": redis_url(settings)})
     try:
         enqueue_submissions(build_broker(settings), job_ids)
     except (BrokerUnavailable, ConfigurationError) as exc:

@@ -1,8 +1,10 @@
-"""The settings a command that may log runs with: log lines go to stderr, never stdout."""
+"""The settings a command runs with: log lines to stderr (never stdout), and the Redis of a
+`voicehook dev` running from this folder when REDIS_URL is unset."""
 
 from __future__ import annotations
 
 from config.settings import Settings
+from voicehook.dev_files import VAR
 
 
 def load_settings() -> Settings:
@@ -15,3 +17,11 @@ def load_settings() -> Settings:
     settings = Settings()
     configure_logging(settings)
     return settings
+
+
+def redis_url(settings: Settings) -> str | None:
+    """REDIS_URL, or the embedded Redis of a `voicehook dev` running from here."""
+    # redis-py is loaded only to enqueue: the reads start without it.
+    from voicehook.embedded_redis import running_embedded_url  # noqa: PLC0415 - start-up time
+
+    return settings.redis_url or running_embedded_url(VAR / "redis")
