@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from voicehook.cli import VoicehookGroup
+from voicehook.commands.events import EventsGroup
 from voicehook.commands.jobs import JobsGroup
 from voicehook.lazy_group import LazyGroup, load_command
 
@@ -117,14 +118,16 @@ def test_bench_is_no_command() -> None:
     assert "bench" not in VoicehookGroup.entries
 
 
-def test_jobs_help_imports_none_of_its_commands(tmp_path: Path) -> None:
-    """`voicehook jobs --help` lists the job commands without the database or the broker."""
-    modules = imported_modules("jobs", "--help", cwd=tmp_path)
-    assert loaded(modules, HEAVY) == ["voicehook.commands", "voicehook.commands.jobs"]
+@pytest.mark.parametrize("group", ["jobs", "events"])
+def test_a_group_help_imports_none_of_its_commands(tmp_path: Path, group: str) -> None:
+    """`voicehook jobs --help` (and `events --help`) lists the group's commands without the
+    database or the broker."""
+    modules = imported_modules(group, "--help", cwd=tmp_path)
+    assert loaded(modules, HEAVY) == ["voicehook.commands", f"voicehook.commands.{group}"]
 
 
-LISTINGS = [(VoicehookGroup, name) for name in VoicehookGroup.entries] + [
-    (JobsGroup, name) for name in JobsGroup.entries
+LISTINGS = [
+    (group, name) for group in (VoicehookGroup, JobsGroup, EventsGroup) for name in group.entries
 ]
 
 
