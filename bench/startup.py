@@ -37,6 +37,8 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("jobs", "--help"),
     ("jobs", "list"),
     ("events", "list"),
+    ("customers", "list"),
+    ("notifications", "list"),
 )
 BASELINE = ("-c", "pass")
 # Imported by a command that needs the database or the service; `--help` needs none of them.

@@ -78,8 +78,8 @@ class VoicehookGroup(LazyGroup):
             "voicehook.commands.jobs:jobs_app",
             "Audio jobs: submit, list, show, resume, adopt, resubmit, prune.",
         ),
-        "customers": Entry("voicehook.commands.jobs:customers_app", "The business's customers."),
-        "voices": Entry("voicehook.commands.jobs:voices_app", "Cloned voices."),
+        "customers": Entry("voicehook.commands.customers:app", "The business's customers."),
+        "voices": Entry("voicehook.commands.voices:app", "Cloned voices."),
         "events": Entry(
             "voicehook.commands.events:app",
             "Stored webhook events: list, show, export, reprocess, prune.",

@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bench.throwaway_s3 import ThrowawayS3
 from processors.errors import AdoptionRefused
 from processors.review import adopt_for_operator
 from processors.worker import ProcessorContext
-from records.jobs import Job
-from records.submission_repo import start_submission
+from records.jobs import JOBS, Job
+from records.submission_repo import start_submission, submission_accepted
 from records.unknown_outcomes import settle_unknown_submissions
 from storage.build import open_store
 from storage.errors import ChecksumMismatch
@@ -34,14 +35,20 @@ def object_sha256(store: ObjectStore, key: str) -> str:
         return hashlib.sha256(b"".join(chunks)).hexdigest()
 
 
-def job_in_review_and_untracked_ready(ctx: ProcessorContext, vpai: Sandbox) -> tuple[str, str, Job]:
-    """A job whose submission outcome is unknown, and a stranger's generation filed ready."""
-    stray = vpai.make_generation(format="wav")  # filed before anything could match it
-    process(ctx, store_event(ctx.engine, "generation.ready", stray))
+def job_in_review(ctx: ProcessorContext) -> str:
+    """A job whose submission outcome is unknown, past the time to ask an operator."""
     job_id = new_job(ctx.engine)
     assert start_submission(ctx.engine, job_id) is not None
     settle_unknown_submissions(ctx.engine, lease_seconds=1e-6, review_after_seconds=1e-6)
     assert job(ctx.engine, job_id).status == "needs_review"
+    return job_id
+
+
+def job_in_review_and_untracked_ready(ctx: ProcessorContext, vpai: Sandbox) -> tuple[str, str, Job]:
+    """A job whose submission outcome is unknown, and a stranger's generation filed ready."""
+    stray = vpai.make_generation(format="wav")  # filed before anything could match it
+    process(ctx, store_event(ctx.engine, "generation.ready", stray))
+    job_id = job_in_review(ctx)
     with Session(ctx.engine) as session:
         [untracked] = list(session.exec(select(Job).where(Job.tracked == False)))  # noqa: E712
     assert untracked.audio_path is not None
@@ -115,6 +122,53 @@ class TestAdoptForOperator:
         assert job(ctx.engine, job_id).status == "needs_review"
         assert ctx.store.keys(f"{job(ctx.engine, job_id).customer_id}") == []
         assert (ctx.audio_dir / untracked.audio_path).is_file()
+
+    def test_audio_in_another_store_stays_where_it_is(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """Audio recorded in a store this one is not (a migration under way) is neither
+        copied nor deleted: the job's records name that store and key."""
+        job_id, generation_id, untracked = job_in_review_and_untracked_ready(ctx, vpai)
+        elsewhere = "s3://another-bucket/audio"
+        with ctx.engine.begin() as conn:
+            conn.execute(
+                update(JOBS).where(JOBS.c.id == untracked.id).values(audio_store=elsewhere)
+            )
+
+        adopt_for_operator(ctx.engine, ctx.store, ctx.audio_dir, job_id, generation_id)
+
+        adopted = job(ctx.engine, job_id)
+        assert adopted.status == "ready"
+        assert (adopted.audio_store, adopted.audio_path) == (elsewhere, untracked.audio_path)
+        assert untracked.audio_path is not None
+        assert (ctx.audio_dir / untracked.audio_path).is_file()  # not this store's to delete
+        assert ctx.store.keys(str(adopted.customer_id)) == []
+
+    def test_a_generation_nobody_recorded_is_left_to_reconciliation(
+        self, ctx: ProcessorContext
+    ) -> None:
+        """Adopted as the unknown attempt's, the job `submitted`, for reconciliation to poll."""
+        job_id = job_in_review(ctx)
+        note = adopt_for_operator(ctx.engine, ctx.store, ctx.audio_dir, job_id, "gen-upstream")
+        assert "reconciliation will poll it" in note
+        assert job(ctx.engine, job_id).status == "submitted"
+        assert [a.generation_id for a in attempts(ctx.engine, job_id)] == ["gen-upstream"]
+
+    def test_a_generation_of_another_tracked_job_refuses(self, ctx: ProcessorContext) -> None:
+        """A generation another job of ours made is not this one's to adopt."""
+        other = new_job(ctx.engine)
+        submission = start_submission(ctx.engine, other)
+        assert submission is not None
+        submission_accepted(ctx.engine, submission, "gen-other", 5)
+        job_id = job_in_review(ctx)
+        with pytest.raises(AdoptionRefused, match=f"belongs to job {other}"):
+            adopt_for_operator(ctx.engine, ctx.store, ctx.audio_dir, job_id, "gen-other")
+        assert job(ctx.engine, job_id).status == "needs_review"
+
+    def test_an_unknown_job_refuses(self, ctx: ProcessorContext) -> None:
+        """A job id that is not ours is said to be so."""
+        with pytest.raises(AdoptionRefused, match="no job nope"):
+            adopt_for_operator(ctx.engine, ctx.store, ctx.audio_dir, "nope", "gen-x")
 
     def test_a_job_without_an_unknown_outcome_refuses(self, ctx: ProcessorContext) -> None:
         """A pending job has nothing to adopt a generation for."""

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from voicehook.cli import VoicehookGroup
-from voicehook.lazy_group import load_command
+from voicehook.commands.events import EventsGroup
+from voicehook.commands.jobs import JobsGroup
+from voicehook.lazy_group import LazyGroup, load_command
 
 # What `voicehook --help` used to import (2.3-2.9 s on an idle machine): none is needed.
 HEAVY = ("sqlalchemy", "starlette", "uvicorn", "dramatiq", "httpx", "alembic", "sandbox",
@@ -116,10 +118,25 @@ def test_bench_is_no_command() -> None:
     assert "bench" not in VoicehookGroup.entries
 
 
-@pytest.mark.parametrize("name", list(VoicehookGroup.entries))
-def test_the_listed_help_is_the_commands_own(name: str) -> None:
-    """Each line of the lazy listing says what the command's own help says."""
-    entry = VoicehookGroup.entries[name]
+@pytest.mark.parametrize("group", ["jobs", "events"])
+def test_a_group_help_imports_none_of_its_commands(tmp_path: Path, group: str) -> None:
+    """`voicehook jobs --help` (and `events --help`) lists the group's commands without the
+    database or the broker."""
+    modules = imported_modules(group, "--help", cwd=tmp_path)
+    assert loaded(modules, HEAVY) == ["voicehook.commands", f"voicehook.commands.{group}"]
+
+
+LISTINGS = [
+    (group, name) for group in (VoicehookGroup, JobsGroup, EventsGroup) for name in group.entries
+]
+
+
+@pytest.mark.parametrize(
+    ("group", "name"), LISTINGS, ids=[f"{g.__name__}-{name}" for g, name in LISTINGS]
+)
+def test_the_listed_help_is_the_commands_own(group: type[LazyGroup], name: str) -> None:
+    """Each line of a lazy listing says what the command's own help says."""
+    entry = group.entries[name]
     command = load_command(name, entry.target)
     assert command.name == name
     assert " ".join((command.help or "").split()).startswith(entry.help)

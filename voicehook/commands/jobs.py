@@ -1,399 +1,54 @@
-"""`voicehook jobs` and `voicehook customers`: the internal API's twins on the command line."""
+"""`voicehook jobs`: a group whose commands are imported only when they run.
+
+The reads (`job_reads`: list, show) need the database's stack only; the changes
+(`job_changes`) the receiver's request models, the broker, the object store and the
+processors. So `voicehook jobs --help` imports neither, and `jobs list` nothing of what a
+change needs (issue 13's start-up time; `python -m bench startup`).
+"""
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+from collections.abc import Mapping
+from typing import ClassVar
 
-import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from config.database import make_engine
-from config.errors import BrokerUnavailable, ConfigurationError
-from config.settings import Settings
-from records import customer_repo, job_repo
-from records.errors import AmbiguousId, UnknownCustomer, UnknownId
-from records.jobs import JOBS, Job, JobStatus
-from records.lookup import customer_refs, resolve_id
-from records.types import utcnow
-from voicehook.dev_files import VAR
-from voicehook.errors import InvalidTimeSpec
-from voicehook.ops.timespec import parse_instant
-from voicehook.tables import compact_table, human_time, plain_value, print_table, short_id
+from voicehook.lazy_group import Entry, LazyGroup
 
-JOB_STATUSES = ", ".join(status.value for status in JobStatus)
-
-# The option each field of a JobRequest comes from, to name it in an error.
-SUBMIT_OPTIONS = {
-    "customerRef": "--customer",
-    "voiceId": "--voice",
-    "script": "--script",
-    "format": "--format",
-    "settings.speed": "--speed",
-    "settings.pitchSemitones": "--pitch",
-}
+READS = "voicehook.commands.job_reads"
+CHANGES = "voicehook.commands.job_changes"
 
 
-# What a simple read needs is kept apart from what the other commands import (the receiver's
-# requests, the object store's boto3, structlog, the broker): imported inside the command
-# that needs it, so that `list` and `show` start fast (issue 13; `python -m bench startup`).
-READS = frozenset({"list", "show"})  # they log nothing
-
-
-def _log_to_stderr(ctx: typer.Context) -> None:
-    # structlog's default writes to stdout, which would corrupt --json output.
-    if ctx.invoked_subcommand not in READS:
-        from config.logging import configure_logging  # noqa: PLC0415 - start-up time
-
-        configure_logging(Settings())
-
-
-jobs_app = typer.Typer(
-    help="Audio jobs: submit, list, show, resume, adopt, resubmit, prune.",
-    no_args_is_help=True,
-    callback=_log_to_stderr,
-)
-customers_app = typer.Typer(
-    help="The business's customers.", no_args_is_help=True, callback=_log_to_stderr
-)
-
-
-def _print_json(value: object) -> None:
-    sys.stdout.write(orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
-
-
-def _enqueue(settings: Settings, job_ids: list[str]) -> None:
-    if not job_ids:
-        return
-    # The broker (Dramatiq, redis-py) is loaded only by the commands that enqueue: reads
-    # start without it (issue 13's start-up time; `python -m bench startup`).
-    from config.broker import build_broker, enqueue_submissions  # noqa: PLC0415
-    from voicehook.embedded_redis import running_embedded_url  # noqa: PLC0415
-
-    if not settings.redis_url:  # next to `voicehook dev`: use its embedded Redis
-        embedded = running_embedded_url(VAR / "redis")
-        settings = settings.model_copy(update={"redis_url": embedded}) if embedded else settings
-    try:
-        enqueue_submissions(build_broker(settings), job_ids)
-    except (BrokerUnavailable, ConfigurationError) as exc:
-        typer.echo(f"stored, but not enqueued ({exc}); the sweeper will submit it", err=True)
-
-
-@jobs_app.command("submit")
-def submit(
-    *,
-    customer: str = typer.Option(..., "--customer", help="The customer's external reference."),
-    voice_id: str = typer.Option(..., "--voice", help="Upstream voice id."),
-    script: str = typer.Option(..., help="Text to speak."),
-    audio_format: str = typer.Option("mp3", "--format", help="mp3 or wav."),
-    speed: float = typer.Option(1.0, help="0.5 to 2.0."),
-    pitch: float = typer.Option(0.0, help="Semitones, -12 to 12."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Accept a job for a customer; a worker submits it within the API budget."""
-    from pydantic import ValidationError  # noqa: PLC0415 - start-up time, as above
-
-    from receiver.job_intake import create_job  # noqa: PLC0415
-    from receiver.job_requests import JobRequest  # noqa: PLC0415
-    from voicehook.request_errors import describe_request_error  # noqa: PLC0415
-
-    settings = Settings()
-    try:
-        request = JobRequest.model_validate(
-            {
-                "customerRef": customer,
-                "voiceId": voice_id,
-                "script": script,
-                "format": audio_format,
-                "settings": {"speed": speed, "pitchSemitones": pitch},
-            }
-        )
-    except ValidationError as exc:
-        typer.echo(
-            f"voicehook jobs submit: {describe_request_error(exc, SUBMIT_OPTIONS)}", err=True
-        )
-        raise typer.Exit(2) from None
-    try:
-        job = create_job(make_engine(settings), request, settings.job_max_attempts)
-    except UnknownCustomer:
-        typer.echo(f"no customer {customer!r}; add it with `voicehook customers add`", err=True)
-        raise typer.Exit(1) from None
-    _enqueue(settings, [job.id])
-    if as_json:
-        _print_json({"id": job.id, "status": job.status})
-    else:
-        typer.echo(f"job {job.id} accepted ({job.status})")
-
-
-@jobs_app.command("list")
-def list_jobs(
-    status: str | None = typer.Option(None, help=f"Only jobs in this status: {JOB_STATUSES}."),
-    limit: int = typer.Option(50, min=1, help="At most this many, newest first."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """List jobs, newest first."""
-    if status is not None and status not in JOB_STATUSES.split(", "):
-        typer.echo(f"voicehook jobs: unknown status {status!r}; one of: {JOB_STATUSES}", err=True)
-        raise typer.Exit(2)
-    engine = make_engine(Settings())
-    rows = job_repo.list_jobs(engine, status, limit)
-    if as_json:
-        _print_json([_summary(job) for job in rows])
-        return
-    if not rows:
-        typer.echo("no jobs match" if status else "no jobs yet")
-        return
-    refs = customer_refs(engine, (job.customer_id for job in rows))
-    now = utcnow()
-    table = compact_table(
-        ("id", "customer", "status", "tries", "format", "audio s", "created", "last error"),
-        wrap="last error",
-    )
-    for job in rows:
-        table.add_row(
-            short_id(job.id),
-            refs.get(job.customer_id or "", "(untracked)"),
-            job.status,
-            f"{job.attempts_made}/{job.max_attempts}",
-            job.format,
-            f"{job.audio_duration_sec:.1f}" if job.audio_duration_sec else "",
-            human_time(job.created_at, now),
-            job.last_error or "",
-        )
-    print_table(table)
-
-
-def _summary(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "customerId": job.customer_id,
-        "status": job.status,
-        "attemptsMade": job.attempts_made,
-        "format": job.format,
-        "audioDurationSec": job.audio_duration_sec,
-        "lastError": job.last_error,
-        "createdAt": job.created_at,
+class JobsGroup(LazyGroup):
+    entries: ClassVar[Mapping[str, Entry]] = {
+        "submit": Entry(
+            f"{CHANGES}:submit",
+            "Accept a job for a customer; a worker submits it within the API budget.",
+        ),
+        "list": Entry(f"{READS}:list_jobs", "List jobs, newest first."),
+        "show": Entry(f"{READS}:show", "One job with its attempts and audio facts."),
+        "resume": Entry(
+            f"{CHANGES}:resume",
+            "Resume jobs blocked by insufficient credits, after topping up the workspace.",
+        ),
+        "adopt": Entry(
+            f"{CHANGES}:adopt",
+            "Attach a generation to a job in review (or still unknown) as its attempt.",
+        ),
+        "resubmit": Entry(
+            f"{CHANGES}:resubmit",
+            "Submit a job in review again: a new paid generation, on your word.",
+        ),
+        "prune": Entry(
+            f"{CHANGES}:prune",
+            "Retention: delete the audio objects of old jobs, and record on each job that it went.",
+        ),
     }
 
 
-@jobs_app.command("show")
-def show(
-    job_id: str = typer.Argument(..., help="The job's id."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """One job with its attempts and audio facts."""
-    engine = make_engine(Settings())
-    try:
-        document = job_repo.job_document(engine, resolve_id(engine, JOBS.c.id, job_id))
-    except (UnknownId, AmbiguousId) as exc:
-        message = f"no job {job_id}" if isinstance(exc, UnknownId) else str(exc)
-        typer.echo(f"voicehook jobs: {message}", err=True)
-        raise typer.Exit(1) from None
-    if document is None:
-        typer.echo(f"voicehook jobs: no job {job_id}", err=True)
-        raise typer.Exit(1)
-    if as_json:
-        _print_json(document)
-        return
-    for key, value in document.items():
-        if key != "attempts":
-            typer.echo(f"{key:>14}: {plain_value(value)}")
-    for attempt in document["attempts"]:
-        error = f" {attempt['error']}" if attempt["error"] else ""
-        typer.echo(
-            f"  attempt {attempt['number']}: {attempt['status']} "
-            f"generation={plain_value(attempt['generationId'])}{error}"
-        )
+jobs_app = typer.Typer(cls=JobsGroup, no_args_is_help=True)
 
 
-@jobs_app.command("resume")
-def resume(
-    job_ids: list[str] = typer.Argument(None, help="Jobs to resume (default: every blocked one)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Resume jobs blocked by insufficient credits, after topping up the workspace."""
-    settings = Settings()
-    resumed = job_repo.resume_blocked(make_engine(settings), job_ids or [])
-    _enqueue(settings, resumed)
-    if as_json:
-        _print_json({"resumed": resumed})
-    else:
-        typer.echo(f"resumed {len(resumed)} job(s)")
-
-
-@jobs_app.command("adopt")
-def adopt(
-    job_id: str = typer.Argument(..., help="A job whose submission outcome is unknown."),
-    generation_id: str = typer.Argument(..., help="The upstream generation it made."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Attach a generation to a job in review (or still unknown) as its attempt."""
-    from processors.errors import AdoptionRefused  # noqa: PLC0415 - start-up time, as above
-    from processors.review import adopt_for_operator  # noqa: PLC0415 - start-up time
-    from storage.build import open_store  # noqa: PLC0415 - start-up time (boto3)
-    from storage.errors import ObjectStoreError  # noqa: PLC0415 - start-up time
-
-    settings = Settings()
-    engine = make_engine(settings)
-    try:
-        store = open_store(settings)
-        note = adopt_for_operator(engine, store, settings.audio_dir, job_id, generation_id)
-    except (AdoptionRefused, ObjectStoreError) as exc:
-        typer.echo(f"not adopted: {exc}", err=True)
-        raise typer.Exit(1) from None
-    if as_json:
-        _print_json({"adopted": generation_id, "jobId": job_id, "note": note})
-    else:
-        typer.echo(note)
-
-
-@jobs_app.command("resubmit")
-def resubmit(
-    job_id: str = typer.Argument(..., help="A job in needs_review."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Submit a job in review again: a new paid generation, on your word."""
-    from records.adoption import resubmit_job  # noqa: PLC0415 - start-up time
-
-    settings = Settings()
-    if not resubmit_job(make_engine(settings), job_id):
-        typer.echo(f"job {job_id} is not in needs_review; nothing resubmitted", err=True)
-        raise typer.Exit(1)
-    _enqueue(settings, [job_id])
-    if as_json:
-        _print_json({"resubmitted": job_id})
-    else:
-        typer.echo(f"job {job_id} will be submitted again")
-
-
-@customers_app.command("add")
-def add_customer(
-    external_ref: str = typer.Argument(..., help="Your reference for the customer."),
-    name: str = typer.Argument(..., help="Display name."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Create a customer (or show the existing one with this reference)."""
-    from receiver.job_requests import CustomerRequest  # noqa: PLC0415 - start-up time
-
-    request = CustomerRequest(external_ref=external_ref, name=name)
-    customer, created = customer_repo.upsert_customer(
-        make_engine(Settings()), request.external_ref, request.name
-    )
-    if as_json:
-        _print_json({"id": customer.id, "externalRef": customer.external_ref, "created": created})
-    else:
-        typer.echo(f"customer {customer.id} ({'created' if created else 'exists'})")
-
-
-@customers_app.command("list")
-def list_customers(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Customers with their usage."""
-    rows = customer_repo.list_customers(make_engine(Settings()))
-    documents = [
-        {
-            "id": c.id,
-            "externalRef": c.external_ref,
-            "name": c.name,
-            "audioSeconds": c.audio_seconds,
-            "creditsSpent": c.credits_spent,
-            "jobsReady": c.jobs_ready,
-            "jobsFailed": c.jobs_failed,
-        }
-        for c in rows
-    ]
-    if as_json:
-        _print_json(documents)
-        return
-    table = Table("id", "ref", "name", "audio s", "credits", "ready", "failed")
-    for d in documents:
-        table.add_row(
-            str(d["id"]),
-            str(d["externalRef"]),
-            str(d["name"]),
-            f"{d['audioSeconds']:.1f}",
-            str(d["creditsSpent"]),
-            str(d["jobsReady"]),
-            str(d["jobsFailed"]),
-        )
-    Console().print(table)
-
-
-voices_app = typer.Typer(help="Cloned voices.", no_args_is_help=True, callback=_log_to_stderr)
-
-
-@voices_app.command("sync")
-def sync(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Fetch GET /v1/voices (one API call) and mark finished clones ready."""
-    settings = Settings()
-    try:
-        from processors.worker import build_context  # noqa: PLC0415 - start-up time, as above
-
-        context = build_context(settings)
-    except ConfigurationError as exc:
-        typer.echo(f"voicehook voices sync: {exc}", err=True)
-        raise typer.Exit(2) from None
-    from processors.voices_sync import sync_voices  # noqa: PLC0415 - start-up time, as above
-
-    upstream, updated = sync_voices(context)
-    if as_json:
-        _print_json({"voices": upstream, "clonesMarkedReady": updated})
-        return
-    table = Table("id", "name", "kind", "language")
-    for voice in upstream:
-        table.add_row(
-            str(voice.get("id")), str(voice.get("name")), str(voice.get("kind")),
-            str(voice.get("language")),
-        )  # fmt: skip
-    Console().print(table)
-    typer.echo(f"{updated} local clone(s) marked ready")
-
-
-@jobs_app.command("prune")
-def prune(
-    older_than: str = typer.Option(
-        ..., "--older-than", help="Audio of jobs ready before then: 90d, 12h, or an ISO-8601 time."
-    ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Count only; delete nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Retention: delete the audio objects of old jobs, and record on each job that it went.
-
-    The jobs, their facts (bytes, sha256, duration) and the customers' usage stay; their
-    audio route answers 410 Gone. Audio in another store than STORAGE_URL's is left alone.
-    """
-    try:
-        cutoff = parse_instant(older_than, utcnow())
-    except InvalidTimeSpec as exc:
-        typer.echo(f"voicehook jobs: {exc}", err=True)
-        raise typer.Exit(2) from None
-    from storage.build import open_store  # noqa: PLC0415 - start-up time (boto3)
-    from storage.errors import ObjectStoreError  # noqa: PLC0415
-    from voicehook.ops.audio_prune import prune_audio  # noqa: PLC0415
-
-    settings = Settings()
-    store = open_store(settings)
-    try:
-        result = prune_audio(make_engine(settings), store, cutoff, dry_run=dry_run)
-    except ObjectStoreError as exc:
-        typer.echo(f"voicehook jobs: {exc}", err=True)
-        raise typer.Exit(1) from None
-    if as_json:
-        _print_json(
-            {
-                "dryRun": dry_run,
-                "cutoff": cutoff,
-                "store": store.name,
-                "jobs": result.jobs,
-                "bytes": result.bytes,
-                "elsewhere": result.elsewhere,
-            }
-        )
-        return
-    verb = "would delete" if dry_run else "deleted"
-    typer.echo(
-        f"{verb} the audio of {result.jobs} jobs ({result.bytes} bytes) ready before {cutoff}"
-    )
-    if result.elsewhere:
-        typer.echo(f"left {result.elsewhere} in another store (see `voicehook storage migrate`)")
+@jobs_app.callback()
+def jobs() -> None:
+    """Audio jobs: submit, list, show, resume, adopt, resubmit, prune."""

@@ -16,7 +16,7 @@ from config.settings import Settings
 from records import notify_endpoints, outbox_delivery
 from records.errors import EnvironmentEndpoint
 from records.outbox_tables import DeliveryStatus, EventType
-from voicehook.commands.events import load_settings, redis_url
+from voicehook.commands.settings_loading import load_settings, redis_url
 from voicehook.ops.output import json_text
 
 endpoints_app = typer.Typer(

@@ -12,7 +12,8 @@ from rich.progress import Progress
 
 from config.database import make_engine
 from config.errors import ConfigurationError
-from voicehook.commands.events import event_enqueuer, load_settings, redis_url
+from voicehook.commands.event_changes import event_enqueuer
+from voicehook.commands.settings_loading import load_settings, redis_url
 from voicehook.errors import CaptureError
 from voicehook.ops.capture import Capture, read_captures
 from voicehook.ops.output import json_text

@@ -7,3 +7,8 @@ import orjson
 
 def json_text(value: object) -> str:
     return orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2).decode()
+
+
+def print_json(value: object) -> None:
+    """`value` as `--json` prints it, on stdout."""
+    print(json_text(value))
