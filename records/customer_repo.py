@@ -81,6 +81,17 @@ def count_failed(conn: Connection, customer_id: str | None, now: datetime) -> No
     )
 
 
+def uncount_failed_job(conn: Connection, customer_id: str | None, now: datetime) -> None:
+    """A failed job of the customer is being retried: it no longer counts as failed."""
+    if customer_id is None:
+        return
+    conn.execute(
+        update(CUSTOMERS)
+        .where(CUSTOMERS.c.id == customer_id, CUSTOMERS.c.jobs_failed > 0)
+        .values(jobs_failed=CUSTOMERS.c.jobs_failed - 1, updated_at=now)
+    )
+
+
 def customer_document(engine: Engine, customer_id: str) -> dict[str, Any] | None:
     """A customer with its usage, as the internal API shows it."""
     with engine.connect() as conn:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
@@ -28,9 +29,13 @@ from storage.errors import ObjectStoreError
 from voicehook.dev_files import VAR
 from voicehook.errors import InvalidTimeSpec
 from voicehook.ops.audio_prune import prune_audio
+from voicehook.ops.job_actions import JobAction, JobActionResult, Outcome, resume_jobs, retry_jobs
 from voicehook.ops.timespec import parse_instant
 from voicehook.request_errors import describe_request_error
 from voicehook.tables import compact_table, human_time, plain_value, print_table, short_id
+
+if TYPE_CHECKING:
+    from config.broker import EnqueueIds
 
 JOB_STATUSES = ", ".join(status.value for status in JobStatus)
 
@@ -51,7 +56,7 @@ def _log_to_stderr() -> None:
 
 
 jobs_app = typer.Typer(
-    help="Audio jobs: submit, list, show, resume, adopt, resubmit, prune.",
+    help="Audio jobs: submit, list, show, resume, retry, adopt, resubmit, prune.",
     no_args_is_help=True,
     callback=_log_to_stderr,
 )
@@ -64,20 +69,36 @@ def _print_json(value: object) -> None:
     sys.stdout.write(orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def _enqueue(settings: Settings, job_ids: list[str]) -> None:
-    if not job_ids:
-        return
-    # The broker (Dramatiq, redis-py) is loaded only by the commands that enqueue: reads
-    # start without it (issue 13's start-up time; `python -m bench startup`).
-    from config.broker import build_broker, enqueue_submissions  # noqa: PLC0415
-    from voicehook.embedded_redis import running_embedded_url  # noqa: PLC0415
+def _enqueuer(settings: Settings) -> EnqueueIds:
+    """Enqueue submissions on the settings' broker, built only when there is something to
+    enqueue; BrokerUnavailable when there is no broker to reach."""
 
-    if not settings.redis_url:  # next to `voicehook dev`: use its embedded Redis
-        embedded = running_embedded_url(VAR / "redis")
-        settings = settings.model_copy(update={"redis_url": embedded}) if embedded else settings
+    def enqueue(job_ids: Sequence[str]) -> None:
+        if not job_ids:
+            return
+        # The broker (Dramatiq, redis-py) is loaded only by the commands that enqueue: reads
+        # start without it (issue 13's start-up time; `python -m bench startup`).
+        from config.broker import build_broker, enqueue_submissions  # noqa: PLC0415
+        from voicehook.embedded_redis import running_embedded_url  # noqa: PLC0415
+
+        chosen = settings
+        if not settings.redis_url:  # next to `voicehook dev`: use its embedded Redis
+            embedded = running_embedded_url(VAR / "redis")
+            if embedded:
+                chosen = settings.model_copy(update={"redis_url": embedded})
+        try:
+            broker = build_broker(chosen)
+        except ConfigurationError as exc:
+            raise BrokerUnavailable(str(exc)) from exc
+        enqueue_submissions(broker, job_ids)
+
+    return enqueue
+
+
+def _enqueue(settings: Settings, job_ids: list[str]) -> None:
     try:
-        enqueue_submissions(build_broker(settings), job_ids)
-    except (BrokerUnavailable, ConfigurationError) as exc:
+        _enqueuer(settings)(job_ids)
+    except BrokerUnavailable as exc:
         typer.echo(f"stored, but not enqueued ({exc}); the sweeper will submit it", err=True)
 
 
@@ -209,12 +230,35 @@ def resume(
 ) -> None:
     """Resume jobs blocked by insufficient credits, after topping up the workspace."""
     settings = Settings()
-    resumed = job_repo.resume_blocked(make_engine(settings), job_ids or [])
-    _enqueue(settings, resumed)
+    result = resume_jobs(make_engine(settings), job_ids or [], _enqueuer(settings))
+    _report(result, as_json)
+
+
+@jobs_app.command("retry")
+def retry(
+    job_ids: list[str] = typer.Argument(None, help="Jobs to retry (default: every failed one)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Give failed jobs one new attempt (a new paid generation), within the API budget."""
+    settings = Settings()
+    result = retry_jobs(make_engine(settings), job_ids or [], _enqueuer(settings))
+    _report(result, as_json)
+
+
+def _report(result: JobActionResult, as_json: bool) -> None:
+    """Print what a job action did; exit 1 when a named job was refused or unknown."""
     if as_json:
-        _print_json({"resumed": resumed})
+        _print_json(result.document())
     else:
-        typer.echo(f"resumed {len(resumed)} job(s)")
+        verb = {JobAction.RESUME: "resumed", JobAction.RETRY: "retried"}[result.action]
+        typer.echo(f"{verb} {len(result.done)} job(s)")
+        for outcome in result.outcomes:
+            if outcome.reason:
+                typer.echo(f"  {outcome.job_id}: not {verb}: {outcome.reason}", err=True)
+        if not result.enqueued:
+            typer.echo("stored, but not enqueued; the sweeper will submit them", err=True)
+    if any(o.outcome is not Outcome.DONE for o in result.outcomes):
+        raise typer.Exit(1)
 
 
 @jobs_app.command("adopt")
