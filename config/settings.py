@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     storage_timeout_seconds: float = Field(default=30.0, gt=0)
     audio_url_lifetime_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     admin_token: SecretStr | None = None
+    # How long a dashboard login lasts (the signed cookie's expiry), see README "Dashboard".
+    admin_session_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600)
     port: int = Field(default=8000, ge=1, le=65535)
     web_concurrency: int = Field(default=1, ge=1, le=64)
     log_format: Literal["json", "console"] = "json"

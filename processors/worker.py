@@ -13,7 +13,6 @@ where they learn to drain once (`processors.drain`), before anything else of the
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -36,6 +35,7 @@ from config.logging import configure_logging
 from config.settings import Settings, load_settings
 from processors.adoption_policy import CLOCK_SLACK_SECONDS, MatchRules
 from processors.budget import ApiBudget, BudgetPolicy
+from processors.budget import workspace_name as budget_workspace
 from processors.download import DEFAULT_PORTS, Deadline
 from processors.drain import drain_once
 from processors.errors import WorkerNotStarted
@@ -81,9 +81,7 @@ class ProcessorContext:
 
 def workspace_name(settings: Settings, api_key: str) -> str:
     """The budget's key: configured, or a fingerprint of the API key (never the key itself)."""
-    if settings.vpai_workspace:
-        return settings.vpai_workspace
-    return "key-" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
+    return budget_workspace(settings.vpai_workspace, api_key)
 
 
 def allowed_download_hosts(settings: Settings) -> frozenset[str]:

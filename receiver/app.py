@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from admin.app import admin_routes
 from config.broker import (
     BatchingRedisBroker,
     build_broker,
@@ -112,6 +113,7 @@ def create_app(
             Route("/readyz", readiness.handle, methods=["GET"]),
             Route("/metrics", MetricsEndpoint(metrics).handle, methods=["GET"]),
             *internal_api.routes(),
+            *admin_routes(settings, engine, broker, metrics, internal_api.audio),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,

@@ -57,7 +57,7 @@ class InternalApi:
         self._enqueue_clone = enqueue_clone
         self._audio_dir = settings.audio_dir
         self._store = open_store(settings)
-        self._audio = AudioDelivery(engine, self._store, settings.audio_url_lifetime_seconds)
+        self.audio = AudioDelivery(engine, self._store, settings.audio_url_lifetime_seconds)
         self._max_attempts = settings.job_max_attempts
 
     def routes(self) -> list[Route]:
@@ -66,7 +66,7 @@ class InternalApi:
             Route("/api/customers/{customer_id}", self._guard(self.show_customer), methods=["GET"]),
             Route("/api/jobs", self._guard(self.create_job), methods=["POST"]),
             Route("/api/jobs/{job_id}", self._guard(self.show_job), methods=["GET"]),
-            Route("/api/jobs/{job_id}/audio", self._guard(self._audio.handle), methods=["GET"]),
+            Route("/api/jobs/{job_id}/audio", self._guard(self.audio.handle), methods=["GET"]),
             Route("/api/voices/clone", self._guard(self.clone_voice), methods=["POST"]),
             Route("/api/voices/{voice_id}", self._guard(self.show_voice), methods=["GET"]),
         ]

@@ -67,6 +67,7 @@ class VoiceStatus(StrEnum):
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_created_at", "created_at"),)  # dashboard (0008)
 
     id: str = Field(sa_column=Column(String(36), primary_key=True))
     external_ref: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
@@ -81,7 +82,13 @@ class Customer(SQLModel, table=True):
 
 class Job(SQLModel, table=True):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_jobs_status_next_attempt_at", "status", "next_attempt_at"),
+        # The dashboard's job lists, paged by (created_at, id) (migration 0008).
+        Index("ix_jobs_created_at", "created_at"),
+        Index("ix_jobs_status_created_at", "status", "created_at"),
+        Index("ix_jobs_customer_created_at", "customer_id", "created_at"),
+    )
 
     id: str = Field(sa_column=Column(String(36), primary_key=True))
     customer_id: str | None = Field(
@@ -144,6 +151,7 @@ class Voice(SQLModel, table=True):
     """A customer's cloned voice, from the clone job to the upstream voice id."""
 
     __tablename__ = "voices"
+    __table_args__ = (Index("ix_voices_created_at", "created_at"),)  # dashboard (0008)
 
     id: str = Field(sa_column=Column(String(36), primary_key=True))
     customer_id: str | None = Field(

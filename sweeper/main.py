@@ -11,6 +11,7 @@ from config.database import make_engine
 from config.settings import Settings
 from records.notify_endpoints import sync_env_endpoints
 from sweeper.chores import build_chores
+from sweeper.last_round import RoundRecorder
 from sweeper.loop import run_chores
 
 
@@ -30,4 +31,4 @@ def run_sweeper(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    run_chores(chores, stop, settings.sweeper_interval_seconds)
+    run_chores(chores, stop, settings.sweeper_interval_seconds, RoundRecorder(broker.client))

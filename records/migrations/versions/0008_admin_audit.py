@@ -1,0 +1,55 @@
+"""admin dashboard: audit log, and the indexes its lists page by
+
+The operator dashboard (issue 16) writes every action to `admin_audit` and pages its lists
+of events, jobs, customers and voices by keyset; these indexes back each filter it offers.
+Another branch may add 0009 beside this one; revisions are re-chained when merged.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SEQUENCE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+INDEXES = (
+    ("ix_events_type_received_at", "events", ["type", "received_at"]),
+    ("ix_events_resource_id", "events", ["resource_id"]),
+    ("ix_jobs_created_at", "jobs", ["created_at"]),
+    ("ix_jobs_status_created_at", "jobs", ["status", "created_at"]),
+    ("ix_jobs_customer_created_at", "jobs", ["customer_id", "created_at"]),
+    ("ix_customers_created_at", "customers", ["created_at"]),
+    ("ix_voices_created_at", "voices", ["created_at"]),
+)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "admin_audit",
+        sa.Column("id", SEQUENCE, autoincrement=True, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=255), nullable=False),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("target", sa.Text(), nullable=True),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("outcome", sa.String(length=20), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    for name, table, columns in INDEXES:
+        op.create_index(name, table, columns)
+
+
+def downgrade() -> None:
+    for name, table, _ in INDEXES:
+        op.drop_index(name, table_name=table)
+    op.drop_table("admin_audit")
