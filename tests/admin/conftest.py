@@ -7,11 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 from starlette.testclient import TestClient
 
+from records.events import EVENTS
+from records.jobs import JOBS
 from tests.conftest import make_settings
 from tests.in_process import receiver_client
+from tests.receiver.conftest import WEBHOOK, envelope, signed_headers
 
 TOKEN = "dashboard-token-for-tests"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -51,3 +54,53 @@ def admin(dashboard: TestClient) -> TestClient:
     """The dashboard's client, logged in (its CSRF token in `admin.headers['x-test-csrf']`)."""
     dashboard.headers["x-test-csrf"] = log_in(dashboard)
     return dashboard
+
+
+API = {"authorization": f"Bearer {TOKEN}"}
+
+
+def send_webhook(client: TestClient, event: str, resource_id: str, **data: object) -> str:
+    """A signed webhook through the receiver; the id of the event it made."""
+    body = envelope(event=event, resource_id=resource_id, **data)
+    answer = client.post(WEBHOOK, content=body, headers=signed_headers(body))
+    assert answer.status_code in (200, 202), answer.text
+    return str(answer.json()["eventId"])
+
+
+def set_event_status(engine: Engine, event_ids: list[str], status: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id.in_(event_ids))
+            .values(status=status, last_error="boom" if status == "failed" else None)
+        )
+
+
+def make_job(client: TestClient, engine: Engine, status: str | None = None) -> str:
+    """A customer's job through the internal API, then put in `status` when given."""
+    client.post("/api/customers", json={"externalRef": "acme", "name": "Acme"}, headers=API)
+    answer = client.post(
+        "/api/jobs",
+        json={"customerRef": "acme", "voiceId": "voice-1", "script": "Hello.", "format": "wav"},
+        headers=API,
+    )
+    assert answer.status_code == 202, answer.text
+    job_id = str(answer.json()["id"])
+    if status is not None:
+        with engine.begin() as conn:
+            conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id == job_id)
+                .values(status=status, last_error=f"made {status} by the test")
+            )
+    return job_id
+
+
+def job_status(engine: Engine, job_id: str) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(select(JOBS.c.status).where(JOBS.c.id == job_id)).scalar())
+
+
+def event_status(engine: Engine, event_id: str) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(select(EVENTS.c.status).where(EVENTS.c.id == event_id)).scalar())
