@@ -25,7 +25,7 @@ from tests.receiver.test_internal_api import submissions_queued
 def post(admin: TestClient, path: str, **form: str) -> str:
     answer = admin.post(path, data={"csrf": admin.headers["x-test-csrf"], **form})
     assert answer.status_code == 200, answer.text
-    return answer.text
+    return str(answer.text)
 
 
 class TestEventActions:

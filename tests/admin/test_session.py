@@ -58,7 +58,7 @@ class TestLogin:
             database_url, redis_url, admin_token=TOKEN, audio_dir=str(tmp_path / "a")
         )
         with receiver_client(settings) as client:
-            client.base_url = "https://testserver"  # type: ignore[assignment]
+            client.base_url = "https://testserver"
             answer = client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False)
         assert answer.status_code == 303
         assert "Secure" in answer.headers["set-cookie"]
