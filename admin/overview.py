@@ -35,11 +35,18 @@ class BudgetSource:
     policy: BudgetPolicy
 
 
+@dataclass(frozen=True, slots=True)
+class StatusCount:
+    status: str
+    count: int
+    last_hour_only: bool  # the status nearly every row ends in: counted over the last hour
+
+
 @dataclass(frozen=True)
 class OverviewPage:
     counts: Overview
-    events_by_status: list[tuple[str, int]]
-    jobs_by_status: list[tuple[str, int]]
+    events_by_status: list[StatusCount]
+    jobs_by_status: list[StatusCount]
     delivery_bars: list[Bar]
     refusal_bars: list[Bar]
     refusal_totals: dict[str, int]
@@ -71,8 +78,16 @@ def gather(
         redis_error = str(exc)
     return OverviewPage(
         counts=counts,
-        events_by_status=_in_order(counts.events_by_status, [s.value for s in EventStatus]),
-        jobs_by_status=_in_order(counts.jobs_by_status, [s.value for s in JobStatus]),
+        events_by_status=_in_order(
+            counts.events_by_status,
+            [s.value for s in EventStatus],
+            (EventStatus.PROCESSED.value, counts.events_processed_last_hour),
+        ),
+        jobs_by_status=_in_order(
+            counts.jobs_by_status,
+            [s.value for s in JobStatus],
+            (JobStatus.READY.value, counts.jobs_ready_last_hour),
+        ),
         delivery_bars=stacked_bars([(m.accepted, m.duplicate) for m in counts.deliveries], minutes),
         refusal_bars=stacked_bars(
             [tuple(counts_.get(o.value, 0) for o in REFUSALS) for _, counts_ in refused], minutes
@@ -89,8 +104,14 @@ def gather(
     )
 
 
-def _in_order(counts: dict[str, int], known: list[str]) -> list[tuple[str, int]]:
-    """Every known status (zero when absent), then any other the database holds."""
-    return [(name, counts.get(name, 0)) for name in known] + [
-        (name, n) for name, n in sorted(counts.items()) if name not in known
+def _in_order(
+    counts: dict[str, int], known: list[str], last_hour: tuple[str, int]
+) -> list[StatusCount]:
+    """Every status in its lifecycle's order; the bulk one counted over the last hour."""
+    recent, recent_count = last_hour
+    return [
+        StatusCount(name, recent_count, True)
+        if name == recent
+        else StatusCount(name, counts.get(name, 0), False)
+        for name in known
     ]
