@@ -15,6 +15,7 @@ from admin.errors import BadQuery
 from admin.overview import gather
 from admin.session import AdminSession
 from records.audit import audit_page
+from records.dashboard_counts import COUNT_CAP
 from records.dashboard_pages import (
     customers_page,
     delivery_body,
@@ -56,7 +57,7 @@ class Pages:
         d = self._d
         page = await run_in_threadpool(gather, d.engine, d.redis, d.budget, d.refusals)
         name = "_overview_body.html" if request.headers.get("hx-request") else "overview.html"
-        return d.render(request, name, session, page=page, nav="overview")
+        return d.render(request, name, session, page=page, cap=COUNT_CAP, nav="overview")
 
     async def events(self, request: Request, session: AdminSession) -> Response:
         query = _query(request)

@@ -28,6 +28,7 @@ from bench.verify import Check
 from config.database import make_engine
 from config.settings import Settings
 from records.dashboard_counts import (
+    COUNT_CAP,
     EVENT_STATES,
     JOB_STATES,
     count_by_status,
@@ -68,6 +69,7 @@ def run_dashboard_bench(options: DashboardOptions, echo: Echo) -> DashboardResul
                 # statement timeout; the measured engine keeps the service's settings.
                 filler = make_engine(Settings(database_url=url, database_timeout_seconds=1800))
                 engine = make_engine(Settings(database_url=url))
+                echo(f"{kind.value}: {redact_url(url)}")
                 try:
                     _fill(filler, options.events, echo)
                     p95, check = _measure(engine, kind, url, options, echo)
@@ -87,7 +89,6 @@ def run_dashboard_bench(options: DashboardOptions, echo: Echo) -> DashboardResul
 def _measure(
     engine: Engine, kind: DatabaseKind, url: str, options: DashboardOptions, echo: Echo
 ) -> tuple[float, Check]:
-    echo(f"{kind.value}: {redact_url(url)}")
     with engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(EVENTS)).scalar_one()
     now = utcnow()
@@ -127,17 +128,17 @@ def _measure(
     last_hour = sum(m.accepted + m.duplicate for m in whole.deliveries)
     echo(
         f"  last hour: {last_hour} deliveries, {whole.events_processed_last_hour} processed;"
-        f" events by status: {whole.events_by_status}"
+        f" other statuses (up to {COUNT_CAP + 1}): {whole.events_by_status}"
     )
     p95 = _p95(timings["whole overview"]) * 1000
     every = group_by()
     assert isinstance(every, dict)
-    exact = {name: every.get(name, 0) for name in EVENT_STATES}
+    exact = {name: min(every.get(name, 0), COUNT_CAP + 1) for name in EVENT_STATES}
     check = Check(
         f"{kind.value} counts",
         stored == options.events and whole.events_by_status == exact and last_hour > 0,
         f"{stored} events stored of {options.events} made; the overview's exact counts equal"
-        f" a GROUP BY's: {whole.events_by_status == exact}",
+        f" a GROUP BY's (capped): {whole.events_by_status == exact}",
     )
     return p95, check
 

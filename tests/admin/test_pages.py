@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
+from admin import pages as admin_pages
 from admin.params import MAX_PAGE, MAX_QUERY_STRING
+from records import dashboard_counts
 from tests.admin.conftest import make_job, send_webhook, set_event_status
 
 HOSTILE = "<script>alert('owned')</script>"
@@ -143,6 +145,18 @@ class TestOtherPages:
         assert "accepted 1" in page
         assert "duplicate 1" in page
         assert "<rect" in page  # the per-minute chart has a bar
+
+    def test_counts_stop_at_the_cap(
+        self, admin: TestClient, migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Past COUNT_CAP a status shows as "more than" it: the count's cost stays bounded."""
+        monkeypatch.setattr(dashboard_counts, "COUNT_CAP", 2)
+        monkeypatch.setattr(admin_pages, "COUNT_CAP", 2)
+        failed = [send_webhook(admin, "generation.failed", f"gen-cap{n}") for n in range(3)]
+        set_event_status(migrated_engine, failed, "failed")
+        page = admin.get("/admin/").text
+        assert re.search(r'status=failed">failed</a></th><td class="num">more than 2<', page)
+        assert dashboard_counts.overview(migrated_engine).events_by_status["failed"] == 3
 
     def test_refused_deliveries_are_counted(self, admin: TestClient) -> None:
         """A delivery with a bad signature shows in the refusals of this process."""
