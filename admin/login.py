@@ -62,7 +62,7 @@ class Login:
             cookie,
             max_age=self._d.guard.signer.lifetime_seconds,
             path="/admin",
-            secure=request.url.scheme == "https",
+            secure=served_over_https(request),
             httponly=True,
             samesite="strict",
         )
@@ -74,3 +74,11 @@ class Login:
         response = RedirectResponse("/admin/login", status_code=303)
         response.delete_cookie(COOKIE, path="/admin", httponly=True, samesite="strict")
         return response
+
+
+def served_over_https(request: Request) -> bool:
+    """Whether the browser reached us over HTTPS: directly, or through a router that ends
+    TLS and says so in X-Forwarded-Proto. Believing the header unchecked is safe here: it can
+    only add `Secure` to the cookie, never take it away."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"

@@ -63,6 +63,17 @@ class TestLogin:
         assert answer.status_code == 303
         assert "Secure" in answer.headers["set-cookie"]
 
+    def test_cookie_is_secure_behind_a_tls_router(self, dashboard: TestClient) -> None:
+        """Behind a router that ends TLS (X-Forwarded-Proto: https) the cookie is Secure."""
+        answer = dashboard.post(
+            "/admin/login",
+            data={"token": TOKEN},
+            headers={"x-forwarded-proto": "https"},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303
+        assert "Secure" in answer.headers["set-cookie"]
+
     def test_forged_cookie_is_no_session(self, dashboard: TestClient) -> None:
         """A cookie signed with another key, or altered, is not a session."""
         forged, _ = SessionSigner("another-token", 3600).issue()
