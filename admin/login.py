@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+import redis
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -11,11 +14,12 @@ from starlette.responses import RedirectResponse, Response
 from admin.dashboard import Dashboard, actor
 from admin.errors import BadQuery, FormTooLarge
 from admin.forms import read_form
-from admin.guard import forbidden, same_origin
+from admin.guard import forbidden, same_origin, unavailable
 from admin.session import COOKIE, AdminSession, token_matches
 from records.audit import AuditRecord
 
 MAX_TOKEN_CHARS = 1024
+log = structlog.get_logger(__name__)
 
 
 class Login:
@@ -23,11 +27,22 @@ class Login:
         self._d = dashboard
 
     async def form(self, request: Request) -> Response:
-        if await self._d.guard.session(request) is not None:
+        try:
+            signed_in = await self._d.guard.session(request) is not None
+        except redis.RedisError:
+            signed_in = False  # the form still shows; logging in will say what is down
+        if signed_in:
             return RedirectResponse("/admin/", status_code=303)
         return self._d.render(request, "login.html", None)
 
     async def submit(self, request: Request) -> Response:
+        try:
+            return await self._submit(request)
+        except SQLAlchemyError:
+            log.exception("admin.login_database_error")
+            return unavailable("the database does not answer (the login is audited there)")
+
+    async def _submit(self, request: Request) -> Response:
         if not same_origin(request):
             return forbidden("this form came from another site")
         address = request.client.host if request.client else "unknown"
