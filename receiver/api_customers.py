@@ -10,7 +10,7 @@ from starlette.responses import Response
 from receiver.api_support import answer_response, idempotency_claim, key_reused, parse_body
 from receiver.errors import InvalidListParameter
 from receiver.job_requests import CustomerRequest
-from receiver.list_params import encode_cursor, read_cursor, read_limit
+from receiver.list_params import encode_cursor, read_cursor, read_limit, refuse_unknown
 from receiver.responses import api_error, json_response
 from records import customer_repo
 from records.errors import IdempotencyKeyReused
@@ -56,6 +56,7 @@ class CustomersApi:
 
     async def list(self, request: Request) -> Response:
         try:
+            refuse_unknown(request.query_params)
             after, limit = read_cursor(request.query_params), read_limit(request.query_params)
         except InvalidListParameter as exc:
             return api_error(400, "invalid_parameter", str(exc))

@@ -32,6 +32,7 @@ from receiver.list_params import (
     read_limit,
     read_since,
     read_text,
+    refuse_unknown,
 )
 from receiver.responses import api_error, json_response
 from records import job_repo
@@ -45,6 +46,7 @@ log = structlog.get_logger(__name__)
 CREATE_JOB = "POST /api/jobs"
 JobActionFn = Callable[[Engine, Sequence[str], EnqueueIds], JobActionResult]
 STATUSES = frozenset(status.value for status in JobStatus)
+JOB_FILTERS = ("customer", "status", "since")
 
 
 def job_location(job_id: str) -> str:
@@ -97,6 +99,7 @@ class JobsApi:
     async def list(self, request: Request) -> Response:
         query = request.query_params
         try:
+            refuse_unknown(query, JOB_FILTERS)
             where = job_repo.JobFilter(
                 customer=read_text(query, "customer"),
                 status=read_choice(query, "status", STATUSES),

@@ -21,7 +21,13 @@ from receiver.api_support import (
 )
 from receiver.errors import InvalidListParameter
 from receiver.job_requests import MAX_SAMPLE_BYTES, CloneRequest
-from receiver.list_params import encode_cursor, read_cursor, read_limit, read_text
+from receiver.list_params import (
+    encode_cursor,
+    read_cursor,
+    read_limit,
+    read_text,
+    refuse_unknown,
+)
 from receiver.responses import api_error, json_response
 from receiver.voice_intake import discard_samples, new_voice, upload_samples
 from records import voice_repo
@@ -97,6 +103,7 @@ class VoicesApi:
     async def list(self, request: Request) -> Response:
         query = request.query_params
         try:
+            refuse_unknown(query, ("customer",))
             customer = read_text(query, "customer")
             after, limit = read_cursor(query), read_limit(query)
         except InvalidListParameter as exc:

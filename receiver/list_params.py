@@ -47,6 +47,18 @@ def decode_cursor(cursor: str) -> Position:
     return position
 
 
+PAGE_PARAMETERS = frozenset({"cursor", "limit"})
+
+
+def refuse_unknown(query: Mapping[str, str], filters: Collection[str] = ()) -> None:
+    """InvalidListParameter naming a parameter the list does not take (a typo'd filter
+    would otherwise widen the list silently)."""
+    for name in query:
+        if name not in PAGE_PARAMETERS and name not in filters:
+            known = ", ".join(sorted({*PAGE_PARAMETERS, *filters}))
+            raise InvalidListParameter(name or "(empty)", f"is not a parameter; known: {known}")
+
+
 def read_limit(query: Mapping[str, str]) -> int:
     raw = query.get("limit")
     if raw is None:
