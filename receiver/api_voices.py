@@ -82,7 +82,11 @@ class VoicesApi:
             body = {"id": voice.id, "status": voice.status}
             return Answer(202, body, f"/api/voices/{voice.id}")
 
-        answer, replayed = answer_once(self._engine, claim, insert)
+        try:
+            answer, replayed = answer_once(self._engine, claim, insert)
+        except IdempotencyKeyReused:  # a concurrent request took the key with another body
+            discard_samples(self._store, voice.id, wanted)
+            raise
         if replayed:  # a concurrent request with this key stored its voice first
             discard_samples(self._store, voice.id, wanted)
             return answer_response(answer, replayed)
