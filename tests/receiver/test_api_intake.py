@@ -19,7 +19,10 @@ from starlette.testclient import TestClient
 
 from records.idempotency import prune_keys
 from records.idempotency_tables import IDEMPOTENCY_KEYS
-from records.jobs import JOBS, VOICES
+from records.jobs import JOBS, VOICES, JobStatus
+from records.notify_endpoints import sync_env_endpoints
+from records.outbox_tables import NOTIFICATIONS
+from records.submission_repo import start_submission, submission_refused
 from records.types import utcnow
 from tests.conftest import make_settings
 from tests.in_process import Served, served_receiver_client
@@ -236,3 +239,24 @@ class TestExternalRefAndMetadata:
         answer = api.post("/api/jobs", json=job_body(metadata=metadata), headers=AUTH)
         assert answer.status_code == 400
         assert answer.json()["detail"][0]["field"] == "metadata"
+
+    def test_metadata_and_external_ref_reach_the_notifications(
+        self, api: TestClient, migrated_engine: Engine
+    ) -> None:
+        """The job.failed notification carries the job document, metadata and ref included."""
+        sync_env_endpoints(migrated_engine, ["https://app.example/hooks"])
+        api.post("/api/customers", json={"externalRef": "acme", "name": "Acme"}, headers=AUTH)
+        metadata = {"orderId": 1234}
+        job_id = api.post(
+            "/api/jobs", json=job_body(externalRef="o-1", metadata=metadata), headers=AUTH
+        ).json()["id"]
+        submission = start_submission(migrated_engine, job_id)
+        assert submission is not None
+        submission_refused(migrated_engine, submission, JobStatus.FAILED, "403 voice not allowed")
+        with migrated_engine.connect() as conn:
+            data = conn.execute(
+                select(NOTIFICATIONS.c.data).where(NOTIFICATIONS.c.type == "job.failed")
+            ).scalar_one()
+        assert data["id"] == job_id
+        assert data["metadata"] == metadata
+        assert data["externalRef"] == "o-1"
