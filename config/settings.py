@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     submitting_lease_seconds: float = Field(default=120.0, gt=0)
     # An unknown outcome no generation was matched to within this long needs an operator.
     submission_review_after_seconds: float = Field(default=1800.0, gt=0)
+    # How long the internal API keeps an Idempotency-Key's answer; at least the promised day.
+    idempotency_key_hours: float = Field(default=24.0, ge=24.0, le=24.0 * 90)
 
     @field_validator("vpai_webhook_secrets", mode="before")
     @classmethod

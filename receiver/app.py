@@ -9,6 +9,7 @@ from functools import partial
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -30,7 +31,7 @@ from receiver.forwarded import ForwardedFor, TrustedProxies
 from receiver.group_commit import GroupCommitter
 from receiver.health import MetricsEndpoint, Readiness, healthz
 from receiver.inline_commit import InlineCommitter
-from receiver.internal_api import InternalApi
+from receiver.internal_api import InternalApi, http_error
 from receiver.metrics import ReceiverMetrics
 from receiver.request_context import RequestIdMiddleware
 from receiver.webhook import WebhookEndpoint
@@ -116,6 +117,7 @@ def create_app(
             *admin_routes(settings, engine, broker, metrics, internal_api.audio),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
     # Starlette's trailing-slash redirect builds its Location from the request's Host header

@@ -37,7 +37,7 @@ class Event(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_status_received_at", "status", "received_at"),
-        # The dashboard's filters, each paged by (received_at, id) (migration 0008).
+        # The dashboard's filters, each paged by (received_at, id) (migration 0010).
         Index("ix_events_type_received_at", "type", "received_at"),
         Index("ix_events_resource_id", "resource_id"),
     )

@@ -6,58 +6,83 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Engine, and_, exists, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, exists, insert, or_, select, update
 
 from config.database import transaction
 from records.customer_repo import find_customer, uncount_failed_job
-from records.documents import job_document_on
+from records.documents import job_document_on, job_summary
+from records.errors import DuplicateExternalRef, UnknownCustomer
 from records.jobs import (
     ATTEMPTS,
+    CUSTOMERS,
     JOBS,
     SUBMITTABLE_JOB_STATES,
     UNKNOWN_OUTCOME_ATTEMPT_STATES,
     Job,
     JobStatus,
 )
+from records.keyset import Page, Position, cut, page_query
 from records.outbox import notify
 from records.outbox_tables import EventType
 from records.types import utcnow
 
 
-def create_job(
-    engine: Engine,
-    *,
-    customer_id: str | None,
-    customer_ref: str | None,
-    voice_id: str,
-    script: str,
-    audio_format: str,
-    settings: dict[str, Any],
-    max_attempts: int,
-) -> Job | None:
-    """A pending job for the customer (by id, else by reference); None: no such customer."""
-    now = utcnow()
+@dataclass(frozen=True)
+class NewJob:
+    """What a job is accepted with: the customer (by id, else by reference) and the work."""
+
+    customer_id: str | None
+    customer_ref: str | None
+    voice_id: str
+    script: str
+    audio_format: str
+    settings: dict[str, Any]
+    max_attempts: int
+    external_ref: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+def create_job(engine: Engine, new: NewJob) -> Job:
+    """A pending job for the customer, in a transaction of its own (see `insert_job`)."""
     with transaction(engine) as conn:
-        customer = find_customer(conn, customer_id=customer_id, external_ref=customer_ref)
-        if customer is None:
-            return None
-        job = Job(
-            id=str(uuid4()),
-            customer_id=customer.id,
-            voice_id=voice_id,
-            script=script,
-            format=audio_format,
-            settings=settings,
-            status=JobStatus.PENDING.value,
-            max_attempts=max_attempts,
-            created_at=now,
-            updated_at=now,
-        )
-        conn.execute(insert(JOBS).values(job.model_dump()))
+        return insert_job(conn, new)
+
+
+def insert_job(conn: Connection, new: NewJob) -> Job:
+    """A pending job for the customer. UnknownCustomer if there is no such customer;
+    DuplicateExternalRef if the customer has a job with this externalRef (a concurrent
+    insert of one is an IntegrityError from the unique index instead)."""
+    customer = find_customer(conn, customer_id=new.customer_id, external_ref=new.customer_ref)
+    if customer is None:
+        raise UnknownCustomer(new.customer_id or new.customer_ref or "")
+    if new.external_ref is not None:
+        existing = conn.execute(
+            select(JOBS.c.id).where(
+                JOBS.c.customer_id == customer.id, JOBS.c.external_ref == new.external_ref
+            )
+        ).scalar()
+        if existing is not None:
+            raise DuplicateExternalRef(new.external_ref, str(existing))
+    now = utcnow()
+    job = Job(
+        id=str(uuid4()),
+        customer_id=customer.id,
+        voice_id=new.voice_id,
+        script=new.script,
+        format=new.audio_format,
+        settings=new.settings,
+        external_ref=new.external_ref,
+        app_metadata=new.metadata,
+        status=JobStatus.PENDING.value,
+        max_attempts=new.max_attempts,
+        created_at=now,
+        updated_at=now,
+    )
+    conn.execute(insert(JOBS).values(job.model_dump()))
     return job
 
 
@@ -74,6 +99,38 @@ def list_jobs(engine: Engine, status: str | None, limit: int) -> list[Job]:
         query = query.where(JOBS.c.status == status)
     with engine.connect() as conn:
         return [Job(**row) for row in conn.execute(query).mappings()]
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Which jobs a list shows; None: any."""
+
+    customer: str | None = None  # a customer's id or external reference
+    status: str | None = None
+    since: datetime | None = None  # created at or after
+
+
+def page_jobs(engine: Engine, where: JobFilter, after: Position | None, limit: int) -> Page:
+    """A page of jobs, newest first, as the lists show them."""
+    query = select(JOBS)
+    if where.customer is not None:
+        query = query.where(
+            JOBS.c.customer_id.in_(
+                select(CUSTOMERS.c.id).where(
+                    or_(
+                        CUSTOMERS.c.id == where.customer, CUSTOMERS.c.external_ref == where.customer
+                    )
+                )
+            )
+        )
+    if where.status is not None:
+        query = query.where(JOBS.c.status == where.status)
+    if where.since is not None:
+        query = query.where(JOBS.c.created_at >= where.since)
+    with engine.connect() as conn:
+        rows = conn.execute(page_query(JOBS, query, after, limit)).mappings().all()
+    jobs = [Job(**row) for row in rows]
+    return cut(jobs, [job_summary(job) for job in jobs], limit)
 
 
 def job_document(engine: Engine, job_id: str) -> dict[str, Any] | None:

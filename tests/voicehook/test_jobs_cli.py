@@ -74,6 +74,14 @@ class TestJobsCli:
         assert "already pending" in again.stderr
         assert submissions_queued(redis_url) == [job_id]
 
+        unnamed = run_cli("jobs", "retry", env=env)  # every failed job needs --all
+        assert unnamed.returncode == 2
+        assert "--all" in unnamed.stderr
+        other = failed_job(engine)
+        every = run_cli("jobs", "retry", "--all", "--json", env=env)
+        assert every.returncode == 0, every.stderr
+        assert [j["id"] for j in orjson.loads(every.stdout)["jobs"]] == [other]
+
     def test_unknown_customer_and_bad_input_are_clear_errors(
         self, sqlite_url: str, redis_url: str
     ) -> None:

@@ -236,10 +236,16 @@ def resume(
 
 @jobs_app.command("retry")
 def retry(
-    job_ids: list[str] = typer.Argument(None, help="Jobs to retry (default: every failed one)."),
+    job_ids: list[str] = typer.Argument(None, help="Failed jobs to retry."),
+    every_failed: bool = typer.Option(
+        False, "--all", help="Retry every failed job (each a new paid generation)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Give failed jobs one new attempt (a new paid generation), within the API budget."""
+    if bool(job_ids) == every_failed:
+        typer.echo("voicehook jobs retry: name the jobs, or --all for every failed one", err=True)
+        raise typer.Exit(2)
     settings = Settings()
     result = retry_jobs(make_engine(settings), job_ids or [], _enqueuer(settings))
     _report(result, as_json)

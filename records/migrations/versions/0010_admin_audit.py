@@ -1,11 +1,12 @@
-"""admin dashboard: audit log, and the indexes its lists page by
+"""admin dashboard: audit log, and the indexes its event filters page by
 
 The operator dashboard (issue 16) writes every action to `admin_audit` and pages its lists
-of events, jobs, customers and voices by keyset; these indexes back each filter it offers.
-Another branch may add 0009 beside this one; revisions are re-chained when merged.
+by keyset: events by (type, received_at) and by resource (generation) id here; jobs,
+customers and voices by the (created_at, id) indexes of 0009. Written as 0008 beside 0009
+(the internal API's), re-chained after it when the two branches met.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03
 """
 
@@ -14,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -24,11 +25,6 @@ SEQUENCE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 INDEXES = (
     ("ix_events_type_received_at", "events", ["type", "received_at"]),
     ("ix_events_resource_id", "events", ["resource_id"]),
-    ("ix_jobs_created_at", "jobs", ["created_at"]),
-    ("ix_jobs_status_created_at", "jobs", ["status", "created_at"]),
-    ("ix_jobs_customer_created_at", "jobs", ["customer_id", "created_at"]),
-    ("ix_customers_created_at", "customers", ["created_at"]),
-    ("ix_voices_created_at", "voices", ["created_at"]),
 )
 
 
