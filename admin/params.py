@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from admin.errors import BadQuery
-from records.dashboard_pages import EventQuery, JobQuery, Key
+from records.dashboard_pages import EventQuery, JobQuery
 from records.events import EventStatus
 from records.jobs import JobStatus
+from records.keyset import Position
 from voicehook.errors import InvalidTimeSpec
 from voicehook.ops.timespec import parse_instant
 
@@ -36,7 +37,7 @@ def page_size(params: Mapping[str, str]) -> int:
     return int(raw)
 
 
-def page_key(params: Mapping[str, str]) -> Key | None:
+def page_key(params: Mapping[str, str]) -> Position | None:
     """The `after` cursor of a list: where its next page starts."""
     raw = params.get("after", "")
     if not raw:
@@ -46,18 +47,18 @@ def page_key(params: Mapping[str, str]) -> Key | None:
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         at, _, row_id = text.partition("|")
-        key = (datetime.fromisoformat(at), row_id)
+        key = Position(datetime.fromisoformat(at), row_id)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadQuery("after is not a page cursor this dashboard made") from None
-    if key[0].tzinfo is None or not row_id:
+    if key.created_at.tzinfo is None or not row_id:
         raise BadQuery("after is not a page cursor this dashboard made")
     return key
 
 
-def cursor(key: Key) -> str:
+def cursor(key: Position) -> str:
     """The `after` value that starts the page after `key`."""
-    at, row_id = key
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
+    text = f"{key.created_at.isoformat()}|{key.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def text(params: Mapping[str, str], name: str, pattern: re.Pattern[str] = IDENTIFIER) -> str | None:

@@ -1,5 +1,6 @@
-"""The dashboard's lists, paged by keyset: each page is the rows after a (time, id) key in
-an index's order, never an OFFSET, so page 10,000 costs what page 1 costs."""
+"""The dashboard's lists, paged by keyset (`records/keyset.py`): each page is the rows after
+a (time, id) position in an index's order, never an OFFSET, so page 10,000 costs what page 1
+costs."""
 
 from __future__ import annotations
 
@@ -7,19 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, Table, select
 
 from records.event_reads import stored_body
 from records.events import DELIVERIES, EVENTS
 from records.jobs import ATTEMPTS, CUSTOMERS, JOBS, VOICES
-
-Key = tuple[datetime, str]  # (the time column, the id): the order of every list, newest first
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    rows: list[dict[str, Any]]
-    next_key: Key | None  # where the next page starts; None on the last page
+from records.keyset import Page, Position, cut, page_query
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,26 +33,19 @@ class JobQuery:
     id_prefix: str | None = None
 
 
-def _after(table: Table, time_column: str, key: Key | None) -> list[ColumnElement[bool]]:
-    if key is None:
-        return []
-    at, row_id = key
-    column = table.c[time_column]
-    return [or_(column < at, and_(column == at, table.c.id < row_id))]
-
-
-def _page(engine: Engine, query: Select[Any], time_column: str, limit: int) -> Page:
+def _page(
+    engine: Engine, table: Table, query: Select[Any], after: Position | None, limit: int
+) -> Page:
+    time_column = "received_at" if table is EVENTS else "created_at"
+    statement = page_query(table, query, after, limit, time_column=time_column)
     with engine.connect() as conn:
-        rows = [dict(row) for row in conn.execute(query.limit(limit + 1)).mappings()]
-    if len(rows) <= limit:
-        return Page(rows, None)
-    rows = rows[:limit]
-    return Page(rows, (rows[-1][time_column], rows[-1]["id"]))
+        rows = conn.execute(statement).all()
+    return cut(rows, [dict(row._mapping) for row in rows], limit, time_column=time_column)
 
 
-def events_page(engine: Engine, query: EventQuery, key: Key | None, limit: int) -> Page:
+def events_page(engine: Engine, query: EventQuery, after: Position | None, limit: int) -> Page:
     """Events newest first, filtered as asked."""
-    where = _after(EVENTS, "received_at", key)
+    where: list[ColumnElement[bool]] = []
     if query.event_type:
         where.append(EVENTS.c.type == query.event_type)
     if query.status:
@@ -87,13 +74,12 @@ def events_page(engine: Engine, query: EventQuery, key: Key | None, limit: int) 
         EVENTS.c.last_error,
         EVENTS.c.received_at,
     )
-    order = (EVENTS.c.received_at.desc(), EVENTS.c.id.desc())
-    return _page(engine, select(*columns).where(*where).order_by(*order), "received_at", limit)
+    return _page(engine, EVENTS, select(*columns).where(*where), after, limit)
 
 
-def jobs_page(engine: Engine, query: JobQuery, key: Key | None, limit: int) -> Page:
+def jobs_page(engine: Engine, query: JobQuery, after: Position | None, limit: int) -> Page:
     """Jobs newest first, with their customer's reference."""
-    where = _after(JOBS, "created_at", key)
+    where: list[ColumnElement[bool]] = []
     if query.status:
         where.append(JOBS.c.status == query.status)
     if query.customer_id:
@@ -113,25 +99,17 @@ def jobs_page(engine: Engine, query: JobQuery, key: Key | None, limit: int) -> P
         CUSTOMERS.c.external_ref.label("customer_ref"),
     )
     statement = (
-        select(*columns)
-        .outerjoin(CUSTOMERS, CUSTOMERS.c.id == JOBS.c.customer_id)
-        .where(*where)
-        .order_by(JOBS.c.created_at.desc(), JOBS.c.id.desc())
+        select(*columns).outerjoin(CUSTOMERS, CUSTOMERS.c.id == JOBS.c.customer_id).where(*where)
     )
-    return _page(engine, statement, "created_at", limit)
+    return _page(engine, JOBS, statement, after, limit)
 
 
-def customers_page(engine: Engine, key: Key | None, limit: int) -> Page:
+def customers_page(engine: Engine, after: Position | None, limit: int) -> Page:
     """Customers newest first, with their usage."""
-    statement = (
-        select(CUSTOMERS)
-        .where(*_after(CUSTOMERS, "created_at", key))
-        .order_by(CUSTOMERS.c.created_at.desc(), CUSTOMERS.c.id.desc())
-    )
-    return _page(engine, statement, "created_at", limit)
+    return _page(engine, CUSTOMERS, select(CUSTOMERS), after, limit)
 
 
-def voices_page(engine: Engine, key: Key | None, limit: int) -> Page:
+def voices_page(engine: Engine, after: Position | None, limit: int) -> Page:
     """Cloned voices newest first, with their customer's reference."""
     columns = (
         VOICES.c.id,
@@ -142,13 +120,8 @@ def voices_page(engine: Engine, key: Key | None, limit: int) -> Page:
         VOICES.c.created_at,
         CUSTOMERS.c.external_ref.label("customer_ref"),
     )
-    statement = (
-        select(*columns)
-        .outerjoin(CUSTOMERS, CUSTOMERS.c.id == VOICES.c.customer_id)
-        .where(*_after(VOICES, "created_at", key))
-        .order_by(VOICES.c.created_at.desc(), VOICES.c.id.desc())
-    )
-    return _page(engine, statement, "created_at", limit)
+    statement = select(*columns).outerjoin(CUSTOMERS, CUSTOMERS.c.id == VOICES.c.customer_id)
+    return _page(engine, VOICES, statement, after, limit)
 
 
 def event_job_id(engine: Engine, generation_id: str | None) -> str | None:

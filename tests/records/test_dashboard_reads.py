@@ -49,9 +49,9 @@ class TestEventsPage:
         key = None
         while True:
             page = events_page(migrated_engine, EventQuery(), key, 2)
-            seen.extend(row["id"] for row in page.rows)
-            if page.next_key is None:
+            seen.extend(row["id"] for row in page.items)
+            if page.next is None:
                 break
-            key = page.next_key
+            key = page.next
         assert sorted(seen) == sorted(ids)
         assert len(seen) == 5
