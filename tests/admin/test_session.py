@@ -28,6 +28,16 @@ class TestLogin:
             assert answer.headers["location"] == "/admin/login"
         assert dashboard.get("/admin/login").status_code == 200
 
+    def test_bare_admin_path_and_htmx_without_session(self, dashboard: TestClient) -> None:
+        """`/admin` leads to `/admin/`; an htmx poll after the session ended is told to go to
+        the login page (401 with HX-Redirect), not given the login form to swap in."""
+        bare = dashboard.get("/admin", follow_redirects=False)
+        assert bare.status_code == 308
+        assert bare.headers["location"] == "/admin/"
+        poll = dashboard.get("/admin/events", headers={"hx-request": "true"})
+        assert poll.status_code == 401
+        assert poll.headers["hx-redirect"] == "/admin/login"
+
     def test_wrong_token_is_refused(self, dashboard: TestClient) -> None:
         """A wrong token gets 401, a message, and no cookie."""
         answer = dashboard.post("/admin/login", data={"token": "guess"}, follow_redirects=False)
