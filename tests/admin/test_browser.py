@@ -67,7 +67,7 @@ def browser() -> Iterator[Any]:
 def web(
     sqlite_url: str, redis_url: str, sqlite_engine: Engine, vpai: Sandbox, tmp_path: Path
 ) -> Iterator[tuple[str, Processes]]:
-    """`voicehook web` and `voicehook worker` as processes, the sandbox posting to web."""
+    """`voicehook web`, `worker` and `sweeper` as processes, the sandbox posting to web."""
     port = free_port()
     env = process_env(
         sqlite_url,
@@ -89,6 +89,7 @@ def web(
             json={"url": url + "/webhooks/voiceproductionai", "secret": SECRET},
         ).raise_for_status()
         processes.start("worker", name="worker")
+        processes.start("sweeper", name="sweeper")
         yield url, processes
     finally:
         processes.stop_all()
@@ -153,6 +154,8 @@ def tour(
     page.keyboard.press("Enter")
     page.wait_for_url(f"{url}/admin/")
     page.get_by_role("heading", name="Events by status").wait_for()
+    page.reload()  # the sweeper's rounds, recorded since
+    page.get_by_text("Last round ended").wait_for()
     page.screenshot(path=str(shots / "overview.png"), full_page=True)
 
     # See the failed job, retry it, watch it become ready.
