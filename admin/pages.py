@@ -92,7 +92,9 @@ class Pages:
     async def delivery_body(self, request: Request, _: AdminSession) -> Response:
         """The exact bytes, as a download: never rendered by the browser (nosniff, attachment)."""
         event_id = params.path_id(request.path_params, "event_id")
-        raw_id = request.path_params["delivery_id"]
+        raw_id = int(request.path_params["delivery_id"])
+        if raw_id >= 2**63:  # no such row: past the range of the id's column
+            return _not_found("no such delivery")
         body = await run_in_threadpool(delivery_body, self._d.engine, event_id, raw_id)
         if body is None:
             return _not_found("no such delivery, or its body was pruned")

@@ -50,6 +50,8 @@ class TestEscaping:
         assert answer.headers["content-disposition"].startswith("attachment")
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert HOSTILE.encode() in answer.content
+        assert admin.get(f"/admin/events/{event_id}/deliveries/{10**30}/body").status_code == 404
+        assert admin.get(f"/admin/events/{event_id}/deliveries/999999/body").status_code == 404
 
 
 class TestEventPages:
