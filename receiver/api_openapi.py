@@ -299,6 +299,18 @@ def paths() -> dict[str, Schema]:
                 "responses": {"200": json_body({"type": "object"}, "OpenAPI 3.1.")},
             }
         },
+        "/api/docs": {
+            "get": {
+                "summary": "This document as a page (no external assets).",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "HTML.",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
         "/api/customers": {
             "post": creating(
                 "CustomerRequest",

@@ -105,3 +105,15 @@ def test_the_document_is_public_and_openapi_3_1(live_web: str) -> None:
         "/api/jobs/{job_id}/audio", "/api/jobs/{job_id}/retry", "/api/jobs/{job_id}/resume",
         "/api/voices", "/api/voices/clone", "/api/voices/{voice_id}",
     } <= set(document["paths"])  # fmt: skip
+
+
+def test_the_rendered_page_lists_every_operation_and_loads_nothing_else(live_web: str) -> None:
+    """/api/docs is public HTML naming every path, with no script and no outside asset."""
+    page = httpx.get(f"{live_web}/api/docs", timeout=60)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    for path in openapi_document()["paths"]:
+        assert path in page.text
+    assert "<script" not in page.text
+    assert "src=" not in page.text
+    assert 'href="http' not in page.text
