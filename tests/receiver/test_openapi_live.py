@@ -17,7 +17,6 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
-    negative_data_rejection,
     not_a_server_error,
     response_headers_conformance,
     response_schema_conformance,
@@ -37,8 +36,12 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
     response_headers_conformance,
-    negative_data_rejection,
 ]
+# Not `negative_data_rejection`: it counts the missing Authorization header (which every
+# call here sends) as the request's flaw, and an extra query parameter that serialized to
+# nothing as another, then calls the 200 a failure. Unknown parameters and invalid bodies
+# have tests of their own (test_api_lists.py, test_api_intake.py); negative requests are
+# still generated and must get documented answers, never a 500.
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +94,7 @@ schema = schemathesis.openapi.from_dict(openapi_document())
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_every_operation_answers_as_documented(case: schemathesis.Case[Any], live_web: str) -> None:
-    """Generated requests (valid and not) get a documented answer, never a 500."""
+    """Generated requests (valid and invalid) get a documented answer, never a 500."""
     case.call_and_validate(base_url=live_web, headers=AUTH, checks=CHECKS, timeout=60)
 
 
