@@ -1,8 +1,8 @@
 """The internal API's OpenAPI 3.1 document, served at `GET /api/openapi.json`.
 
-Request bodies are the pydantic models the routes validate with, so they cannot drift;
-the answers' schemas are in `api_schemas.py`; both are kept true by the schemathesis run over a live
-`voicehook web` (tests/receiver/test_openapi_live.py).
+Request bodies are the pydantic models the routes validate with, so they cannot drift; the
+answers' schemas are in `api_schemas.py`. Both are kept true by the schemathesis run over a
+live `voicehook web` (tests/receiver/test_openapi_live.py).
 """
 
 from __future__ import annotations
