@@ -1,152 +1,19 @@
 """The internal API's OpenAPI 3.1 document, served at `GET /api/openapi.json`.
 
-Request bodies are the pydantic models the routes validate with, so they cannot drift;
-the responses are written here and kept true by the schemathesis run over a live
-`voicehook web` (tests/receiver/test_openapi_live.py).
+Request bodies are the pydantic models the routes validate with, so they cannot drift; the
+answers' schemas are in `api_schemas.py`. Both are kept true by the schemathesis run over a
+live `voicehook web` (tests/receiver/test_openapi_live.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic.json_schema import models_json_schema
 
+from receiver.api_schemas import REF, RESPONSE_SCHEMAS, Schema, nullable, obj, ref
 from receiver.job_requests import CloneRequest, CustomerRequest, JobRequest
 from receiver.list_params import MAX_CURSOR_LENGTH, MAX_FILTER_LENGTH, MAX_LIMIT
 from records.idempotency_tables import MAX_KEY_LENGTH
 from records.jobs import JobStatus
-
-Schema = dict[str, Any]
-REF = "#/components/schemas/{model}"
-
-
-def ref(name: str) -> Schema:
-    return {"$ref": REF.format(model=name)}
-
-
-def nullable(kind: str) -> Schema:
-    return {"type": [kind, "null"]}
-
-
-def obj(properties: dict[str, Schema], **extra: Any) -> Schema:
-    return {"type": "object", "required": list(properties), "properties": properties, **extra}
-
-
-TIME = nullable("string")
-RESPONSE_SCHEMAS: dict[str, Schema] = {
-    "Error": obj(
-        {"error": {"type": "string"}, "detail": {}},
-        description="Every error under /api: a stable code and what went wrong.",
-    ),
-    "Attempt": obj(
-        {
-            "number": {"type": "integer"},
-            "generationId": nullable("string"),
-            "status": {"type": "string"},
-            "error": nullable("string"),
-            "intentAt": TIME,
-            "submittedAt": TIME,
-            "completedAt": TIME,
-            "polls": {"type": "integer"},
-            "lastPolledAt": TIME,
-            "nextPollAt": TIME,
-            "downloadFailures": {"type": "integer"},
-        }
-    ),
-    "JobSummary": obj(
-        {
-            "id": {"type": "string"},
-            "customerId": nullable("string"),
-            "externalRef": nullable("string"),
-            "metadata": nullable("object"),
-            "tracked": {"type": "boolean"},
-            "voiceId": nullable("string"),
-            "format": {"type": "string"},
-            "settings": {"type": "object"},
-            "status": {"type": "string", "enum": [s.value for s in JobStatus]},
-            "attemptsMade": {"type": "integer"},
-            "maxAttempts": {"type": "integer"},
-            "nextAttemptAt": TIME,
-            "lastError": nullable("string"),
-            "audio": {
-                "oneOf": [
-                    {"type": "null"},
-                    obj(
-                        {
-                            "bytes": nullable("integer"),
-                            "sha256": nullable("string"),
-                            "durationSec": nullable("number"),
-                        }
-                    ),
-                ]
-            },
-            "createdAt": {"type": "string"},
-            "readyAt": TIME,
-        }
-    ),
-    "Job": {
-        "allOf": [
-            ref("JobSummary"),
-            obj({"attempts": {"type": "array", "items": ref("Attempt")}}),
-        ]
-    },
-    "JobAccepted": obj(
-        {
-            "id": {"type": "string"},
-            "status": {"type": "string"},
-            "externalRef": nullable("string"),
-        }
-    ),
-    "JobActionResult": obj(
-        {
-            "action": {"type": "string", "enum": ["retry", "resume"]},
-            "jobs": {
-                "type": "array",
-                "items": obj(
-                    {
-                        "id": {"type": "string"},
-                        "outcome": {"type": "string", "enum": ["done", "refused", "not_found"]},
-                        "reason": nullable("string"),
-                    }
-                ),
-            },
-            "enqueued": {"type": "boolean"},
-        }
-    ),
-    "Customer": obj(
-        {
-            "id": {"type": "string"},
-            "externalRef": {"type": "string"},
-            "name": {"type": "string"},
-            "usage": obj(
-                {
-                    "audioSeconds": {"type": "number"},
-                    "creditsSpent": {"type": "integer"},
-                    "jobsReady": {"type": "integer"},
-                    "jobsFailed": {"type": "integer"},
-                }
-            ),
-            "createdAt": {"type": "string"},
-            "updatedAt": {"type": "string"},
-        }
-    ),
-    "CustomerCreated": obj(
-        {"id": {"type": "string"}, "externalRef": {"type": "string"}, "name": {"type": "string"}}
-    ),
-    "Voice": obj(
-        {
-            "id": {"type": "string"},
-            "customerId": nullable("string"),
-            "name": nullable("string"),
-            "status": {"type": "string"},
-            "voiceId": nullable("string"),
-            "cloneJobId": nullable("string"),
-            "lastError": nullable("string"),
-            "createdAt": {"type": "string"},
-        }
-    ),
-    "VoiceAccepted": obj({"id": {"type": "string"}, "status": {"type": "string"}}),
-}
 
 ERRORS = {
     "400": "Not valid (`invalid_request`, `invalid_parameter`, `invalid_idempotency_key`).",
@@ -297,6 +164,18 @@ def paths() -> dict[str, Schema]:
                 "summary": "This document.",
                 "security": [],
                 "responses": {"200": json_body({"type": "object"}, "OpenAPI 3.1.")},
+            }
+        },
+        "/api/docs": {
+            "get": {
+                "summary": "This document as a page (no external assets).",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "HTML.",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
             }
         },
         "/api/customers": {

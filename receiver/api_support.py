@@ -80,6 +80,12 @@ async def parse_body(
     except ClientGone:
         return api_error(400, "invalid_request", "the body ended early")
     try:
+        # orjson is the stricter parser (a lone surrogate is refused): what it reads, every
+        # answer can write back.
+        canonical = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONDecodeError as exc:
+        return api_error(400, "invalid_request", f"the body is not valid JSON: {exc}")
+    try:
         value = model.model_validate_json(body)
     except ValidationError as exc:
         errors = [
@@ -87,7 +93,6 @@ async def parse_body(
             for error in exc.errors()
         ]
         return api_error(400, "invalid_request", errors)
-    canonical = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
     return Parsed(value, hashlib.sha256(canonical).hexdigest())
 
 

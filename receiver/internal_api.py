@@ -9,12 +9,13 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from config.broker import EnqueueIds
 from config.settings import Settings
 from receiver.api_customers import CustomersApi
+from receiver.api_docs import render_docs
 from receiver.api_jobs import JobsApi
 from receiver.api_openapi import openapi_document
 from receiver.api_support import BearerGuard
@@ -42,13 +43,16 @@ class InternalApi:
         self._jobs = JobsApi(engine, enqueue_submissions, settings.job_max_attempts)
         self._customers = CustomersApi(engine)
         self._voices = VoicesApi(engine, store, settings.audio_dir, enqueue_clone)
-        self._openapi = json_response(200, openapi_document()).body
+        document = openapi_document()
+        self._openapi = json_response(200, document).body
+        self._docs = render_docs(document)
 
     def routes(self) -> list[Route]:
         guard, jobs, customers, voices = self._guard, self._jobs, self._customers, self._voices
         return [
             # Public: the contract, not data; clients and tools fetch it before any token.
             Route("/api/openapi.json", self.openapi, methods=["GET"]),
+            Route("/api/docs", self.docs, methods=["GET"]),
             Route("/api/customers", guard(customers.create), methods=["POST"]),
             Route("/api/customers", guard(customers.list), methods=["GET"]),
             Route("/api/customers/{customer_id}", guard(customers.show), methods=["GET"]),
@@ -65,6 +69,9 @@ class InternalApi:
 
     async def openapi(self, _: Request) -> Response:
         return Response(self._openapi, media_type="application/json")
+
+    async def docs(self, _: Request) -> HTMLResponse:
+        return HTMLResponse(self._docs)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

@@ -62,7 +62,11 @@ class JobRequest(BaseModel):
     def _small_metadata(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return None
-        if len(orjson.dumps(value)) > MAX_METADATA_BYTES:
+        try:
+            encoded = orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            raise ValueError("metadata's integers must fit in 64 bits") from None
+        if len(encoded) > MAX_METADATA_BYTES:
             raise ValueError(f"metadata must be at most {MAX_METADATA_BYTES} bytes of JSON")
         if json_depth(value) > MAX_METADATA_DEPTH:
             raise ValueError(f"metadata must be nested at most {MAX_METADATA_DEPTH} levels deep")

@@ -229,12 +229,14 @@ class TestExternalRefAndMetadata:
             {"blob": "x" * 3000},
             {"a": {"b": {"c": {"d": {"e": 1}}}}},
             ["not", "an", "object"],
+            {"big": 2**70},
         ],
     )
     def test_metadata_too_big_deep_or_not_an_object_is_400(
         self, api: TestClient, metadata: object
     ) -> None:
-        """Metadata over 2 KiB, nested past 4 levels, or not an object: 400 naming it."""
+        """Metadata over 2 KiB, nested past 4 levels, not an object, or with an integer no
+        JSON encoder here can write back: 400 naming it."""
         api.post("/api/customers", json={"externalRef": "acme", "name": "Acme"}, headers=AUTH)
         answer = api.post("/api/jobs", json=job_body(metadata=metadata), headers=AUTH)
         assert answer.status_code == 400
@@ -260,3 +262,13 @@ class TestExternalRefAndMetadata:
         assert data["id"] == job_id
         assert data["metadata"] == metadata
         assert data["externalRef"] == "o-1"
+
+    def test_a_lone_surrogate_is_400_not_500(self, api: TestClient) -> None:
+        """JSON with a lone surrogate escape (which no answer could encode) is refused."""
+        answer = api.post(
+            "/api/customers",
+            content=b'{"externalRef": "\\udae0", "name": "A"}',
+            headers={**AUTH, "content-type": "application/json"},
+        )
+        assert answer.status_code == 400
+        assert answer.json()["error"] == "invalid_request"

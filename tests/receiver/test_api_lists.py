@@ -117,12 +117,14 @@ class TestPagination:
             ({"status": "lost"}, "status"),
             ({"since": "yesterday"}, "since"),
             ({"since": "2026-01-01T00:00:00"}, "since"),
+            ({"costumer": "acme"}, "costumer"),
         ],
     )
     def test_bad_parameters_are_400_naming_them(
         self, api: TestClient, params: dict[str, str], name: str
     ) -> None:
-        """A bad limit, cursor, status or since is a 400 that says which and why."""
+        """A bad limit, cursor, status or since, or a parameter the list does not take (a
+        typo'd filter would widen the list), is a 400 that says which and why."""
         answer = api.get("/api/jobs", params=params, headers=AUTH)
         assert answer.status_code == 400
         assert answer.json()["error"] == "invalid_parameter"
