@@ -12,6 +12,7 @@ import typer
 
 from bench.budget import BudgetOptions, run_budget_bench
 from bench.crash import CrashOptions, run_crash_drill
+from bench.dashboard import DashboardOptions, run_dashboard_bench
 from bench.databases import DatabaseKind
 from bench.drain import DrainOptions, run_drain_bench
 from bench.e2e import E2eOptions, run_e2e_bench
@@ -224,6 +225,28 @@ def memory(
         size_mb=size_mb, idle_seconds=idle, keep_workdir=keep_workdir, store=store
     )
     _run("memory", lambda: run_memory_bench(options, typer.echo).passed)
+
+
+@app.command()
+def dashboard(
+    *,
+    events: Annotated[int, typer.Option(min=1000, help="Events to fill each database with.")] = (
+        1_000_000
+    ),
+    runs: Annotated[int, typer.Option(min=3, help="Measured runs of each query.")] = 30,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL to measure as well (a fresh schema, dropped afterwards); default"
+            " $TEST_DATABASE_URL. SQLite (a fresh file) is always measured."
+        ),
+    ] = None,
+) -> None:
+    """The dashboard overview's counts on SQLite and PostgreSQL filled with a million events;
+    the last line is `ratio=<slowest p95 ÷ 100 ms>` (1 or less: goal met)."""
+    url = database_url or os.environ.get("TEST_DATABASE_URL") or None
+    options = DashboardOptions(events=events, postgres_url=url, runs=runs)
+    _run("dashboard", lambda: run_dashboard_bench(options, typer.echo).passed)
 
 
 @app.command()

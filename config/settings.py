@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     storage_timeout_seconds: float = Field(default=30.0, gt=0)
     audio_url_lifetime_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     admin_token: SecretStr | None = None
+    # How long a dashboard login lasts (the signed cookie's expiry), see README "Dashboard".
+    admin_session_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600)
     port: int = Field(default=8000, ge=1, le=65535)
     web_concurrency: int = Field(default=1, ge=1, le=64)
     log_format: Literal["json", "console"] = "json"
@@ -117,6 +119,8 @@ class Settings(BaseSettings):
     submitting_lease_seconds: float = Field(default=120.0, gt=0)
     # An unknown outcome no generation was matched to within this long needs an operator.
     submission_review_after_seconds: float = Field(default=1800.0, gt=0)
+    # How long the internal API keeps an Idempotency-Key's answer; at least the promised day.
+    idempotency_key_hours: float = Field(default=24.0, ge=24.0, le=24.0 * 90)
 
     # Metrics and alerts, see README "Metrics" and "Alerts".
     metrics_host: str = "127.0.0.1"

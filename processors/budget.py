@@ -23,7 +23,7 @@ import redis
 
 from config.settings import Settings
 
-# KEYS: [slots zset, blocked-until key, epoch key];
+# KEYS: [slots zset, blocked-until key, epoch key, per-minute usage key prefix];
 # ARGV: [window_ms, limit, reserve, member, epoch this process knows ('' if none), new epoch]
 # Returns {0, now, epoch} when a slot was taken, else {milliseconds to wait, now, epoch}.
 #
@@ -59,6 +59,10 @@ local count = redis.call('ZCARD', KEYS[1])
 if count < allowed then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
   redis.call('PEXPIRE', KEYS[1], window)
+  -- Slots taken per minute, kept two hours: the dashboard's budget over the last hour.
+  local used = KEYS[4] .. ':' .. math.floor(now / 60000)
+  redis.call('INCR', used)
+  redis.call('EXPIRE', used, 7200)
   return {0, now, epoch}
 end
 local index = count - allowed
@@ -66,7 +70,8 @@ local entry = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
 return {math.max(1, tonumber(entry[2]) + window - now + 1), now, epoch}
 """
 
-# KEYS: [blocked-until key]; ARGV: [block_ms]. Extends, never shortens, the block.
+# KEYS: [blocked-until key, last-pause key]; ARGV: [block_ms]. Extends, never shortens, the
+# block; the last pause ("<from ms>:<until ms>", kept a day) is what the dashboard shows.
 _BLOCK = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
@@ -75,6 +80,7 @@ local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if until_ms > current then
   redis.call('SET', KEYS[1], until_ms, 'PX', tonumber(ARGV[1]))
 end
+redis.call('SET', KEYS[2], now .. ':' .. until_ms, 'EX', 86400)
 return until_ms
 """
 
@@ -109,6 +115,21 @@ def workspace_name(settings: Settings, api_key: str) -> str:
 
 
 @dataclass(frozen=True)
+class BudgetKeys:
+    """Where a workspace's budget lives in Redis."""
+
+    slots: str
+    blocked: str
+    used: str  # a prefix: `<used>:<minute since the epoch>` counts the slots of that minute
+    last_pause: str
+
+    @classmethod
+    def of(cls, workspace: str) -> BudgetKeys:
+        base = f"voicehook:budget:{workspace}"
+        return cls(f"{base}:slots", f"{base}:blocked", f"{base}:used", f"{base}:last_pause")
+
+
+@dataclass(frozen=True)
 class SlotAnswer:
     wait_seconds: float  # 0.0: the slot is yours
     redis_time_ms: int
@@ -119,8 +140,9 @@ class ApiBudget:
 
     def __init__(self, client: redis.Redis, workspace: str, policy: BudgetPolicy) -> None:
         self._client = client
-        self._slots_key = f"voicehook:budget:{workspace}:slots"
-        self._blocked_key = f"voicehook:budget:{workspace}:blocked"
+        self._keys = BudgetKeys.of(workspace)
+        self._slots_key = self._keys.slots
+        self._blocked_key = self._keys.blocked
         self._epoch_key = f"voicehook:budget:{workspace}:epoch"
         self._epoch = ""  # the budget's epoch as this process last saw it
         self._policy = policy
@@ -140,7 +162,7 @@ class ApiBudget:
         policy = self._policy
         member = uuid.uuid4().hex
         wait_ms, now_ms, epoch = self._take(
-            keys=[self._slots_key, self._blocked_key, self._epoch_key],
+            keys=[self._slots_key, self._blocked_key, self._epoch_key, self._keys.used],
             args=[
                 policy.window_ms,
                 policy.limit,
@@ -167,7 +189,10 @@ class ApiBudget:
 
     def block_for(self, seconds: float) -> None:
         """After a 429: no process spends a slot for `seconds`."""
-        self._block(keys=[self._blocked_key], args=[max(1, math.ceil(seconds * 1000))])
+        self._block(
+            keys=[self._blocked_key, self._keys.last_pause],
+            args=[max(1, math.ceil(seconds * 1000))],
+        )
 
     def usage(self) -> BudgetUsage:
         """Slots taken in the current window and how long a 429 still blocks, read only."""

@@ -9,10 +9,12 @@ from functools import partial
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from admin.app import admin_routes
 from config.broker import (
     BatchingRedisBroker,
     build_broker,
@@ -31,7 +33,7 @@ from receiver.forwarded import ForwardedFor, TrustedProxies
 from receiver.group_commit import GroupCommitter
 from receiver.health import MetricsEndpoint, Readiness, healthz
 from receiver.inline_commit import InlineCommitter
-from receiver.internal_api import InternalApi
+from receiver.internal_api import InternalApi, http_error
 from receiver.metrics import ReceiverMetrics
 from receiver.request_context import RequestIdMiddleware
 from receiver.traced import TracedWebhook
@@ -118,8 +120,10 @@ def create_app(
             Route("/readyz", readiness.handle, methods=["GET"]),
             Route("/metrics", metrics_endpoint(settings, engine, metrics).handle, methods=["GET"]),
             *internal_api.routes(),
+            *admin_routes(settings, engine, broker, metrics, internal_api.audio),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
     # Starlette's trailing-slash redirect builds its Location from the request's Host header

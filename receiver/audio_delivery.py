@@ -51,9 +51,14 @@ class AudioDelivery:
     async def handle(self, request: Request) -> Response:
         record = await run_in_threadpool(job_audio, self._engine, request.path_params["job_id"])
         if record is None:
-            return json_response(404, {"error": "not_found"})
+            return json_response(
+                404, {"error": "not_found", "detail": f"no job {request.path_params['job_id']}"}
+            )
         if record.status != "ready" or record.key is None:
-            return json_response(409, {"error": "not_ready", "status": record.status})
+            detail = f"the job is {record.status}; its audio comes when it is ready"
+            return json_response(
+                409, {"error": "not_ready", "detail": detail, "status": record.status}
+            )
         if record.pruned_at is not None:
             detail = f"retention deleted this audio at {record.pruned_at.isoformat()}"
             return json_response(410, {"error": "audio_pruned", "detail": detail})

@@ -30,3 +30,11 @@ class WriterGone(ReceiverError):
 
 class UnexpectedMessage(ReceiverError):
     """Raised when the writer socket carries something other than the protocol's next message."""
+
+
+class InvalidListParameter(ReceiverError):
+    """Raised when a list's query parameter (cursor, limit, since, status) is not valid."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name

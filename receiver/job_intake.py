@@ -5,15 +5,13 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from receiver.job_requests import JobRequest
-from records.errors import UnknownCustomer
-from records.job_repo import create_job as store_job
+from records import job_repo
 from records.jobs import Job
 
 
-def create_job(engine: Engine, request: JobRequest, max_attempts: int) -> Job:
-    """A pending job for the customer; its submission is the workers' business."""
-    job = store_job(
-        engine,
+def new_job(request: JobRequest, max_attempts: int) -> job_repo.NewJob:
+    """The job a validated request asks for."""
+    return job_repo.NewJob(
         customer_id=request.customer_id,
         customer_ref=request.customer_ref,
         voice_id=request.voice_id,
@@ -21,7 +19,12 @@ def create_job(engine: Engine, request: JobRequest, max_attempts: int) -> Job:
         audio_format=request.format,
         settings=request.settings.as_api(),
         max_attempts=max_attempts,
+        external_ref=request.external_ref,
+        metadata=request.metadata,
     )
-    if job is None:
-        raise UnknownCustomer(request.customer_id or request.customer_ref or "")
-    return job
+
+
+def create_job(engine: Engine, request: JobRequest, max_attempts: int) -> Job:
+    """A pending job for the customer (UnknownCustomer if none); its submission is the
+    workers' business."""
+    return job_repo.create_job(engine, new_job(request, max_attempts))

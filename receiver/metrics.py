@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.registry import Collector
 
 from monitoring.exposition import exported_registry
+from receiver.outcome_tally import MinuteTally
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -19,6 +21,9 @@ class DeliveryOutcome(StrEnum):
     INVALID_PAYLOAD = "invalid_payload"
     TOO_LARGE = "too_large"
     UNAVAILABLE = "unavailable"
+
+
+_STORED = frozenset({DeliveryOutcome.ACCEPTED, DeliveryOutcome.DUPLICATE})
 
 
 class ReceiverMetrics:
@@ -59,10 +64,15 @@ class ReceiverMetrics:
             self.deliveries.labels(outcome.value)
         self._latency = {o: self.ack_latency.labels(o.value) for o in DeliveryOutcome}
         self._count = {o: self.deliveries.labels(o.value) for o in DeliveryOutcome}
+        # Refusals per minute for the dashboard (accepted and duplicate ones are in the
+        # database, counted there across every process).
+        self.refusals = MinuteTally()
 
     def observe(self, outcome: DeliveryOutcome, seconds: float) -> None:
         self._count[outcome].inc()
         self._latency[outcome].observe(seconds)
+        if outcome not in _STORED:
+            self.refusals.add(outcome.value, time.time())
 
     def render(self, *extra: Collector) -> bytes:
         """The exposition text, and `extra`'s; merged across processes when

@@ -1,10 +1,23 @@
-"""JSON responses, encoded with orjson."""
+"""JSON responses, encoded with orjson, and the internal API's one error shape."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import orjson
 from starlette.responses import Response
 
 
-def json_response(status: int, content: object) -> Response:
-    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+def json_response(
+    status: int, content: object, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(content), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+def api_error(
+    status: int, code: str, detail: object, headers: Mapping[str, str] | None = None
+) -> Response:
+    """`{"error": code, "detail": …}`: every error of /api has this shape."""
+    return json_response(status, {"error": code, "detail": detail}, headers)

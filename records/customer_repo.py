@@ -10,8 +10,9 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config.database import transaction
-from records.documents import customer_document_on
+from records.documents import customer_document_on, customer_summary
 from records.jobs import CUSTOMERS, Customer
+from records.keyset import Page, Position, cut, page_query
 from records.types import utcnow
 
 
@@ -33,6 +34,20 @@ def upsert_customer(engine: Engine, external_ref: str, name: str) -> tuple[Custo
     return customer, True
 
 
+def upsert_customer_on(conn: Connection, external_ref: str, name: str) -> tuple[Customer, bool]:
+    """As `upsert_customer`, inside the caller's transaction; a concurrent insert of this
+    reference is an IntegrityError, for the caller to run again (`records.idempotency`)."""
+    existing = find_customer(conn, external_ref=external_ref)
+    if existing is not None:
+        return existing, False
+    now = utcnow()
+    customer = Customer(
+        id=str(uuid4()), external_ref=external_ref, name=name, created_at=now, updated_at=now
+    )
+    conn.execute(insert(CUSTOMERS).values(customer.model_dump()))
+    return customer, True
+
+
 def find_customer(
     conn: Connection, *, customer_id: str | None = None, external_ref: str | None = None
 ) -> Customer | None:
@@ -50,6 +65,14 @@ def list_customers(engine: Engine) -> list[Customer]:
     with engine.connect() as conn:
         rows = conn.execute(select(CUSTOMERS).order_by(CUSTOMERS.c.created_at)).mappings()
         return [Customer(**row) for row in rows]
+
+
+def page_customers(engine: Engine, after: Position | None, limit: int) -> Page:
+    """A page of customers with their usage, newest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(page_query(CUSTOMERS, select(CUSTOMERS), after, limit)).mappings()
+        customers = [Customer(**row) for row in rows]
+    return cut(customers, [customer_summary(c) for c in customers], limit)
 
 
 def count_ready(
@@ -78,6 +101,17 @@ def count_failed(conn: Connection, customer_id: str | None, now: datetime) -> No
         update(CUSTOMERS)
         .where(CUSTOMERS.c.id == customer_id)
         .values(jobs_failed=CUSTOMERS.c.jobs_failed + 1, updated_at=now)
+    )
+
+
+def uncount_failed_job(conn: Connection, customer_id: str | None, now: datetime) -> None:
+    """A failed job of the customer is being retried: it no longer counts as failed."""
+    if customer_id is None:
+        return
+    conn.execute(
+        update(CUSTOMERS)
+        .where(CUSTOMERS.c.id == customer_id, CUSTOMERS.c.jobs_failed > 0)
+        .values(jobs_failed=CUSTOMERS.c.jobs_failed - 1, updated_at=now)
     )
 
 

@@ -26,10 +26,16 @@ def job_document_on(conn: Connection, job_id: str) -> dict[str, Any] | None:
             select(ATTEMPTS).where(ATTEMPTS.c.job_id == job_id).order_by(ATTEMPTS.c.number)
         ).mappings()
     ]
-    job = Job(**row)
+    return {**job_summary(Job(**row)), "attempts": [attempt_document(a) for a in attempts]}
+
+
+def job_summary(job: Job) -> dict[str, Any]:
+    """A job without its attempts, as the lists show it."""
     return {
         "id": job.id,
         "customerId": job.customer_id,
+        "externalRef": job.external_ref,
+        "metadata": job.app_metadata,
         "tracked": job.tracked,
         "voiceId": job.voice_id,
         "format": job.format,
@@ -48,32 +54,35 @@ def job_document_on(conn: Connection, job_id: str) -> dict[str, Any] | None:
         },
         "createdAt": iso(job.created_at),
         "readyAt": iso(job.ready_at),
-        "attempts": [
-            {
-                "number": a.number,
-                "generationId": a.generation_id,
-                "status": a.status,
-                "error": a.error,
-                "intentAt": iso(a.intent_at),
-                "submittedAt": iso(a.submitted_at),
-                "completedAt": iso(a.completed_at),
-                # Reconciliation's bounded polls, for an operator asking why it waits.
-                "polls": a.polls,
-                "lastPolledAt": iso(a.last_polled_at),
-                "nextPollAt": iso(a.next_poll_at),
-                "downloadFailures": a.download_failures,
-            }
-            for a in attempts
-        ],
+    }
+
+
+def attempt_document(a: Attempt) -> dict[str, Any]:
+    """One attempt of a job: its generation and what became of it."""
+    return {
+        "number": a.number,
+        "generationId": a.generation_id,
+        "status": a.status,
+        "error": a.error,
+        "intentAt": iso(a.intent_at),
+        "submittedAt": iso(a.submitted_at),
+        "completedAt": iso(a.completed_at),
+        # Reconciliation's bounded polls, for an operator asking why it waits.
+        "polls": a.polls,
+        "lastPolledAt": iso(a.last_polled_at),
+        "nextPollAt": iso(a.next_poll_at),
+        "downloadFailures": a.download_failures,
     }
 
 
 def voice_document_on(conn: Connection, voice_id: str) -> dict[str, Any] | None:
     """A cloned voice: its status and upstream ids."""
     row = conn.execute(select(VOICES).where(VOICES.c.id == voice_id)).mappings().first()
-    if row is None:
-        return None
-    voice = Voice(**row)
+    return None if row is None else voice_summary(Voice(**row))
+
+
+def voice_summary(voice: Voice) -> dict[str, Any]:
+    """A cloned voice as the API shows it (alone or in a list)."""
     return {
         "id": voice.id,
         "customerId": voice.customer_id,
@@ -82,15 +91,18 @@ def voice_document_on(conn: Connection, voice_id: str) -> dict[str, Any] | None:
         "voiceId": voice.voice_id,
         "cloneJobId": voice.clone_job_id,
         "lastError": voice.last_error,
+        "createdAt": iso(voice.created_at),
     }
 
 
 def customer_document_on(conn: Connection, customer_id: str) -> dict[str, Any] | None:
     """A customer with its usage."""
     row = conn.execute(select(CUSTOMERS).where(CUSTOMERS.c.id == customer_id)).mappings().first()
-    if row is None:
-        return None
-    customer = Customer(**row)
+    return None if row is None else customer_summary(Customer(**row))
+
+
+def customer_summary(customer: Customer) -> dict[str, Any]:
+    """A customer with its usage (alone or in a list)."""
     return {
         "id": customer.id,
         "externalRef": customer.external_ref,

@@ -48,3 +48,17 @@ class UnstorableRows(StorageUnavailable):
 
 class EnvironmentEndpoint(RecordsError):
     """Raised when an endpoint of NOTIFY_URLS is changed by hand (change the environment)."""
+
+
+class IdempotencyKeyReused(RecordsError):
+    """Raised when an Idempotency-Key comes back with a different request body."""
+
+
+class DuplicateExternalRef(RecordsError):
+    """Raised when a customer already has a job with this externalRef; `job_id` names it."""
+
+    def __init__(self, external_ref: str, job_id: str) -> None:
+        super().__init__(
+            f"this customer already has job {job_id} with externalRef {external_ref!r}"
+        )
+        self.job_id = job_id

@@ -35,7 +35,12 @@ class Event(SQLModel, table=True):
     """One logical upstream event, however many times it was delivered."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_status_received_at", "status", "received_at"),)
+    __table_args__ = (
+        Index("ix_events_status_received_at", "status", "received_at"),
+        # The dashboard's filters, each paged by (received_at, id) (migration 0010).
+        Index("ix_events_type_received_at", "type", "received_at"),
+        Index("ix_events_resource_id", "resource_id"),
+    )
 
     id: str = Field(sa_column=Column(String(36), primary_key=True))
     type: str = Field(sa_column=Column(String(100), nullable=False))

@@ -5,56 +5,84 @@ lost. What a job's generation does to it is in `job_outcomes`; its submission in
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Engine, and_, exists, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, exists, insert, or_, select, update
 
 from config.database import transaction
-from records.customer_repo import find_customer
-from records.documents import job_document_on
+from records.customer_repo import find_customer, uncount_failed_job
+from records.documents import job_document_on, job_summary
+from records.errors import DuplicateExternalRef, UnknownCustomer
 from records.jobs import (
     ATTEMPTS,
+    CUSTOMERS,
     JOBS,
     SUBMITTABLE_JOB_STATES,
     UNKNOWN_OUTCOME_ATTEMPT_STATES,
     Job,
     JobStatus,
 )
+from records.keyset import Page, Position, cut, page_query
+from records.outbox import notify
+from records.outbox_tables import EventType
 from records.types import utcnow
 
 
-def create_job(
-    engine: Engine,
-    *,
-    customer_id: str | None,
-    customer_ref: str | None,
-    voice_id: str,
-    script: str,
-    audio_format: str,
-    settings: dict[str, Any],
-    max_attempts: int,
-) -> Job | None:
-    """A pending job for the customer (by id, else by reference); None: no such customer."""
-    now = utcnow()
+@dataclass(frozen=True)
+class NewJob:
+    """What a job is accepted with: the customer (by id, else by reference) and the work."""
+
+    customer_id: str | None
+    customer_ref: str | None
+    voice_id: str
+    script: str
+    audio_format: str
+    settings: dict[str, Any]
+    max_attempts: int
+    external_ref: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+def create_job(engine: Engine, new: NewJob) -> Job:
+    """A pending job for the customer, in a transaction of its own (see `insert_job`)."""
     with transaction(engine) as conn:
-        customer = find_customer(conn, customer_id=customer_id, external_ref=customer_ref)
-        if customer is None:
-            return None
-        job = Job(
-            id=str(uuid4()),
-            customer_id=customer.id,
-            voice_id=voice_id,
-            script=script,
-            format=audio_format,
-            settings=settings,
-            status=JobStatus.PENDING.value,
-            max_attempts=max_attempts,
-            created_at=now,
-            updated_at=now,
-        )
-        conn.execute(insert(JOBS).values(job.model_dump()))
+        return insert_job(conn, new)
+
+
+def insert_job(conn: Connection, new: NewJob) -> Job:
+    """A pending job for the customer. UnknownCustomer if there is no such customer;
+    DuplicateExternalRef if the customer has a job with this externalRef (a concurrent
+    insert of one is an IntegrityError from the unique index instead)."""
+    customer = find_customer(conn, customer_id=new.customer_id, external_ref=new.customer_ref)
+    if customer is None:
+        raise UnknownCustomer(new.customer_id or new.customer_ref or "")
+    if new.external_ref is not None:
+        existing = conn.execute(
+            select(JOBS.c.id).where(
+                JOBS.c.customer_id == customer.id, JOBS.c.external_ref == new.external_ref
+            )
+        ).scalar()
+        if existing is not None:
+            raise DuplicateExternalRef(new.external_ref, str(existing))
+    now = utcnow()
+    job = Job(
+        id=str(uuid4()),
+        customer_id=customer.id,
+        voice_id=new.voice_id,
+        script=new.script,
+        format=new.audio_format,
+        settings=new.settings,
+        external_ref=new.external_ref,
+        app_metadata=new.metadata,
+        status=JobStatus.PENDING.value,
+        max_attempts=new.max_attempts,
+        created_at=now,
+        updated_at=now,
+    )
+    conn.execute(insert(JOBS).values(job.model_dump()))
     return job
 
 
@@ -73,32 +101,108 @@ def list_jobs(engine: Engine, status: str | None, limit: int) -> list[Job]:
         return [Job(**row) for row in conn.execute(query).mappings()]
 
 
+@dataclass(frozen=True)
+class JobFilter:
+    """Which jobs a list shows; None: any."""
+
+    customer: str | None = None  # a customer's id or external reference
+    status: str | None = None
+    since: datetime | None = None  # created at or after
+
+
+def page_jobs(engine: Engine, where: JobFilter, after: Position | None, limit: int) -> Page:
+    """A page of jobs, newest first, as the lists show them."""
+    query = select(JOBS)
+    if where.customer is not None:
+        query = query.where(
+            JOBS.c.customer_id.in_(
+                select(CUSTOMERS.c.id).where(
+                    or_(
+                        CUSTOMERS.c.id == where.customer, CUSTOMERS.c.external_ref == where.customer
+                    )
+                )
+            )
+        )
+    if where.status is not None:
+        query = query.where(JOBS.c.status == where.status)
+    if where.since is not None:
+        query = query.where(JOBS.c.created_at >= where.since)
+    with engine.connect() as conn:
+        rows = conn.execute(page_query(JOBS, query, after, limit)).mappings().all()
+    jobs = [Job(**row) for row in rows]
+    return cut(jobs, [job_summary(job) for job in jobs], limit)
+
+
 def job_document(engine: Engine, job_id: str) -> dict[str, Any] | None:
     """A job as the internal API shows it: status, attempts and audio facts."""
     with engine.connect() as conn:
         return job_document_on(conn, job_id)
 
 
-def resume_blocked(engine: Engine, job_ids: Sequence[str] = ()) -> list[str]:
-    """Blocked jobs (all, or those named) go back to `pending`; their ids, to enqueue."""
+@dataclass(frozen=True)
+class Transition:
+    """What one job action did: the ids it moved, and the status of each named id it left."""
+
+    moved: list[str]
+    left: dict[str, str | None]  # job id -> its status (None: no such job)
+
+
+def resume_blocked(engine: Engine, job_ids: Sequence[str] = ()) -> Transition:
+    """Blocked jobs (all, or those named) go back to `pending`, to be enqueued."""
+    values = {"last_error": None, "next_attempt_at": None}
+    return _transition(engine, job_ids, JobStatus.BLOCKED, values)
+
+
+def retry_failed(engine: Engine, job_ids: Sequence[str] = ()) -> Transition:
+    """Failed jobs (all, or those named) go back to `pending` with room for one new attempt.
+
+    The move is a conditional update (`status = 'failed'`), so of two concurrent retries of
+    one job only one moves it: one new attempt, never two. The job no longer counts among
+    its customer's failed jobs (it is counted again if this attempt fails too).
+    """
+    values = {
+        "last_error": None,
+        "next_attempt_at": None,
+        "max_attempts": JOBS.c.attempts_made + 1,
+    }
+    return _transition(engine, job_ids, JobStatus.FAILED, values, uncount_failed=True)
+
+
+def _transition(
+    engine: Engine,
+    job_ids: Sequence[str],
+    source: JobStatus,
+    values: dict[str, Any],
+    *,
+    uncount_failed: bool = False,
+) -> Transition:
     now = utcnow()
-    condition = JOBS.c.status == JobStatus.BLOCKED.value
-    if job_ids:
-        condition = condition & JOBS.c.id.in_(list(job_ids))
+    named = list(dict.fromkeys(job_ids))
+    condition = JOBS.c.status == source.value
+    if named:
+        condition = condition & JOBS.c.id.in_(named)
     with transaction(engine) as conn:
-        resumed = list(conn.execute(select(JOBS.c.id).where(condition)).scalars())
-        if resumed:
-            conn.execute(
+        rows = conn.execute(select(JOBS.c.id, JOBS.c.customer_id).where(condition)).all()
+        moved: list[str] = []
+        for job_id, customer_id in rows:
+            changed = conn.execute(
                 update(JOBS)
-                .where(JOBS.c.id.in_(resumed), JOBS.c.status == JobStatus.BLOCKED.value)
-                .values(
-                    status=JobStatus.PENDING.value,
-                    last_error=None,
-                    next_attempt_at=None,
-                    updated_at=now,
-                )
-            )
-    return resumed
+                .where(JOBS.c.id == job_id, JOBS.c.status == source.value)
+                .values(status=JobStatus.PENDING.value, updated_at=now, **values)
+            ).rowcount
+            if not changed:
+                continue
+            moved.append(job_id)
+            if uncount_failed:
+                uncount_failed_job(conn, customer_id, now)
+                if customer_id is not None:
+                    notify(conn, EventType.CUSTOMER_USAGE_UPDATED, customer_id)
+        rest = [job_id for job_id in named if job_id not in moved]
+        found: dict[str, str] = {}
+        if rest:
+            statuses = conn.execute(select(JOBS.c.id, JOBS.c.status).where(JOBS.c.id.in_(rest)))
+            found = {str(job_id): str(status) for job_id, status in statuses}
+    return Transition(moved=moved, left={job_id: found.get(job_id) for job_id in rest})
 
 
 def recover_jobs(

@@ -67,6 +67,7 @@ class VoiceStatus(StrEnum):
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_created_at_id", "created_at", "id"),)
 
     id: str = Field(sa_column=Column(String(36), primary_key=True))
     external_ref: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
@@ -81,7 +82,15 @@ class Customer(SQLModel, table=True):
 
 class Job(SQLModel, table=True):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_jobs_status_next_attempt_at", "status", "next_attempt_at"),
+        # The app's own id is unique per customer (NULLs are distinct on both dialects).
+        Index("ux_jobs_customer_external_ref", "customer_id", "external_ref", unique=True),
+        # Keyset pagination of `GET /api/jobs`, newest first, unfiltered and by each filter.
+        Index("ix_jobs_created_at_id", "created_at", "id"),
+        Index("ix_jobs_customer_created_at_id", "customer_id", "created_at", "id"),
+        Index("ix_jobs_status_created_at_id", "status", "created_at", "id"),
+    )
 
     id: str = Field(sa_column=Column(String(36), primary_key=True))
     customer_id: str | None = Field(
@@ -93,6 +102,10 @@ class Job(SQLModel, table=True):
     script: str | None = Field(default=None, sa_column=Column(Text))
     format: str = Field(default="mp3", sa_column=Column(String(8), nullable=False))
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    external_ref: str | None = Field(default=None, sa_column=Column(String(255)))
+    # The app's small JSON object, echoed as the job document's `metadata` (a name that
+    # SQLModel's classes keep for themselves).
+    app_metadata: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     status: str = Field(sa_column=Column(String(20), nullable=False, index=True))
     attempts_made: int = Field(default=0)
     max_attempts: int = Field(default=3)
@@ -144,6 +157,7 @@ class Voice(SQLModel, table=True):
     """A customer's cloned voice, from the clone job to the upstream voice id."""
 
     __tablename__ = "voices"
+    __table_args__ = (Index("ix_voices_created_at_id", "created_at", "id"),)
 
     id: str = Field(sa_column=Column(String(36), primary_key=True))
     customer_id: str | None = Field(

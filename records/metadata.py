@@ -2,6 +2,6 @@
 
 from sqlmodel import SQLModel
 
-from records import events, jobs, outbox_tables  # noqa: F401 - registers the tables on SQLModel.metadata
+from records import audit, events, idempotency_tables, jobs, outbox_tables  # noqa: F401 - registers the tables on SQLModel.metadata
 
 target_metadata = SQLModel.metadata

@@ -8,19 +8,20 @@ from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, insert, or_, select, update
 
 from config.database import transaction
-from records.documents import voice_document_on
-from records.jobs import VOICES, Voice, VoiceStatus
+from records.documents import voice_document_on, voice_summary
+from records.jobs import CUSTOMERS, VOICES, Voice, VoiceStatus
+from records.keyset import Page, Position, cut, page_query
 from records.outbox import notify
 from records.outbox_tables import EventType
 from records.types import utcnow
 
 
-def insert_voice(engine: Engine, voice: Voice) -> None:
-    with transaction(engine) as conn:
-        conn.execute(insert(VOICES).values(voice.model_dump()))
+def insert_voice_on(conn: Connection, voice: Voice) -> None:
+    """A new voice, in the caller's transaction (its Idempotency-Key's, for the API)."""
+    conn.execute(insert(VOICES).values(voice.model_dump()))
 
 
 def find_voice(engine: Engine, voice_id: str) -> Voice | None:
@@ -33,6 +34,19 @@ def voice_document(engine: Engine, voice_id: str) -> dict[str, Any] | None:
     """A voice as the internal API shows it."""
     with engine.connect() as conn:
         return voice_document_on(conn, voice_id)
+
+
+def page_voices(engine: Engine, customer: str | None, after: Position | None, limit: int) -> Page:
+    """A page of cloned voices (of one customer, by id or reference), newest first."""
+    query = select(VOICES)
+    if customer is not None:
+        named = or_(CUSTOMERS.c.id == customer, CUSTOMERS.c.external_ref == customer)
+        query = query.where(VOICES.c.customer_id.in_(select(CUSTOMERS.c.id).where(named)))
+    with engine.connect() as conn:
+        voices = [
+            Voice(**row) for row in conn.execute(page_query(VOICES, query, after, limit)).mappings()
+        ]
+    return cut(voices, [voice_summary(v) for v in voices], limit)
 
 
 def update_voice(engine: Engine, voice_id: str, **values: object) -> None:

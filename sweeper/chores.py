@@ -6,6 +6,7 @@ sweepers running: a message sent twice is absorbed by the idempotent workers.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -29,8 +30,10 @@ from processors.download import remove_stale_partials
 from processors.worker import build_context
 from records.event_queue import enqueue_received, requeue_stalled
 from records.event_store import EventStore
+from records.idempotency import prune_keys
 from records.job_repo import recover_jobs
 from records.outbox_delivery import unsent_deliveries
+from records.types import utcnow
 from records.unknown_outcomes import settle_unknown_submissions
 from records.voice_repo import recover_voices
 from sweeper import metrics
@@ -120,6 +123,13 @@ def build_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker
             log.info("sweeper.enqueued_notifications", deliveries=len(found))
         return len(found) >= limit
 
+    def prune_idempotency_keys() -> bool:
+        kept_for = timedelta(hours=settings.idempotency_key_hours)
+        pruned = prune_keys(engine, utcnow() - kept_for)
+        if pruned:
+            log.info("sweeper.pruned_idempotency_keys", keys=pruned)
+        return False
+
     chores = [
         Chore("enqueue_received_events", enqueue_received_events),
         Chore("send_unsent_notifications", send_unsent_notifications),
@@ -128,6 +138,7 @@ def build_chores(settings: Settings, engine: Engine, broker: BatchingRedisBroker
         Chore("settle_unknown_submissions", settle_unknown),
         Chore("remove_stale_downloads", sweep_partials),
         Chore("recover_voices", recover_clones),
+        Chore("prune_idempotency_keys", prune_idempotency_keys),
     ]
     reconcile = _reconciliation(settings, engine, enqueue)
     if reconcile is not None:

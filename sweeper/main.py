@@ -17,6 +17,7 @@ from processors import metrics as api_metrics
 from records.notify_endpoints import sync_env_endpoints
 from sweeper import metrics
 from sweeper.chores import build_chores
+from sweeper.last_round import RoundRecorder
 from sweeper.loop import run_chores
 
 
@@ -38,7 +39,7 @@ def run_sweeper(settings: Settings) -> None:
     signal.signal(signal.SIGINT, _stop)
     server = sweeper_metrics(settings, engine)
     try:
-        run_chores(chores, stop, settings.sweeper_interval_seconds)
+        run_chores(chores, stop, settings.sweeper_interval_seconds, RoundRecorder(broker.client))
     finally:
         if server is not None:
             server.stop()

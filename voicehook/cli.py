@@ -76,7 +76,7 @@ class VoicehookGroup(LazyGroup):
         "db": Entry("voicehook.commands.db:app", "Database schema migrations."),
         "jobs": Entry(
             "voicehook.commands.jobs:jobs_app",
-            "Audio jobs: submit, list, show, resume, adopt, resubmit, prune.",
+            "Audio jobs: submit, list, show, resume, retry, adopt, resubmit, prune.",
         ),
         "customers": Entry("voicehook.commands.customers:app", "The business's customers."),
         "voices": Entry("voicehook.commands.voices:app", "Cloned voices."),

@@ -14,7 +14,7 @@ from processors.notify_message import new_secret
 from records.customer_repo import upsert_customer
 from records.ids import new_id
 from records.job_outcomes import StoredAudio, attempt_for_generation, complete_job
-from records.job_repo import create_job
+from records.job_repo import NewJob, create_job
 from records.notify_endpoints import sync_env_endpoints
 from records.outbox import publish_committed
 from records.submission_repo import Submission, start_submission, submission_accepted
@@ -96,15 +96,16 @@ def submitting_job(engine: Engine, customer_id: str) -> Submission:
     """A new job of the customer, claimed for its first submission."""
     job = create_job(
         engine,
-        customer_id=customer_id,
-        customer_ref=None,
-        voice_id="voice-1",
-        script="Hello.",
-        audio_format="wav",
-        settings={},
-        max_attempts=3,
+        NewJob(
+            customer_id=customer_id,
+            customer_ref=None,
+            voice_id="voice-1",
+            script="Hello.",
+            audio_format="wav",
+            settings={},
+            max_attempts=3,
+        ),
     )
-    assert job is not None
     submission = start_submission(engine, job.id)
     assert submission is not None
     return submission

@@ -8,6 +8,7 @@ from functools import partial
 import pytest
 from sqlalchemy import Engine
 
+from config.database import transaction
 from processors.notify_delivery import deliver
 from processors.notify_message import new_secret
 from records.customer_repo import upsert_customer
@@ -31,7 +32,7 @@ from records.outbox_delivery import (
 )
 from records.submission_repo import submission_refused
 from records.types import utcnow
-from records.voice_repo import insert_voice, voice_cloned, voice_failed
+from records.voice_repo import insert_voice_on, voice_cloned, voice_failed
 from tests.notify.app_endpoint import running_app_endpoint
 from tests.notify.conftest import (
     APP_SECRET,
@@ -66,17 +67,18 @@ class TestWhatIsNotified:
             submission_refused(migrated_engine, submission, status, "402: top up")
         now = utcnow()
         for name in ("ready", "failed"):
-            insert_voice(
-                migrated_engine,
-                Voice(
-                    id=name,
-                    customer_id=customer.id,
-                    clone_job_id=f"clone-{name}",
-                    status=VoiceStatus.CLONING.value,
-                    created_at=now,
-                    updated_at=now,
-                ),
-            )
+            with transaction(migrated_engine) as conn:
+                insert_voice_on(
+                    conn,
+                    Voice(
+                        id=name,
+                        customer_id=customer.id,
+                        clone_job_id=f"clone-{name}",
+                        status=VoiceStatus.CLONING.value,
+                        created_at=now,
+                        updated_at=now,
+                    ),
+                )
         assert voice_cloned(migrated_engine, "clone-ready", "voice-77", None)
         voice_failed(migrated_engine, "failed", "400: samples too short")
         assert types_sent(migrated_engine) == sorted(

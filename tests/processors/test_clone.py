@@ -5,14 +5,16 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
+from config.database import transaction
 from processors.errors import RetryLater
 from processors.handlers.clone import clone_voice
 from processors.voices_sync import sync_voices
 from processors.worker import ProcessorContext
+from receiver import voice_intake
 from receiver.job_requests import CloneRequest
-from receiver.voice_intake import create_voice
 from records.customer_repo import upsert_customer
 from records.jobs import Voice
+from records.voice_repo import insert_voice_on
 from storage.keys import samples_prefix
 from tests.processors.flow import Sandbox
 from tests.waiting import wait_until
@@ -30,7 +32,11 @@ def new_voice(ctx: ProcessorContext, samples: int = 2) -> str:
             ],
         }
     )
-    return create_voice(ctx.engine, ctx.store, ctx.audio_dir, request).id
+    voice = voice_intake.new_voice(ctx.engine, request)
+    voice_intake.upload_samples(ctx.store, ctx.audio_dir, voice.id, request)
+    with transaction(ctx.engine) as conn:
+        insert_voice_on(conn, voice)
+    return voice.id
 
 
 def voice(ctx: ProcessorContext, voice_id: str) -> Voice:

@@ -80,4 +80,5 @@ class TestInternalApiBodies:
             timeout=10,
         )
         assert answer.status_code == 413
-        assert answer.json() == {"error": "payload_too_large"}
+        assert answer.json()["error"] == "payload_too_large"
+        assert "65536 bytes" in answer.json()["detail"]

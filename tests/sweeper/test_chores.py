@@ -44,6 +44,7 @@ class TestBuildChores:
             "settle_unknown_submissions",
             "remove_stale_downloads",
             "recover_voices",
+            "prune_idempotency_keys",
         ]
         settings = make_settings(database_url, redis_url)
         broker = build_broker(settings)

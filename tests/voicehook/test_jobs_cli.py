@@ -12,6 +12,7 @@ from records.submission_repo import start_submission
 from records.unknown_outcomes import settle_unknown_submissions
 from tests.conftest import make_settings
 from tests.ops.conftest import run_cli
+from tests.ops.test_job_actions import failed_job
 from tests.processors.flow import new_job
 from tests.receiver.test_internal_api import submissions_queued
 
@@ -43,11 +44,43 @@ class TestJobsCli:
         with engine.begin() as conn:
             conn.execute(update(Job).values(status="blocked", last_error="insufficient credits"))
         resumed = orjson.loads(run_cli("jobs", "resume", "--json", env=env).stdout)
-        assert resumed == {"resumed": [job_id]}
+        assert resumed == {
+            "action": "resume",
+            "jobs": [{"id": job_id, "outcome": "done", "reason": None}],
+            "enqueued": True,
+        }
         assert submissions_queued(redis_url) == [job_id, job_id]
         shown = orjson.loads(run_cli("jobs", "show", job_id, "--json", env=env).stdout)
         assert shown["status"] == "pending"
         assert shown["lastError"] is None
+
+    def test_retry_a_failed_job_and_refuse_the_rest(self, sqlite_url: str, redis_url: str) -> None:
+        """`jobs retry` gives a failed job a new attempt and enqueues it; retrying it again
+        (now pending) is refused with a reason and exits 1."""
+        env = {"DATABASE_URL": sqlite_url, "REDIS_URL": redis_url}
+        assert run_cli("db", "upgrade", env=env).returncode == 0
+        engine = make_engine(make_settings(sqlite_url))
+        job_id = failed_job(engine)
+
+        retried = run_cli("jobs", "retry", job_id, "--json", env=env)
+        assert retried.returncode == 0, retried.stderr
+        assert orjson.loads(retried.stdout)["jobs"] == [
+            {"id": job_id, "outcome": "done", "reason": None}
+        ]
+        assert submissions_queued(redis_url) == [job_id]
+
+        again = run_cli("jobs", "retry", job_id, env=env)
+        assert again.returncode == 1
+        assert "already pending" in again.stderr
+        assert submissions_queued(redis_url) == [job_id]
+
+        unnamed = run_cli("jobs", "retry", env=env)  # every failed job needs --all
+        assert unnamed.returncode == 2
+        assert "--all" in unnamed.stderr
+        other = failed_job(engine)
+        every = run_cli("jobs", "retry", "--all", "--json", env=env)
+        assert every.returncode == 0, every.stderr
+        assert [j["id"] for j in orjson.loads(every.stdout)["jobs"]] == [other]
 
     def test_unknown_customer_and_bad_input_are_clear_errors(
         self, sqlite_url: str, redis_url: str

@@ -19,11 +19,12 @@ def readme_section(title: str) -> str:
 
 
 def test_every_internal_api_route_is_in_the_readme(tmp_path: Path) -> None:
-    """Each `/api/...` route and method the app serves has its row in the README."""
+    """Each `/api/...` route and method the app serves has its row in the README (the HTTP
+    table, or the internal API's own)."""
     settings = make_settings(f"sqlite:///{tmp_path / 'x.db'}")
     engine = make_engine(settings)
     routes = InternalApi(settings, engine, lambda ids: None, lambda voice: None).routes()
-    table = readme_section("HTTP")
+    table = readme_section("HTTP") + readme_section("The internal API")
     served = {
         f"`{method} {PATH_PARAMETER.sub('{id}', route.path)}`"
         for route in routes
@@ -35,8 +36,9 @@ def test_every_internal_api_route_is_in_the_readme(tmp_path: Path) -> None:
 
 
 def test_the_request_bodies_are_documented() -> None:
-    """The fields an app must send, by their JSON names, and where the full contract will be."""
+    """The fields an app must send, by their JSON names, and where the full contract is."""
     section = readme_section("The internal API")
     for field in ("externalRef", "customerRef", "customerId", "voiceId", "script", "format",
-                  "pitchSemitones", "contentBase64", "/api/openapi.json"):  # fmt: skip
+                  "pitchSemitones", "contentBase64", "metadata", "Idempotency-Key", "nextCursor",
+                  "/api/openapi.json"):  # fmt: skip
         assert field in section

@@ -173,6 +173,7 @@ def banner(receiver_url: str, shared: dict[str, str], dev_env: Path, *, sandbox:
         f"  health     {receiver_url}/readyz   metrics {receiver_url}/metrics\n"
         f"  api        POST {receiver_url}/api/jobs, GET {receiver_url}/api/jobs/ID "
         "(bearer token in var/dev-admin-token)\n"
+        f"  dashboard  {receiver_url}/admin/ (log in with the token in var/dev-admin-token)\n"
         f"  upstream   {upstream}\n"
         f"  database   {shared['DATABASE_URL']}\n"
         f"  redis      {shared['REDIS_URL']}\n"

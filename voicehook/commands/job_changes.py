@@ -7,10 +7,12 @@ nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import typer
 from pydantic import ValidationError
 
-from config.broker import build_broker, enqueue_submissions
+from config.broker import EnqueueIds, build_broker, enqueue_submissions
 from config.database import make_engine
 from config.errors import BrokerUnavailable, ConfigurationError
 from config.settings import Settings
@@ -18,7 +20,6 @@ from processors.errors import AdoptionRefused
 from processors.review import adopt_for_operator
 from receiver.job_intake import create_job
 from receiver.job_requests import JobRequest
-from records import job_repo
 from records.adoption import resubmit_job
 from records.errors import UnknownCustomer
 from records.types import utcnow
@@ -27,6 +28,7 @@ from storage.errors import ObjectStoreError
 from voicehook.commands.settings_loading import load_settings, redis_url
 from voicehook.errors import InvalidTimeSpec
 from voicehook.ops.audio_prune import prune_audio
+from voicehook.ops.job_actions import JobAction, JobActionResult, Outcome, resume_jobs, retry_jobs
 from voicehook.ops.output import print_json
 from voicehook.ops.timespec import parse_instant
 from voicehook.request_errors import describe_request_error
@@ -45,13 +47,27 @@ SUBMIT_OPTIONS = {
 }
 
 
+def _enqueuer(settings: Settings) -> EnqueueIds:
+    """Enqueue submissions on the settings' broker (next to `voicehook dev`, its embedded
+    Redis); BrokerUnavailable when there is no broker to reach."""
+    chosen = settings.model_copy(update={"redis_url": redis_url(settings)})
+
+    def enqueue(job_ids: Sequence[str]) -> None:
+        if not job_ids:
+            return
+        try:
+            broker = build_broker(chosen)
+        except ConfigurationError as exc:
+            raise BrokerUnavailable(str(exc)) from exc
+        enqueue_submissions(broker, job_ids)
+
+    return enqueue
+
+
 def _enqueue(settings: Settings, job_ids: list[str]) -> None:
-    if not job_ids:
-        return
-    settings = settings.model_copy(update={"redis_url": redis_url(settings)})
     try:
-        enqueue_submissions(build_broker(settings), job_ids)
-    except (BrokerUnavailable, ConfigurationError) as exc:
+        _enqueuer(settings)(job_ids)
+    except BrokerUnavailable as exc:
         typer.echo(f"stored, but not enqueued ({exc}); the sweeper will submit it", err=True)
 
 
@@ -102,12 +118,41 @@ def resume(
 ) -> None:
     """Resume jobs blocked by insufficient credits, after topping up the workspace."""
     settings = load_settings()
-    resumed = job_repo.resume_blocked(make_engine(settings), job_ids or [])
-    _enqueue(settings, resumed)
+    result = resume_jobs(make_engine(settings), job_ids or [], _enqueuer(settings))
+    _report(result, as_json)
+
+
+@app.command("retry")
+def retry(
+    job_ids: list[str] = typer.Argument(None, help="Failed jobs to retry."),
+    every_failed: bool = typer.Option(
+        False, "--all", help="Retry every failed job (each a new paid generation)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Give failed jobs one new attempt (a new paid generation), within the API budget."""
+    if bool(job_ids) == every_failed:
+        typer.echo("voicehook jobs retry: name the jobs, or --all for every failed one", err=True)
+        raise typer.Exit(2)
+    settings = load_settings()
+    result = retry_jobs(make_engine(settings), job_ids or [], _enqueuer(settings))
+    _report(result, as_json)
+
+
+def _report(result: JobActionResult, as_json: bool) -> None:
+    """Print what a job action did; exit 1 when a named job was refused or unknown."""
     if as_json:
-        print_json({"resumed": resumed})
+        print_json(result.document())
     else:
-        typer.echo(f"resumed {len(resumed)} job(s)")
+        verb = {JobAction.RESUME: "resumed", JobAction.RETRY: "retried"}[result.action]
+        typer.echo(f"{verb} {len(result.done)} job(s)")
+        for outcome in result.outcomes:
+            if outcome.reason:
+                typer.echo(f"  {outcome.job_id}: not {verb}: {outcome.reason}", err=True)
+        if not result.enqueued:
+            typer.echo("stored, but not enqueued; the sweeper will submit them", err=True)
+    if any(o.outcome is not Outcome.DONE for o in result.outcomes):
+        raise typer.Exit(1)
 
 
 @app.command("adopt")

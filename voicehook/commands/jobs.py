@@ -31,6 +31,10 @@ class JobsGroup(LazyGroup):
             f"{CHANGES}:resume",
             "Resume jobs blocked by insufficient credits, after topping up the workspace.",
         ),
+        "retry": Entry(
+            f"{CHANGES}:retry",
+            "Give failed jobs one new attempt (a new paid generation), within the API budget.",
+        ),
         "adopt": Entry(
             f"{CHANGES}:adopt",
             "Attach a generation to a job in review (or still unknown) as its attempt.",
@@ -51,4 +55,4 @@ jobs_app = typer.Typer(cls=JobsGroup, no_args_is_help=True)
 
 @jobs_app.callback()
 def jobs() -> None:
-    """Audio jobs: submit, list, show, resume, adopt, resubmit, prune."""
+    """Audio jobs: submit, list, show, resume, retry, adopt, resubmit, prune."""

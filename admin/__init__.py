@@ -1,0 +1,1 @@
+"""The operator dashboard at `/admin`, served by `voicehook web` (see README "Dashboard")."""
