@@ -1,7 +1,7 @@
 """The one code path for what an operator or the business's app does to jobs: resume the
 blocked, retry the failed. The CLI, the internal API and the dashboard all call these.
 
-Each action moves jobs in the database (`records.job_repo`, one transaction, conditional
+Each action moves jobs in the database (`records.job_transitions`, one transaction, conditional
 updates so concurrent actions on one job move it once), then enqueues the moved ids for
 submission. The workers submit them within the shared API budget; if Redis refuses, the
 jobs are stored `pending` all the same and the sweeper enqueues them (`recover_jobs`).
@@ -18,7 +18,7 @@ import structlog
 from sqlalchemy import Engine
 
 from config.errors import BrokerUnavailable
-from records import job_repo
+from records import job_transitions
 from records.jobs import JobStatus
 
 if TYPE_CHECKING:  # the broker's module loads Dramatiq; reads start without it (issue 13)
@@ -81,17 +81,17 @@ def refusal(action: JobAction, status: str) -> str:
 
 def resume_jobs(engine: Engine, job_ids: Sequence[str], enqueue: EnqueueIds) -> JobActionResult:
     """Blocked jobs (those named, or every one) back to pending, then enqueued."""
-    return _act(JobAction.RESUME, job_repo.resume_blocked, engine, job_ids, enqueue)
+    return _act(JobAction.RESUME, job_transitions.resume_blocked, engine, job_ids, enqueue)
 
 
 def retry_jobs(engine: Engine, job_ids: Sequence[str], enqueue: EnqueueIds) -> JobActionResult:
     """Failed jobs (those named, or every one) get one new attempt: pending, then enqueued."""
-    return _act(JobAction.RETRY, job_repo.retry_failed, engine, job_ids, enqueue)
+    return _act(JobAction.RETRY, job_transitions.retry_failed, engine, job_ids, enqueue)
 
 
 def _act(
     action: JobAction,
-    move: Callable[[Engine, Sequence[str]], job_repo.Transition],
+    move: Callable[[Engine, Sequence[str]], job_transitions.Transition],
     engine: Engine,
     job_ids: Sequence[str],
     enqueue: EnqueueIds,
