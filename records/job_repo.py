@@ -1,6 +1,6 @@
-"""Jobs accepted, read back, resumed after a top-up, and recovered when their message was
-lost. What a job's generation does to it is in `job_outcomes`; its submission in
-`submission_repo`."""
+"""Jobs accepted, read back (one, or a page of a list), resumed after a top-up, retried
+after failing, and recovered when their message was lost. What a job's generation does to
+it is in `job_outcomes`; its submission in `submission_repo`."""
 
 from __future__ import annotations
 
