@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, cast
 
 import orjson
@@ -115,14 +116,15 @@ class DeadLetters:
                 low, seen_at_low = last, set()
             seen_at_low.update(m for m, s in fresh if s == last)
 
-    def find(self, queue: str, prefix: str) -> list[DeadLetter]:
-        """The queue's dead letters whose id starts with `prefix` (ZSCAN, paged)."""
+    def find(self, queue: str, prefix: str, *, at_most: int = 2) -> list[DeadLetter]:
+        """Up to `at_most` of the queue's dead letters whose id starts with `prefix` (ZSCAN,
+        paged: two are enough to tell an ambiguous prefix)."""
         pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in prefix) + "*"
         found = cast(
             "Iterator[tuple[bytes, float]]",
             self.client.zscan_iter(dead_letter_key(queue), match=pattern, count=self.page),
         )
-        return self._load(queue, [(_text(m), s) for m, s in found])
+        return self._load(queue, [(_text(m), s) for m, s in islice(found, at_most)])
 
     def remove(self, queue: str, message_ids: Sequence[str]) -> int:
         """Delete these dead letters (id and JSON, in one transaction); how many were there."""

@@ -6,21 +6,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import uuid4
 
 import dramatiq
 import orjson
 import redis
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, insert, update
 
 from config.broker import BatchingRedisBroker, build_broker, enqueue_events, redis_client
 from config.dead_letters import DeadLetters, dead_letter_key
-from config.queues import EVENTS_QUEUE, JOBS_QUEUE, PROCESS_EVENT_ACTOR, SUBMIT_JOB_ACTOR
+from config.queues import (
+    CLONE_VOICE_ACTOR,
+    EVENTS_QUEUE,
+    JOBS_QUEUE,
+    PROCESS_EVENT_ACTOR,
+    SUBMIT_JOB_ACTOR,
+)
 from records.events import EVENTS
+from records.jobs import VOICES
+from records.types import utcnow
 from tests.conftest import make_settings
 from tests.monitoring.rows import add_job
 from tests.ops.conftest import cli_env, run_cli, store
 from tests.receiver.conftest import as_text, enqueued_event_ids, envelope, events
 from tests.waiting import wait_until
+from voicehook.ops.reprocess import HELD
 from voicehook.redis_server import RedisServer
 
 
@@ -250,3 +260,63 @@ class TestPaging:
             letters.remove(EVENTS_QUEUE, [letter.message_id])
         assert sorted(x or "" for x in seen) == ["e1", "e2", "e3", "e4", "e5"]
         assert letters.count(EVENTS_QUEUE) == 0
+
+
+def add_voice(engine: Engine) -> str:
+    voice_id = str(uuid4())
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(
+            insert(VOICES).values(
+                id=voice_id, status="uploading", sample_paths=[], created_at=now, updated_at=now
+            )
+        )
+    return voice_id
+
+
+class TestRequeueEveryKind:
+    def test_all_queues_at_once(
+        self, migrated_engine: Engine, database_url: str, redis_url: str
+    ) -> None:
+        """`--all`: an event, a job and a clone each go back to their own queue."""
+        event_id = failing_event(migrated_engine, redis_url, "g1", "boom")
+        job_id = add_job(migrated_engine, "submitting")
+        voice_id = add_voice(migrated_engine)
+        dead_letter(redis_url, JOBS_QUEUE, SUBMIT_JOB_ACTOR, [job_id])
+        dead_letter(redis_url, JOBS_QUEUE, CLONE_VOICE_ACTOR, [voice_id])
+        env = cli_env(database_url, redis_url)
+        result = run_cli("dead-letters", "requeue", "--all", "--json", env=env)
+        assert result.returncode == 0, result.stderr
+        assert len(orjson.loads(result.stdout)["requeued"]) == 3
+        assert enqueued_event_ids(redis_url) == [event_id]
+        assert sorted(queued_job_ids(redis_url)) == sorted([job_id, voice_id])
+        assert listed(env) == []
+
+    def test_an_event_a_worker_holds_stays(
+        self, migrated_engine: Engine, database_url: str, redis_url: str
+    ) -> None:
+        """An event `processing` now is skipped with the reason; its dead letter stays."""
+        event_id = failing_event(migrated_engine, redis_url, "g1", "boom")
+        with migrated_engine.begin() as conn:
+            conn.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(status="processing"))
+        env = cli_env(database_url, redis_url)
+        result = run_cli("dead-letters", "requeue", "--all", "--json", env=env)
+        assert result.returncode == 0, result.stderr
+        outcome = orjson.loads(result.stdout)
+        assert outcome["requeued"] == []
+        assert list(outcome["skipped"].values()) == [HELD]
+        assert enqueued_event_ids(redis_url) == []
+        assert [row["entityId"] for row in listed(env)] == [event_id]
+
+    def test_an_ambiguous_or_unknown_id_is_refused(
+        self, migrated_engine: Engine, database_url: str, redis_url: str
+    ) -> None:
+        """An id that names no dead letter, or an empty one: exit 2, nothing requeued."""
+        dead_letter(redis_url, JOBS_QUEUE, SUBMIT_JOB_ACTOR, ["j1"])
+        env = cli_env(database_url, redis_url)
+        unknown = run_cli("dead-letters", "requeue", "zzzz", env=env)
+        assert unknown.returncode == 2
+        assert "no dead letter zzzz" in unknown.stderr
+        empty = run_cli("dead-letters", "purge", " ", env=env)
+        assert empty.returncode == 2
+        assert len(listed(env)) == 1

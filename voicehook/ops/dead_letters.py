@@ -71,12 +71,13 @@ def resolve(
     for prefix in prefixes:
         if not prefix.strip():
             raise InvalidSelection("an empty dead-letter id")
-        matches = [x for q in queues for x in letters.find(q, prefix)]
+        # ZSCAN may return an entry twice: count distinct (queue, id) pairs.
+        matches = {(x.queue, x.message_id): x for q in queues for x in letters.find(q, prefix)}
         if not matches:
             raise InvalidSelection(f"no dead letter {prefix} on {', '.join(queues)}")
         if len(matches) > 1:
-            raise InvalidSelection(f"{prefix} names {len(matches)} dead letters; give more of it")
-        chosen.append(matches[0])
+            raise InvalidSelection(f"{prefix} names more than one dead letter; give more of it")
+        chosen.extend(matches.values())
     return chosen
 
 
