@@ -17,16 +17,21 @@ from config.broker import BatchingRedisBroker, build_broker, enqueue_events, red
 from config.dead_letters import DeadLetters, dead_letter_key
 from config.queues import (
     CLONE_VOICE_ACTOR,
+    DELIVER_NOTIFICATION_ACTOR,
     EVENTS_QUEUE,
     JOBS_QUEUE,
+    NOTIFICATIONS_QUEUE,
     PROCESS_EVENT_ACTOR,
     SUBMIT_JOB_ACTOR,
 )
 from records.events import EVENTS
 from records.jobs import VOICES
+from records.notify_endpoints import sync_env_endpoints
+from records.outbox import publish_committed
 from records.types import utcnow
 from tests.conftest import make_settings
 from tests.monitoring.rows import add_job
+from tests.notify.conftest import make_ready_job
 from tests.ops.conftest import cli_env, run_cli, store
 from tests.receiver.conftest import as_text, enqueued_event_ids, envelope, events
 from tests.waiting import wait_until
@@ -320,3 +325,36 @@ class TestRequeueEveryKind:
         empty = run_cli("dead-letters", "purge", " ", env=env)
         assert empty.returncode == 2
         assert len(listed(env)) == 1
+
+
+def queued_delivery_ids(redis_url: str) -> list[str]:
+    client = redis.Redis.from_url(redis_url)
+    ids = [as_text(raw) for raw in client.lrange(f"dramatiq:{NOTIFICATIONS_QUEUE}", 0, -1)]
+    bodies = client.hmget(f"dramatiq:{NOTIFICATIONS_QUEUE}.msgs", ids) if ids else []
+    return [str(orjson.loads(raw or b"{}")["args"][0]) for raw in bodies]
+
+
+class TestRequeueNotifications:
+    def test_a_delivery_is_enqueued_again(
+        self, migrated_engine: Engine, database_url: str, redis_url: str
+    ) -> None:
+        """A dead `deliver_notification` goes back on the notifications queue, listed first
+        with its delivery's status."""
+        handed_over: list[str] = []
+        publish_committed(migrated_engine, handed_over.extend)
+        try:
+            sync_env_endpoints(migrated_engine, ["http://app.example/hooks"])
+            make_ready_job(migrated_engine)
+        finally:
+            publish_committed(migrated_engine, None)
+        assert handed_over
+        dead_letter(redis_url, NOTIFICATIONS_QUEUE, DELIVER_NOTIFICATION_ACTOR, handed_over)
+        env = cli_env(database_url, redis_url)
+        rows = listed(env, "--queue", NOTIFICATIONS_QUEUE)
+        assert sorted(row["entityId"] for row in rows) == sorted(handed_over)
+        assert {row["status"] for row in rows} == {"pending"}
+        result = run_cli("dead-letters", "requeue", "--all", "--json", env=env)
+        assert result.returncode == 0, result.stderr
+        assert len(orjson.loads(result.stdout)["requeued"]) == len(handed_over)
+        assert sorted(queued_delivery_ids(redis_url)) == sorted(handed_over)
+        assert listed(env) == []
