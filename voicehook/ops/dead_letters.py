@@ -136,7 +136,7 @@ def _requeue_batch(
             outcome = reprocess(engine, EventFilter(ids=tuple(ids)), enqueue)
             done, why = set(outcome.requeued), dict(outcome.skipped)
         else:
-            existing = {i for (a, i) in recorded_states(engine, [(actor, i) for i in ids])}
+            existing = {i for (_actor, i) in recorded_states(engine, [(actor, i) for i in ids])}
             done, why = existing, {}
             enqueue([i for i in ids if i in existing])
         replaced = [x for x in group if x.entity_id in done]
