@@ -94,7 +94,8 @@ def conditions(
             f"{failed_rise} event(s) failed in the last {minutes:g} min ({current.failed} failed)",
         ),
         Alert.DEAD_LETTERS: Condition(
-            signals.dead_letters > 0, f"{signals.dead_letters} dead-lettered message(s)"
+            signals.dead_letters > 0,
+            f"{signals.dead_letters} dead-lettered message(s): voicehook dead-letters list",
         ),
         Alert.BUDGET_SATURATED: Condition(
             saturated and growing,

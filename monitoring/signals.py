@@ -13,6 +13,7 @@ from typing import Any
 import redis
 from sqlalchemy import Engine
 
+from config.dead_letters import dead_letter_key
 from config.queues import EVENTS_QUEUE, JOBS_QUEUE, NOTIFICATIONS_QUEUE
 from config.settings import Settings
 from processors.budget import ApiBudget, BudgetPolicy, BudgetUsage, workspace_name
@@ -89,7 +90,7 @@ def read_queue_depths(client: redis.Redis) -> dict[str, QueueDepth]:
             key = f"{BROKER_NAMESPACE}:{queue}"
             pipe.llen(key)
             pipe.llen(f"{key}.DQ")
-            pipe.zcard(f"{key}.XQ")
+            pipe.zcard(dead_letter_key(queue))
         found = pipe.execute()
     return {
         queue: QueueDepth(int(found[i * 3]), int(found[i * 3 + 1]), int(found[i * 3 + 2]))

@@ -84,6 +84,10 @@ class VoicehookGroup(LazyGroup):
             "voicehook.commands.events:app",
             "Stored webhook events: list, show, export, reprocess, prune.",
         ),
+        "dead-letters": Entry(
+            "voicehook.commands.dead_letters:app",
+            "Dead-lettered broker messages: list, requeue, purge.",
+        ),
         "storage": Entry("voicehook.commands.storage:app", "The store of audio and voice samples."),
         "endpoints": Entry(
             "voicehook.commands.notify:endpoints_app",

@@ -54,6 +54,7 @@ class TestStatus:
         assert result.returncode == 0, result.stderr
         assert "FIRING" in result.stdout
         assert "dead_letters" in result.stdout
+        assert "voicehook dead-letters list" in result.stdout
         assert "not read (no REDIS_URL or no VPAI_API_KEY)" in result.stdout
 
     def test_redis_down_is_one_line(self, migrated_engine: Engine, database_url: str) -> None:
@@ -76,7 +77,8 @@ class TestDoctorHealth:
         assert dead["status"] == "warn"
         assert "2 dead-lettered" in dead["message"]
         assert dead["facts"] == {"dead": {"events": 2}}
-        assert "voicehook events reprocess --failed" in dead["fix"]
+        assert "voicehook dead-letters list" in dead["fix"]
+        assert "voicehook dead-letters requeue --all" in dead["fix"]
         assert found["stuck events"]["status"] == "warn"
         assert found["stuck events"]["facts"]["stuck"] == 1
         assert found["notify endpoints"]["status"] == "warn"

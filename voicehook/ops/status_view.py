@@ -37,6 +37,11 @@ def status_screen(signals: Signals, alerts: dict[Alert, Condition]) -> Renderabl
     facts.add_column(style="bold")
     facts.add_column()
     facts.add_row("oldest unprocessed", _age(signals.oldest_unprocessed_age_seconds))
+    if signals.dead_letters:
+        facts.add_row(
+            "dead letters",
+            f"{signals.dead_letters}: `voicehook dead-letters list`, then requeue or purge",
+        )
     facts.add_row("stuck events", str(counts.stuck_events))
     facts.add_row("flagged endpoints", ", ".join(counts.flagged_endpoints) or "none")
     if signals.budget is not None:

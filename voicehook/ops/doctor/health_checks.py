@@ -51,9 +51,9 @@ def check_dead_letters(signals: Signals, *, has_redis: bool) -> Check:
         Status.WARN,
         f"{sum(dead.values())} dead-lettered message(s) ({where}): Dramatiq keeps them 7 days "
         "and never runs them again",
-        "see why with `voicehook events list --status failed`; once fixed, "
-        "`voicehook events reprocess --failed`, then clear them: "
-        "`redis-cli DEL dramatiq:<queue>.XQ`",
+        "see each one's actor, id and recorded error with `voicehook dead-letters list`; "
+        "once the cause is fixed, `voicehook dead-letters requeue --all` (or drop them: "
+        "`voicehook dead-letters purge --all --yes`)",
         facts,
     )
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.broker import redis_client
 from config.database import make_engine, ping
+from config.dead_letters import dead_letter_key
 from config.queues import EVENTS_QUEUE, JOBS_QUEUE
 from config.settings import Settings
 from records.migrate import current_revision, head_revision
@@ -87,7 +88,7 @@ def check_broker(redis_url: str | None, *, embedded: bool = False) -> Check:
             for queue in (EVENTS_QUEUE, JOBS_QUEUE):
                 pipe.llen(f"dramatiq:{queue}")
                 pipe.llen(f"dramatiq:{queue}.DQ")
-                pipe.zcard(f"dramatiq:{queue}.XQ")
+                pipe.zcard(dead_letter_key(queue))
             _, *depths = pipe.execute()
     except redis.RedisError as exc:
         return Check(
