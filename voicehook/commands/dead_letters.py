@@ -28,7 +28,7 @@ from config.queues import (
 )
 from config.settings import Settings
 from records.types import utcnow
-from voicehook.commands.events import load_settings, redis_url
+from voicehook.commands.settings_loading import load_settings, redis_url
 from voicehook.errors import InvalidSelection, InvalidTimeSpec
 from voicehook.ops import dead_letters as ops
 from voicehook.ops.output import json_text
