@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from config.dead_letters import dead_letter_key
 from config.queues import EVENTS_QUEUE, JOBS_QUEUE, NOTIFICATIONS_QUEUE
 from config.settings import Settings
-from processors.budget import ApiBudget, BudgetPolicy, BudgetUsage, workspace_name
+from processors.budget import ApiBudget, BudgetPolicy, workspace_name
+from processors.budget_usage import BudgetUsage, read_usage
 from records.health_reads import StoredCounts, read_counts
 from records.types import utcnow
 
@@ -127,5 +128,5 @@ def read_signals(settings: Settings, engine: Engine, client: redis.Redis | None)
         counts=counts,
         queues=read_queue_depths(client),
         workspace=None if budget is None else budget[0],
-        budget=None if budget is None else budget[1].usage(),
+        budget=None if budget is None else read_usage(client, budget[0], budget[1].policy),
     )

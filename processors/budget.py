@@ -193,25 +193,3 @@ class ApiBudget:
             keys=[self._blocked_key, self._keys.last_pause],
             args=[max(1, math.ceil(seconds * 1000))],
         )
-
-    def usage(self) -> BudgetUsage:
-        """Slots taken in the current window and how long a 429 still blocks, read only."""
-        seconds, micros = self._client.time()
-        now_ms = int(seconds) * 1000 + int(micros) // 1000
-        with self._client.pipeline(transaction=False) as pipe:
-            pipe.zcount(self._slots_key, now_ms - self._policy.window_ms, "+inf")
-            pipe.get(self._blocked_key)
-            used, blocked = pipe.execute()
-        blocked_ms = max(0, int(blocked or 0) - now_ms)
-        return BudgetUsage(int(used), self._policy.limit, blocked_ms / 1000.0)
-
-
-@dataclass(frozen=True)
-class BudgetUsage:
-    used: int
-    limit: int
-    blocked_seconds: float  # > 0 while a 429's retryAfter holds every process back
-
-    @property
-    def available(self) -> int:
-        return max(0, self.limit - self.used)

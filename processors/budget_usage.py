@@ -1,4 +1,5 @@
-"""What the shared API budget is doing, read from its Redis keys (the dashboard's view)."""
+"""What the shared API budget is doing, read from its Redis keys: the one read of them, for
+the dashboard, the monitoring signals and `voicehook status`."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ MINUTES = 60
 
 @dataclass(frozen=True, slots=True)
 class BudgetUsage:
+    used: int  # slots taken within the current window
     limit: int
-    in_window: int  # slots taken within the current window
-    per_minute: list[int]  # slots taken in each of the last 60 minutes, oldest first
-    paused_seconds: float  # 0.0 unless a 429 pauses every process right now
-    last_pause: tuple[datetime, datetime] | None  # the last 429 pause (from, until), a day back
+    blocked_seconds: float  # > 0 while a 429's retryAfter holds every process back
+    per_minute: tuple[int, ...] = ()  # slots taken in each of the last 60 minutes, oldest first
+    last_pause: tuple[datetime, datetime] | None = None  # the last 429 pause (from, until)
+
+    @property
+    def available(self) -> int:
+        return max(0, self.limit - self.used)
 
 
 def read_usage(client: redis.Redis, workspace: str, policy: BudgetPolicy) -> BudgetUsage:
@@ -34,10 +39,10 @@ def read_usage(client: redis.Redis, workspace: str, policy: BudgetPolicy) -> Bud
         pipe.mget([f"{keys.used}:{m}" for m in range(minute - MINUTES + 1, minute + 1)])
         in_window, blocked_ttl, last_pause, used = pipe.execute()
     return BudgetUsage(
+        used=int(in_window),
         limit=policy.limit,
-        in_window=int(in_window),
-        per_minute=[int(value or 0) for value in used],
-        paused_seconds=max(0, int(blocked_ttl)) / 1000.0,
+        blocked_seconds=max(0, int(blocked_ttl)) / 1000.0,
+        per_minute=tuple(int(value or 0) for value in used),
         last_pause=_pause(last_pause),
     )
 

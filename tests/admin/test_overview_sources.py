@@ -34,10 +34,10 @@ class TestBudgetUsage:
             assert budget.try_acquire() == 0.0
         budget.block_for(30)
         usage = read_usage(client, "ws-dash", policy)
-        assert usage.in_window == 3
+        assert usage.used == 3
         assert usage.per_minute[-1] == 3
         assert sum(usage.per_minute) == 3
-        assert 25 < usage.paused_seconds <= 30
+        assert 25 < usage.blocked_seconds <= 30
         assert usage.last_pause is not None
         started, until = usage.last_pause
         assert (until - started).total_seconds() == pytest.approx(30, abs=0.01)

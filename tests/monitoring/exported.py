@@ -12,7 +12,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from monitoring.gauges import CachedSignals, QueueGauges
 from monitoring.signals import QueueDepth, Signals
 from processors import metrics as worker_metrics
-from processors.budget import BudgetUsage
+from processors.budget_usage import BudgetUsage
 from processors.message_metrics import MessageMetrics
 from receiver.metrics import ReceiverMetrics
 from records.health_reads import StoredCounts

@@ -15,7 +15,7 @@ from monitoring.alert_rules import (
     message,
 )
 from monitoring.signals import QueueDepth, Signals
-from processors.budget import BudgetUsage
+from processors.budget_usage import BudgetUsage
 from records.health_reads import StoredCounts
 from records.types import utcnow
 
