@@ -82,6 +82,56 @@ class TestJobsCli:
         assert every.returncode == 0, every.stderr
         assert [j["id"] for j in orjson.loads(every.stdout)["jobs"]] == [other]
 
+    def test_submit_with_external_ref_and_metadata(self, sqlite_url: str, redis_url: str) -> None:
+        """`--external-ref` and `--metadata` reach the job as POST /api/jobs takes them; a
+        reused ref, bad JSON, a non-object or too-deep metadata are refused and store nothing."""
+        env = {"DATABASE_URL": sqlite_url, "REDIS_URL": redis_url}
+        assert run_cli("db", "upgrade", env=env).returncode == 0
+        run_cli("customers", "add", "acme", "Acme", env=env)
+        base = ("jobs", "submit", "--customer", "acme", "--voice", "v1", "--script", "Hi.")
+        submitted = run_cli(
+            *base, "--external-ref", "order-7", "--metadata", '{"order": 7, "tags": ["a"]}',
+            "--json", env=env,
+        )  # fmt: skip
+        assert submitted.returncode == 0, submitted.stderr
+        answer = orjson.loads(submitted.stdout)
+        assert answer["externalRef"] == "order-7"
+        shown = orjson.loads(run_cli("jobs", "show", answer["id"], "--json", env=env).stdout)
+        assert (shown["externalRef"], shown["metadata"]) == ("order-7", {"order": 7, "tags": ["a"]})
+
+        again = run_cli(*base, "--external-ref", "order-7", env=env)
+        assert again.returncode == 1
+        assert f"already has job {answer['id']}" in again.stderr
+        refused = {
+            ("--metadata", "{not json"): "--metadata is not valid JSON",
+            ("--metadata", "[1, 2]"): "--metadata=[1, 2] is not valid",
+            ("--metadata", '{"a": {"b": {"c": {"d": {"e": 1}}}}}'): "nested at most 4 levels",
+            ("--metadata", orjson.dumps({"x": "y" * 3000}).decode()): "at most 2048 bytes",
+            ("--external-ref", "  "): "--external-ref='  ' is not valid",
+        }
+        for option, message in refused.items():
+            bad = run_cli(*base, *option, env=env)
+            assert bad.returncode == 2, (option, bad.stderr)
+            assert message in bad.stderr, (option, bad.stderr)
+        listed = orjson.loads(run_cli("jobs", "list", "--json", env=env).stdout)
+        assert [j["id"] for j in listed] == [answer["id"]]
+        assert submissions_queued(redis_url) == [answer["id"]]
+
+    def test_retry_takes_a_unique_prefix(self, sqlite_url: str, redis_url: str) -> None:
+        """`jobs retry` takes a unique prefix of a job's id, as `jobs show` does."""
+        env = {"DATABASE_URL": sqlite_url, "REDIS_URL": redis_url}
+        assert run_cli("db", "upgrade", env=env).returncode == 0
+        job_id = failed_job(make_engine(make_settings(sqlite_url)))
+        retried = run_cli("jobs", "retry", job_id[:8], "--json", env=env)
+        assert retried.returncode == 0, retried.stderr
+        assert orjson.loads(retried.stdout)["jobs"] == [
+            {"id": job_id, "outcome": "done", "reason": None}
+        ]
+        assert submissions_queued(redis_url) == [job_id]
+        unknown = run_cli("jobs", "retry", "zzzzzzzz", env=env)
+        assert unknown.returncode == 1
+        assert "no job zzzzzzzz" in unknown.stderr
+
     def test_unknown_customer_and_bad_input_are_clear_errors(
         self, sqlite_url: str, redis_url: str
     ) -> None:

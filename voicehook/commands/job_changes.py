@@ -8,9 +8,12 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import orjson
 import typer
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from config.broker import EnqueueIds, build_broker, enqueue_submissions
 from config.database import make_engine
@@ -21,7 +24,9 @@ from processors.review import adopt_for_operator
 from receiver.job_intake import create_job
 from receiver.job_requests import JobRequest
 from records.adoption import resubmit_job
-from records.errors import UnknownCustomer
+from records.errors import AmbiguousId, DuplicateExternalRef, UnknownCustomer, UnknownId
+from records.jobs import JOBS
+from records.lookup import resolve_id
 from records.types import utcnow
 from storage.build import open_store
 from storage.errors import ObjectStoreError
@@ -44,6 +49,8 @@ SUBMIT_OPTIONS = {
     "format": "--format",
     "settings.speed": "--speed",
     "settings.pitchSemitones": "--pitch",
+    "externalRef": "--external-ref",
+    "metadata": "--metadata",
 }
 
 
@@ -80,20 +87,33 @@ def submit(
     audio_format: str = typer.Option("mp3", "--format", help="mp3 or wav."),
     speed: float = typer.Option(1.0, help="0.5 to 2.0."),
     pitch: float = typer.Option(0.0, help="Semitones, -12 to 12."),
+    external_ref: str | None = typer.Option(
+        None, "--external-ref", help="Your own reference; unique per customer."
+    ),
+    metadata: str | None = typer.Option(
+        None, "--metadata", help="A small JSON object, echoed in the job and its notifications."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Accept a job for a customer; a worker submits it within the API budget."""
     settings = load_settings()
+    body: dict[str, Any] = {
+        "customerRef": customer,
+        "voiceId": voice_id,
+        "script": script,
+        "format": audio_format,
+        "settings": {"speed": speed, "pitchSemitones": pitch},
+    }
+    if external_ref is not None:
+        body["externalRef"] = external_ref
+    if metadata is not None:
+        try:
+            body["metadata"] = orjson.loads(metadata)
+        except orjson.JSONDecodeError as exc:
+            typer.echo(f"voicehook jobs submit: --metadata is not valid JSON: {exc}", err=True)
+            raise typer.Exit(2) from None
     try:
-        request = JobRequest.model_validate(
-            {
-                "customerRef": customer,
-                "voiceId": voice_id,
-                "script": script,
-                "format": audio_format,
-                "settings": {"speed": speed, "pitchSemitones": pitch},
-            }
-        )
+        request = JobRequest.model_validate(body)
     except ValidationError as exc:
         typer.echo(
             f"voicehook jobs submit: {describe_request_error(exc, SUBMIT_OPTIONS)}", err=True
@@ -104,9 +124,12 @@ def submit(
     except UnknownCustomer:
         typer.echo(f"no customer {customer!r}; add it with `voicehook customers add`", err=True)
         raise typer.Exit(1) from None
+    except DuplicateExternalRef as exc:
+        typer.echo(f"voicehook jobs submit: {exc}", err=True)
+        raise typer.Exit(1) from None
     _enqueue(settings, [job.id])
     if as_json:
-        print_json({"id": job.id, "status": job.status})
+        print_json({"id": job.id, "status": job.status, "externalRef": job.external_ref})
     else:
         typer.echo(f"job {job.id} accepted ({job.status})")
 
@@ -124,7 +147,7 @@ def resume(
 
 @app.command("retry")
 def retry(
-    job_ids: list[str] = typer.Argument(None, help="Failed jobs to retry."),
+    job_ids: list[str] = typer.Argument(None, help="Failed jobs (ids or unique prefixes)."),
     every_failed: bool = typer.Option(
         False, "--all", help="Retry every failed job (each a new paid generation)."
     ),
@@ -135,8 +158,24 @@ def retry(
         typer.echo("voicehook jobs retry: name the jobs, or --all for every failed one", err=True)
         raise typer.Exit(2)
     settings = load_settings()
-    result = retry_jobs(make_engine(settings), job_ids or [], _enqueuer(settings))
+    engine = make_engine(settings)
+    result = retry_jobs(engine, _full_ids(engine, job_ids or []), _enqueuer(settings))
     _report(result, as_json)
+
+
+def _full_ids(engine: Engine, given: Sequence[str]) -> list[str]:
+    """Each id or unique prefix as the job's full id, as `jobs show` takes them; an unknown
+    one stays as given (the action reports it), an ambiguous one exits 1 naming the jobs."""
+    found = []
+    for job_id in given:
+        try:
+            found.append(resolve_id(engine, JOBS.c.id, job_id))
+        except UnknownId:
+            found.append(job_id)
+        except AmbiguousId as exc:
+            typer.echo(f"voicehook jobs: {exc}", err=True)
+            raise typer.Exit(1) from None
+    return found
 
 
 def _report(result: JobActionResult, as_json: bool) -> None:
