@@ -22,16 +22,11 @@ def upsert_customer(engine: Engine, external_ref: str, name: str) -> tuple[Custo
         existing = find_customer(conn, external_ref=external_ref)
     if existing is not None:
         return existing, False
-    now = utcnow()
-    customer = Customer(
-        id=str(uuid4()), external_ref=external_ref, name=name, created_at=now, updated_at=now
-    )
     try:
         with transaction(engine) as conn:
-            conn.execute(insert(CUSTOMERS).values(customer.model_dump()))
+            return upsert_customer_on(conn, external_ref, name)
     except IntegrityError:  # created by a concurrent request a moment ago
         return upsert_customer(engine, external_ref, name)[0], False
-    return customer, True
 
 
 def upsert_customer_on(conn: Connection, external_ref: str, name: str) -> tuple[Customer, bool]:

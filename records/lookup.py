@@ -3,7 +3,7 @@ ids cut to 8 characters), and customers' own references in place of their ids.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Engine, select
@@ -34,6 +34,18 @@ def resolve_id(engine: Engine, column: Column[Any], given: str) -> str:
     if len(matches) > 1:
         raise AmbiguousId(given, [str(match) for match in matches])
     return str(matches[0])
+
+
+def resolve_ids(engine: Engine, column: Column[Any], given: Sequence[str]) -> list[str]:
+    """resolve_id of each; an unknown one stays as given, for the caller to report among the
+    rest. AmbiguousId when a prefix matches several."""
+    found = []
+    for one in given:
+        try:
+            found.append(resolve_id(engine, column, one))
+        except UnknownId:
+            found.append(one)
+    return found
 
 
 def customer_refs(engine: Engine, customer_ids: Iterable[str | None]) -> dict[str, str]:

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import typer
 from sqlalchemy import Engine
 
-from records.errors import AmbiguousId, UnknownId
+from records.errors import AmbiguousId
 from records.event_reads import EventFilter
 from records.events import EVENTS
-from records.lookup import resolve_id
+from records.lookup import resolve_ids
 from records.types import utcnow
 from voicehook.errors import InvalidSelection, InvalidTimeSpec
 from voicehook.ops.selection import build_filter
@@ -41,12 +41,7 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 def full_ids(engine: Engine, given: Sequence[str]) -> list[str]:
     """Each id as typed, or the one event id it is a prefix of (an unknown one stays)."""
-    found = []
-    for event_id in given:
-        try:
-            found.append(resolve_id(engine, EVENTS.c.id, event_id))
-        except UnknownId:
-            found.append(event_id)
-        except AmbiguousId as exc:
-            raise fail(str(exc), 2) from None
-    return found
+    try:
+        return resolve_ids(engine, EVENTS.c.id, given)
+    except AmbiguousId as exc:
+        raise fail(str(exc), 2) from None

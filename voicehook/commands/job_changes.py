@@ -24,9 +24,9 @@ from processors.review import adopt_for_operator
 from receiver.job_intake import create_job
 from receiver.job_requests import JobRequest
 from records.adoption import resubmit_job
-from records.errors import AmbiguousId, DuplicateExternalRef, UnknownCustomer, UnknownId
+from records.errors import AmbiguousId, DuplicateExternalRef, UnknownCustomer
 from records.jobs import JOBS
-from records.lookup import resolve_id
+from records.lookup import resolve_ids
 from records.types import utcnow
 from storage.build import open_store
 from storage.errors import ObjectStoreError
@@ -166,16 +166,11 @@ def retry(
 def _full_ids(engine: Engine, given: Sequence[str]) -> list[str]:
     """Each id or unique prefix as the job's full id, as `jobs show` takes them; an unknown
     one stays as given (the action reports it), an ambiguous one exits 1 naming the jobs."""
-    found = []
-    for job_id in given:
-        try:
-            found.append(resolve_id(engine, JOBS.c.id, job_id))
-        except UnknownId:
-            found.append(job_id)
-        except AmbiguousId as exc:
-            typer.echo(f"voicehook jobs: {exc}", err=True)
-            raise typer.Exit(1) from None
-    return found
+    try:
+        return resolve_ids(engine, JOBS.c.id, given)
+    except AmbiguousId as exc:
+        typer.echo(f"voicehook jobs: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _report(result: JobActionResult, as_json: bool) -> None:
