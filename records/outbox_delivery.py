@@ -3,7 +3,7 @@ the ones no message is coming for; the operator lists and resends dead-lettered 
 
 A claim is a lease (`sending` until `lease_until`): a worker killed mid-send leaves the
 delivery to be claimed again when the lease runs out, under the same webhook-id. The
-per-endpoint limit is counted under a lock of the endpoint's row (PostgreSQL `FOR UPDATE`;
+per-endpoint limit is counted under a lock of the endpoint's row (PostgreSQL `FOR NO KEY UPDATE`;
 SQLite's write transactions are serial anyway), so concurrent claims cannot overshoot it.
 
 Claims, settles and the sweeper's marks commit without waiting for the disk
@@ -96,7 +96,11 @@ def claim_delivery(
             conn.execute(
                 select(NOTIFY_ENDPOINTS)
                 .where(NOTIFY_ENDPOINTS.c.id == row["endpoint_id"])
-                .with_for_update()
+                # FOR NO KEY UPDATE: claims of one endpoint still queue on each other, but
+                # not the changes inserting deliveries for it (their foreign-key check takes
+                # FOR KEY SHARE, which FOR UPDATE blocked: a change waited on a claim, and
+                # under load one deadlocked with it).
+                .with_for_update(key_share=True)
             )
             .mappings()
             .one()
