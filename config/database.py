@@ -2,13 +2,17 @@
 
 SQLite runs in WAL mode with `synchronous=FULL`, so a commit is on disk before anyone is told
 it happened; write transactions start with `BEGIN IMMEDIATE` (ask for it with
-`write_options()`), so two processes never deadlock upgrading a read lock.
+`write_options()`), so two processes never deadlock upgrading a read lock. Bookkeeping whose
+loss only repeats work may commit without waiting for the disk (`transaction(durable=False)`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +29,16 @@ from config.settings import Settings
 
 IMMEDIATE = "voicehook_immediate"
 AFTER_COMMIT = "voicehook_after_commit"
+NOT_DURABLE = "voicehook_not_durable"
+
+# SQLite lets one writer in at a time, and a writer kept out polls (its busy handler sleeps
+# up to 100 ms between tries, the longest waiters the longest), so a dozen threads of one
+# process racing for the lock starve each other for seconds. The threads of a process queue
+# here instead, each woken as soon as the one before has committed: one writer per process
+# meets the others' at SQLite's lock. A lock and how long to wait for it, by engine.
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, tuple[threading.Lock, float]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def write_options() -> dict[str, Any]:
@@ -100,9 +114,15 @@ def _sqlite_engine(raw_url: str, database: str | None, timeout: float) -> Engine
         cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         cursor.close()
 
+    _sqlite_writers[engine] = (threading.Lock(), timeout)
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get(IMMEDIATE):
+        options = connection.get_execution_options()
+        # Per connection, and pooled connections are reused: set on every transaction.
+        sync = "NORMAL" if options.get(NOT_DURABLE) else "FULL"
+        connection.exec_driver_sql(f"PRAGMA synchronous={sync}")
+        if options.get(IMMEDIATE):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
@@ -111,24 +131,61 @@ def _sqlite_engine(raw_url: str, database: str | None, timeout: float) -> Engine
 
 
 @contextmanager
-def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
+def transaction(
+    engine: Engine, *, write: bool = True, durable: bool = True
+) -> Iterator[Connection]:
     """One transaction on a connection of its own: commit on success, roll back on error.
 
     What `after_commit` registered on the connection runs once the commit has succeeded
     (never after a rollback), after the connection went back to the pool.
+
+    `durable=False` commits without waiting for the disk (SQLite `synchronous=NORMAL` in WAL
+    mode, PostgreSQL `synchronous_commit=off`): only for bookkeeping whose loss repeats work
+    and loses none. A power cut or OS crash (not a process crash) may undo such commits, but
+    only the newest ones, as if they had rolled back — never a durable commit, and never
+    one that a later durable commit followed (the log is written in order) — and never
+    corrupts the database.
     """
-    connection = engine.connect()
-    if write:
-        connection = connection.execution_options(**write_options())
-    with connection:
-        try:
-            with connection.begin():
-                yield connection
-                callbacks: list[Callable[[], None]] = connection.info.pop(AFTER_COMMIT, [])
-        finally:
-            connection.info.pop(AFTER_COMMIT, None)  # `info` outlives this checkout
+    with _writer_turn(engine, write):
+        connection = engine.connect()
+        if write:
+            connection = connection.execution_options(**write_options())
+        if not durable:
+            connection = connection.execution_options(**{NOT_DURABLE: True})
+        with connection:
+            try:
+                with connection.begin():
+                    if not durable and not is_sqlite(engine):
+                        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                    yield connection
+                    callbacks: list[Callable[[], None]] = connection.info.pop(AFTER_COMMIT, [])
+            finally:
+                connection.info.pop(AFTER_COMMIT, None)  # `info` outlives this checkout
     for callback in callbacks:
         callback()
+
+
+@contextmanager
+def _writer_turn(engine: Engine, write: bool) -> Iterator[None]:
+    """On SQLite, a write transaction's turn among this process's threads (see above);
+    kept out past the busy timeout, the same OperationalError SQLite's lock would raise."""
+    writer = _sqlite_writers.get(engine) if write else None
+    if writer is None:
+        yield
+        return
+    lock, timeout = writer
+    if not lock.acquire(timeout=timeout):
+        raise OperationalError(
+            "BEGIN IMMEDIATE",
+            None,
+            sqlite3.OperationalError(
+                f"database is locked (by this process's writers for {timeout:g}s)"
+            ),
+        )
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
