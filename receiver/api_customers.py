@@ -10,8 +10,8 @@ from starlette.responses import Response
 from receiver.api_support import answer_response, idempotency_claim, key_reused, parse_body
 from receiver.errors import InvalidListParameter
 from receiver.job_requests import CustomerRequest
-from receiver.list_params import encode_cursor, read_cursor, read_limit, refuse_unknown
-from receiver.responses import api_error, json_response
+from receiver.list_params import page_response, read_cursor, read_limit, refuse_unknown
+from receiver.responses import api_error, document_or_404
 from records import customer_repo
 from records.errors import IdempotencyKeyReused
 from records.idempotency import Answer, answer_once
@@ -50,9 +50,7 @@ class CustomersApi:
         document = await run_in_threadpool(
             customer_repo.customer_document, self._engine, customer_id
         )
-        if document is None:
-            return api_error(404, "not_found", f"no customer {customer_id}")
-        return json_response(200, document)
+        return document_or_404(document, "customer", customer_id)
 
     async def list(self, request: Request) -> Response:
         try:
@@ -61,5 +59,4 @@ class CustomersApi:
         except InvalidListParameter as exc:
             return api_error(400, "invalid_parameter", str(exc))
         page = await run_in_threadpool(customer_repo.page_customers, self._engine, after, limit)
-        cursor = None if page.next is None else encode_cursor(page.next)
-        return json_response(200, {"items": page.items, "nextCursor": cursor})
+        return page_response(page)

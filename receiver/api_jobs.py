@@ -26,7 +26,7 @@ from receiver.errors import InvalidListParameter
 from receiver.job_intake import new_job
 from receiver.job_requests import JobRequest
 from receiver.list_params import (
-    encode_cursor,
+    page_response,
     read_choice,
     read_cursor,
     read_limit,
@@ -34,7 +34,7 @@ from receiver.list_params import (
     read_text,
     refuse_unknown,
 )
-from receiver.responses import api_error, json_response
+from receiver.responses import api_error, document_or_404, json_response
 from records import job_repo
 from records.errors import DuplicateExternalRef, IdempotencyKeyReused, UnknownCustomer
 from records.idempotency import Answer, answer_once
@@ -92,9 +92,7 @@ class JobsApi:
     async def show(self, request: Request) -> Response:
         job_id = request.path_params["job_id"]
         document = await run_in_threadpool(job_repo.job_document, self._engine, job_id)
-        if document is None:
-            return api_error(404, "not_found", f"no job {job_id}")
-        return json_response(200, document)
+        return document_or_404(document, "job", job_id)
 
     async def list(self, request: Request) -> Response:
         query = request.query_params
@@ -109,8 +107,7 @@ class JobsApi:
         except InvalidListParameter as exc:
             return api_error(400, "invalid_parameter", str(exc))
         page = await run_in_threadpool(job_repo.page_jobs, self._engine, where, after, limit)
-        cursor = None if page.next is None else encode_cursor(page.next)
-        return json_response(200, {"items": page.items, "nextCursor": cursor})
+        return page_response(page)
 
     async def retry(self, request: Request) -> Response:
         return await self._act(request, retry_jobs)

@@ -22,13 +22,13 @@ from receiver.api_support import (
 from receiver.errors import InvalidListParameter
 from receiver.job_requests import MAX_SAMPLE_BYTES, CloneRequest
 from receiver.list_params import (
-    encode_cursor,
+    page_response,
     read_cursor,
     read_limit,
     read_text,
     refuse_unknown,
 )
-from receiver.responses import api_error, json_response
+from receiver.responses import api_error, document_or_404
 from receiver.voice_intake import discard_samples, new_voice, upload_samples
 from records import voice_repo
 from records.errors import IdempotencyKeyReused, UnknownCustomer
@@ -100,9 +100,7 @@ class VoicesApi:
     async def show(self, request: Request) -> Response:
         voice_id = request.path_params["voice_id"]
         document = await run_in_threadpool(voice_repo.voice_document, self._engine, voice_id)
-        if document is None:
-            return api_error(404, "not_found", f"no voice {voice_id}")
-        return json_response(200, document)
+        return document_or_404(document, "voice", voice_id)
 
     async def list(self, request: Request) -> Response:
         query = request.query_params
@@ -113,5 +111,4 @@ class VoicesApi:
         except InvalidListParameter as exc:
             return api_error(400, "invalid_parameter", str(exc))
         page = await run_in_threadpool(voice_repo.page_voices, self._engine, customer, after, limit)
-        cursor = None if page.next is None else encode_cursor(page.next)
-        return json_response(200, {"items": page.items, "nextCursor": cursor})
+        return page_response(page)

@@ -12,9 +12,11 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 
 import orjson
+from starlette.responses import Response
 
 from receiver.errors import InvalidListParameter
-from records.keyset import Position
+from receiver.responses import json_response
+from records.keyset import Page, Position
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -102,3 +104,9 @@ def read_text(query: Mapping[str, str], name: str) -> str | None:
     if not 1 <= len(raw) <= MAX_FILTER_LENGTH:
         raise InvalidListParameter(name, f"must be 1-{MAX_FILTER_LENGTH} characters")
     return raw
+
+
+def page_response(page: Page) -> Response:
+    """A list's answer: the page's items and the cursor of the next page (null: the last)."""
+    cursor = None if page.next is None else encode_cursor(page.next)
+    return json_response(200, {"items": page.items, "nextCursor": cursor})

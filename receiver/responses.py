@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from starlette.responses import Response
@@ -21,3 +22,10 @@ def api_error(
 ) -> Response:
     """`{"error": code, "detail": …}`: every error of /api has this shape."""
     return json_response(status, {"error": code, "detail": detail}, headers)
+
+
+def document_or_404(document: Mapping[str, Any] | None, noun: str, ident: str) -> Response:
+    """A resource's document (200), or the API's 404 naming what was asked for."""
+    if document is None:
+        return api_error(404, "not_found", f"no {noun} {ident}")
+    return json_response(200, document)
