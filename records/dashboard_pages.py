@@ -62,9 +62,7 @@ def events_page(engine: Engine, query: EventQuery, after: Position | None, limit
         )
         where.append(EVENTS.c.resource_id.in_(generations))
     if query.id_prefix:
-        # A prefix range, not LIKE: it uses the primary key's index on either database.
-        where.append(EVENTS.c.id >= query.id_prefix)
-        where.append(EVENTS.c.id < query.id_prefix + "\uffff")
+        where.extend(_prefixed(EVENTS.c.id, query.id_prefix))
     columns = (
         EVENTS.c.id,
         EVENTS.c.type,
@@ -77,6 +75,12 @@ def events_page(engine: Engine, query: EventQuery, after: Position | None, limit
     return _page(engine, EVENTS, select(*columns).where(*where), after, limit)
 
 
+def _prefixed(column: ColumnElement[str], prefix: str) -> list[ColumnElement[bool]]:
+    """Ids starting with `prefix`, as a range rather than LIKE: it uses the primary key's
+    index on either database."""
+    return [column >= prefix, column < prefix + "\uffff"]
+
+
 def jobs_page(engine: Engine, query: JobQuery, after: Position | None, limit: int) -> Page:
     """Jobs newest first, with their customer's reference."""
     where: list[ColumnElement[bool]] = []
@@ -85,8 +89,7 @@ def jobs_page(engine: Engine, query: JobQuery, after: Position | None, limit: in
     if query.customer_id:
         where.append(JOBS.c.customer_id == query.customer_id)
     if query.id_prefix:
-        where.append(JOBS.c.id >= query.id_prefix)
-        where.append(JOBS.c.id < query.id_prefix + "\uffff")
+        where.extend(_prefixed(JOBS.c.id, query.id_prefix))
     columns = (
         JOBS.c.id,
         JOBS.c.status,
