@@ -17,10 +17,7 @@ from bench.verify import StoredState
 from config.database import make_engine
 from config.settings import Settings, normalise_database_url
 from records import migrate
-from records.events import Delivery, Event, EventStatus
-
-EVENTS = Event.metadata.tables["events"]
-DELIVERIES = Delivery.metadata.tables["deliveries"]
+from records.events import DELIVERIES, EVENTS, EventStatus
 
 
 class DatabaseKind(StrEnum):

@@ -8,16 +8,12 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import Engine, and_, func, or_, select
-from sqlmodel import SQLModel
 
 from bench.e2e_latency import READY_EVENT, Completion
 from bench.errors import BenchError
-from records import jobs as _jobs  # noqa: F401 - registers the tables below
 from records.events import EVENTS
-from records.jobs import AttemptStatus, JobStatus
+from records.jobs import ATTEMPTS, JOBS, AttemptStatus, JobStatus
 
-JOBS = SQLModel.metadata.tables["jobs"]
-ATTEMPTS = SQLModel.metadata.tables["attempts"]
 POLL_SECONDS = 0.2
 CHUNK = 500  # ids per IN (...) list
 

@@ -6,30 +6,42 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, Engine, Integer, String, Table, Text, insert, select
-from sqlmodel import Field, SQLModel
 
 from config.database import transaction
+from records.metadata import metadata
 from records.types import UTCDateTime, utcnow
 
 SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
 MAX_DETAIL_CHARS = 2000
 
 
-class AuditEntry(SQLModel, table=True):
-    """One action an operator took in the dashboard (or tried to, when `outcome` says so)."""
+# One action an operator took in the dashboard (or tried to, when `outcome` says so).
+AUDIT = Table(
+    "admin_audit",
+    metadata,
+    Column("id", SEQUENCE, primary_key=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", Text),
+    Column("count", Integer, nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("detail", Text),
+)
 
-    __tablename__ = "admin_audit"
-    id: int | None = Field(default=None, sa_column=Column(SEQUENCE, primary_key=True))
-    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    actor: str = Field(sa_column=Column(String(255), nullable=False))
-    action: str = Field(sa_column=Column(String(64), nullable=False))
-    target: str | None = Field(default=None, sa_column=Column(Text))
-    count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
-    outcome: str = Field(sa_column=Column(String(20), nullable=False))
-    detail: str | None = Field(default=None, sa_column=Column(Text))
 
+@dataclass(slots=True, kw_only=True)
+class AuditEntry:
+    """A stored entry of the audit log: `AuditEntry(**row)`."""
 
-AUDIT: Table = SQLModel.metadata.tables["admin_audit"]
+    id: int | None = None
+    at: datetime
+    actor: str
+    action: str
+    target: str | None = None
+    count: int = 0
+    outcome: str
+    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,4 +81,4 @@ def audit_page(engine: Engine, before_id: int | None, limit: int) -> list[AuditE
     if before_id is not None:
         query = query.where(AUDIT.c.id < before_id)
     with engine.connect() as conn:
-        return [AuditEntry.model_validate(dict(row)) for row in conn.execute(query).mappings()]
+        return [AuditEntry(**row) for row in conn.execute(query).mappings()]

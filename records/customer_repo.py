@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -39,7 +40,7 @@ def upsert_customer_on(conn: Connection, external_ref: str, name: str) -> tuple[
     customer = Customer(
         id=str(uuid4()), external_ref=external_ref, name=name, created_at=now, updated_at=now
     )
-    conn.execute(insert(CUSTOMERS).values(customer.model_dump()))
+    conn.execute(insert(CUSTOMERS).values(asdict(customer)))
     return customer, True
 
 

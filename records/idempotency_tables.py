@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text
-from sqlmodel import SQLModel
+from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text
 
+from records.metadata import metadata
 from records.types import UTCDateTime
-
-metadata: MetaData = SQLModel.metadata
 
 MAX_KEY_LENGTH = 255
 

@@ -8,7 +8,7 @@ conditional updates are how races between workers are settled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import uuid4
@@ -126,8 +126,8 @@ def attempt_for_generation(
             status=AttemptStatus.SUBMITTED.value,
             submitted_at=now,
         )
-        conn.execute(insert(JOBS).values(job.model_dump()))
-        conn.execute(insert(ATTEMPTS).values(attempt.model_dump()))
+        conn.execute(insert(JOBS).values(asdict(job)))
+        conn.execute(insert(ATTEMPTS).values(asdict(attempt)))
         found = _find_attempt(conn, generation_id)
         assert found is not None
         return found

@@ -5,7 +5,7 @@ it is in `job_outcomes`; its submission in `submission_repo`."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -80,7 +80,7 @@ def insert_job(conn: Connection, new: NewJob) -> Job:
         created_at=now,
         updated_at=now,
     )
-    conn.execute(insert(JOBS).values(job.model_dump()))
+    conn.execute(insert(JOBS).values(asdict(job)))
     return job
 
 

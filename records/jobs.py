@@ -3,12 +3,14 @@ generation), and their cloned voices."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -19,8 +21,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlmodel import Field, SQLModel
 
+from records.metadata import metadata
 from records.types import UTCDateTime
 
 
@@ -65,116 +67,175 @@ class VoiceStatus(StrEnum):
     FAILED = "failed"
 
 
-class Customer(SQLModel, table=True):
-    __tablename__ = "customers"
-    __table_args__ = (Index("ix_customers_created_at_id", "created_at", "id"),)
+# The Core tables, which the repositories in `records/` speak to. A column's `default` is
+# what an insert that leaves it out writes.
+CUSTOMERS = Table(
+    "customers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("external_ref", String(255), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("audio_seconds", Float, nullable=False),
+    Column("credits_spent", Integer, nullable=False, default=0),
+    Column("jobs_ready", Integer, nullable=False, default=0),
+    Column("jobs_failed", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_customers_created_at_id", "created_at", "id"),
+)
 
-    id: str = Field(sa_column=Column(String(36), primary_key=True))
-    external_ref: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
-    name: str = Field(sa_column=Column(String(255), nullable=False))
-    audio_seconds: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
-    credits_spent: int = Field(default=0)
-    jobs_ready: int = Field(default=0)
-    jobs_failed: int = Field(default=0)
-    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+JOBS = Table(
+    "jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), index=True),
+    Column("tracked", Boolean, nullable=False, default=True),
+    Column("voice_id", String(64)),
+    Column("script", Text),
+    Column("format", String(8), nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("external_ref", String(255)),
+    Column("app_metadata", JSON),
+    Column("status", String(20), nullable=False, index=True),
+    Column("attempts_made", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False, default=3),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("last_error", Text),
+    Column("audio_path", Text),
+    Column("audio_store", String(255)),
+    Column("audio_pruned_at", UTCDateTime()),
+    Column("audio_bytes", Integer),
+    Column("audio_sha256", String(64)),
+    Column("audio_duration_sec", Float),
+    Column("credits", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("ready_at", UTCDateTime()),
+    Index("ix_jobs_status_next_attempt_at", "status", "next_attempt_at"),
+    # The app's own id is unique per customer (NULLs are distinct on both dialects).
+    Index("ux_jobs_customer_external_ref", "customer_id", "external_ref", unique=True),
+    # Keyset pagination of `GET /api/jobs`, newest first, unfiltered and by each filter.
+    Index("ix_jobs_created_at_id", "created_at", "id"),
+    Index("ix_jobs_customer_created_at_id", "customer_id", "created_at", "id"),
+    Index("ix_jobs_status_created_at_id", "status", "created_at", "id"),
+)
+
+ATTEMPTS = Table(
+    "attempts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column(
+        "job_id", String(36), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("number", Integer, nullable=False, default=1),
+    Column("generation_id", String(64), unique=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("error", Text),
+    Column("estimated_credits", Integer),
+    Column("submitted_at", UTCDateTime()),
+    Column("completed_at", UTCDateTime()),
+    Column("last_polled_at", UTCDateTime()),
+    Column("intent_at", UTCDateTime()),
+    Column("polls", Integer, nullable=False, server_default="0"),
+    Column("next_poll_at", UTCDateTime()),
+    Column("download_failures", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("job_id", "number"),
+)
+
+VOICES = Table(
+    "voices",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), index=True),
+    Column("name", String(255)),
+    Column("clone_job_id", String(64), unique=True),
+    Column("voice_id", String(64), index=True),
+    Column("status", String(20), nullable=False),
+    Column("sample_paths", JSON, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_voices_created_at_id", "created_at", "id"),
+)
 
 
-class Job(SQLModel, table=True):
-    __tablename__ = "jobs"
-    __table_args__ = (
-        Index("ix_jobs_status_next_attempt_at", "status", "next_attempt_at"),
-        # The app's own id is unique per customer (NULLs are distinct on both dialects).
-        Index("ux_jobs_customer_external_ref", "customer_id", "external_ref", unique=True),
-        # Keyset pagination of `GET /api/jobs`, newest first, unfiltered and by each filter.
-        Index("ix_jobs_created_at_id", "created_at", "id"),
-        Index("ix_jobs_customer_created_at_id", "customer_id", "created_at", "id"),
-        Index("ix_jobs_status_created_at_id", "status", "created_at", "id"),
-    )
+# The rows, as plain values: `Job(**row)` reads one, `asdict(job)` is what inserting it writes.
+@dataclass(slots=True, kw_only=True)
+class Customer:
+    id: str
+    external_ref: str
+    name: str
+    audio_seconds: float = 0.0
+    credits_spent: int = 0
+    jobs_ready: int = 0
+    jobs_failed: int = 0
+    created_at: datetime
+    updated_at: datetime
 
-    id: str = Field(sa_column=Column(String(36), primary_key=True))
-    customer_id: str | None = Field(
-        default=None,
-        sa_column=Column(String(36), ForeignKey("customers.id"), index=True),
-    )
-    tracked: bool = Field(default=True)  # False: a generation this service did not submit
-    voice_id: str | None = Field(default=None, sa_column=Column(String(64)))
-    script: str | None = Field(default=None, sa_column=Column(Text))
-    format: str = Field(default="mp3", sa_column=Column(String(8), nullable=False))
-    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    external_ref: str | None = Field(default=None, sa_column=Column(String(255)))
+
+@dataclass(slots=True, kw_only=True)
+class Job:
+    id: str
+    customer_id: str | None = None
+    tracked: bool = True  # False: a generation this service did not submit
+    voice_id: str | None = None
+    script: str | None = None
+    format: str = "mp3"
+    settings: dict[str, Any] = field(default_factory=dict)
+    external_ref: str | None = None
     # The app's small JSON object, echoed as the job document's `metadata` (a name that
-    # SQLModel's classes keep for themselves).
-    app_metadata: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-    status: str = Field(sa_column=Column(String(20), nullable=False, index=True))
-    attempts_made: int = Field(default=0)
-    max_attempts: int = Field(default=3)
-    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
-    last_error: str | None = Field(default=None, sa_column=Column(Text))
-    audio_path: str | None = Field(default=None, sa_column=Column(Text))  # the store's key
+    # SQLAlchemy's declarative classes keep for themselves).
+    app_metadata: dict[str, Any] | None = None
+    status: str
+    attempts_made: int = 0
+    max_attempts: int = 3
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    audio_path: str | None = None  # the store's key
     # Which store holds it: `local` (AUDIO_DIR) or `s3://bucket/prefix`.
-    audio_store: str | None = Field(default=None, sa_column=Column(String(255)))
-    audio_pruned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
-    audio_bytes: int | None = Field(default=None)
-    audio_sha256: str | None = Field(default=None, sa_column=Column(String(64)))
-    audio_duration_sec: float | None = Field(default=None, sa_column=Column(Float))
-    credits: int = Field(default=0)
-    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    ready_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    audio_store: str | None = None
+    audio_pruned_at: datetime | None = None
+    audio_bytes: int | None = None
+    audio_sha256: str | None = None
+    audio_duration_sec: float | None = None
+    credits: int = 0
+    created_at: datetime
+    updated_at: datetime
+    ready_at: datetime | None = None
 
 
-class Attempt(SQLModel, table=True):
+@dataclass(slots=True, kw_only=True)
+class Attempt:
     """One upstream generation made for a job; a retry is a new attempt."""
 
-    __tablename__ = "attempts"
-    __table_args__ = (UniqueConstraint("job_id", "number"),)
-
-    id: str = Field(sa_column=Column(String(36), primary_key=True))
-    job_id: str = Field(
-        sa_column=Column(
-            String(36), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
-    number: int = Field(default=1)
-    generation_id: str | None = Field(default=None, sa_column=Column(String(64), unique=True))
-    status: str = Field(sa_column=Column(String(20), nullable=False, index=True))
-    error: str | None = Field(default=None, sa_column=Column(Text))
-    estimated_credits: int | None = Field(default=None)
-    submitted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
-    completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
-    last_polled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    id: str
+    job_id: str
+    number: int = 1
+    generation_id: str | None = None
+    status: str
+    error: str | None = None
+    estimated_credits: int | None = None
+    submitted_at: datetime | None = None
+    completed_at: datetime | None = None
+    last_polled_at: datetime | None = None
     # When the submission was about to POST: the window its generation was made in.
-    intent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
-    polls: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
-    next_poll_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
-    download_failures: int = Field(
-        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
-    )
+    intent_at: datetime | None = None
+    polls: int = 0
+    next_poll_at: datetime | None = None
+    download_failures: int = 0
 
 
-class Voice(SQLModel, table=True):
+@dataclass(slots=True, kw_only=True)
+class Voice:
     """A customer's cloned voice, from the clone job to the upstream voice id."""
 
-    __tablename__ = "voices"
-    __table_args__ = (Index("ix_voices_created_at_id", "created_at", "id"),)
-
-    id: str = Field(sa_column=Column(String(36), primary_key=True))
-    customer_id: str | None = Field(
-        default=None, sa_column=Column(String(36), ForeignKey("customers.id"), index=True)
-    )
-    name: str | None = Field(default=None, sa_column=Column(String(255)))
-    clone_job_id: str | None = Field(default=None, sa_column=Column(String(64), unique=True))
-    voice_id: str | None = Field(default=None, sa_column=Column(String(64), index=True))
-    status: str = Field(sa_column=Column(String(20), nullable=False))
-    sample_paths: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    last_error: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-
-
-# The Core tables, which the repositories in `records/` speak to.
-CUSTOMERS: Table = SQLModel.metadata.tables["customers"]
-JOBS: Table = SQLModel.metadata.tables["jobs"]
-ATTEMPTS: Table = SQLModel.metadata.tables["attempts"]
-VOICES: Table = SQLModel.metadata.tables["voices"]
+    id: str
+    customer_id: str | None = None
+    name: str | None = None
+    clone_job_id: str | None = None
+    voice_id: str | None = None
+    status: str
+    sample_paths: list[str] = field(default_factory=list)
+    last_error: str | None = None
+    created_at: datetime
+    updated_at: datetime

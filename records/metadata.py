@@ -1,7 +1,5 @@
-"""Every table voicehook owns, gathered in one MetaData for Alembic and for tests."""
+"""The one MetaData every table voicehook owns is declared on (`records.schema` gathers them)."""
 
-from sqlmodel import SQLModel
+from sqlalchemy import MetaData
 
-from records import audit, events, idempotency_tables, jobs, outbox_tables  # noqa: F401 - registers the tables on SQLModel.metadata
-
-target_metadata = SQLModel.metadata
+metadata = MetaData()

@@ -12,17 +12,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
-from sqlmodel import SQLModel
 
+from records.metadata import metadata
 from records.types import UTCDateTime
-
-metadata: MetaData = SQLModel.metadata
 
 
 class EventType(StrEnum):

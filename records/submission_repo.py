@@ -6,7 +6,7 @@ so no transaction is held across the call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -98,7 +98,7 @@ def start_submission(engine: Engine, job_id: str) -> Submission | None:
             status=AttemptStatus.SUBMITTING.value,
             intent_at=now,
         )
-        conn.execute(insert(ATTEMPTS).values(attempt.model_dump()))
+        conn.execute(insert(ATTEMPTS).values(asdict(attempt)))
         attempt_id, number = attempt.id, attempt.number
         return Submission(
             job_id=job.id,

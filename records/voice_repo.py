@@ -4,6 +4,7 @@ word (a `voice.cloned` webhook or `GET /v1/voices`), and recovered when forgotte
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 from uuid import uuid4
@@ -21,7 +22,7 @@ from records.types import utcnow
 
 def insert_voice_on(conn: Connection, voice: Voice) -> None:
     """A new voice, in the caller's transaction (its Idempotency-Key's, for the API)."""
-    conn.execute(insert(VOICES).values(voice.model_dump()))
+    conn.execute(insert(VOICES).values(asdict(voice)))
 
 
 def find_voice(engine: Engine, voice_id: str) -> Voice | None:
@@ -82,7 +83,7 @@ def voice_cloned(engine: Engine, clone_job_id: str | None, voice_id: str, name: 
                 created_at=now,
                 updated_at=now,
             )
-            conn.execute(insert(VOICES).values(voice.model_dump()))
+            conn.execute(insert(VOICES).values(asdict(voice)))
         if voice.status == VoiceStatus.READY and voice.voice_id == voice_id:
             return False
         values: dict[str, Any] = {

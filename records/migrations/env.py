@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from records.metadata import target_metadata
+from records.schema import target_metadata
 
 connection: Connection = context.config.attributes["connection"]
 context.configure(

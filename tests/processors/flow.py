@@ -6,19 +6,19 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy import ColumnElement, Engine, Row, select
 
 from processors import dispatch
 from processors.worker import ProcessorContext
 from receiver.job_intake import create_job
 from receiver.job_requests import JobRequest
-from records.customer_repo import upsert_customer
+from records.customer_repo import customer_by_ref, upsert_customer
 from records.envelope import parse_event
 from records.event_store import EventStore, Incoming
-from records.events import Event
+from records.events import EVENTS
 from records.ids import new_id
-from records.jobs import Attempt, Customer, Job
+from records.job_repo import find_job
+from records.jobs import ATTEMPTS, JOBS, Attempt, Customer, Job
 from records.types import utcnow
 from sandbox.server import RunningSandbox
 from sandbox.voices import DEFAULT_VOICE
@@ -109,30 +109,33 @@ def process(ctx: ProcessorContext, event_id: str) -> list[float]:
 
 
 def job(engine: Engine, job_id: str) -> Job:
-    with Session(engine) as session:
-        found = session.get(Job, job_id)
-        assert found is not None
-        return found
+    found = find_job(engine, job_id)
+    assert found is not None
+    return found
+
+
+def all_jobs(engine: Engine, *where: ColumnElement[bool]) -> list[Job]:
+    """Every job (that meets `where`), oldest first."""
+    query = select(JOBS).where(*where).order_by(JOBS.c.created_at, JOBS.c.id)
+    with engine.connect() as conn:
+        return [Job(**row) for row in conn.execute(query).mappings()]
 
 
 def attempts(engine: Engine, job_id: str) -> list[Attempt]:
-    with Session(engine) as session:
-        return list(
-            session.exec(
-                select(Attempt).where(Attempt.job_id == job_id).order_by(col(Attempt.number))
-            )
-        )
+    query = select(ATTEMPTS).where(ATTEMPTS.c.job_id == job_id).order_by(ATTEMPTS.c.number)
+    with engine.connect() as conn:
+        return [Attempt(**row) for row in conn.execute(query).mappings()]
 
 
 def customer(engine: Engine) -> Customer:
-    with Session(engine) as session:
-        found = session.exec(select(Customer).where(Customer.external_ref == "acme")).first()
-        assert found is not None
-        return found
+    found = customer_by_ref(engine, "acme")
+    assert found is not None
+    return found
 
 
-def event(engine: Engine, event_id: str) -> Event:
-    with Session(engine) as session:
-        found = session.get(Event, event_id)
-        assert found is not None
-        return found
+def event(engine: Engine, event_id: str) -> Row[Any]:
+    """The event's row (its columns as attributes)."""
+    with engine.connect() as conn:
+        found = conn.execute(select(EVENTS).where(EVENTS.c.id == event_id)).first()
+    assert found is not None
+    return found

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session
 
 from config.database import transaction
 from processors.errors import RetryLater
@@ -14,7 +13,7 @@ from receiver import voice_intake
 from receiver.job_requests import CloneRequest
 from records.customer_repo import upsert_customer
 from records.jobs import Voice
-from records.voice_repo import insert_voice_on
+from records.voice_repo import find_voice, insert_voice_on, update_voice
 from storage.keys import samples_prefix
 from tests.processors.flow import Sandbox
 from tests.waiting import wait_until
@@ -40,10 +39,9 @@ def new_voice(ctx: ProcessorContext, samples: int = 2) -> str:
 
 
 def voice(ctx: ProcessorContext, voice_id: str) -> Voice:
-    with Session(ctx.engine) as session:
-        found = session.get(Voice, voice_id)
-        assert found is not None
-        return found
+    found = find_voice(ctx.engine, voice_id)
+    assert found is not None
+    return found
 
 
 class TestCloneVoice:
@@ -93,12 +91,7 @@ class TestCloneVoice:
         with ctx.store.open(first) as chunks:
             content = b"".join(chunks)
         uploaded = ctx.api.upload(f"{voice_id[:8]}-{first.rsplit('/', 1)[-1]}", content)
-        with Session(ctx.engine) as session:
-            row = session.get(Voice, voice_id)
-            assert row is not None
-            row.sample_paths = [uploaded]
-            session.add(row)
-            session.commit()
+        update_voice(ctx.engine, voice_id, sample_paths=[uploaded])
         served = vpai.workspace()["requests"]["served"]
         assert clone_voice(ctx, voice_id).startswith("cloning as ")
         assert len(voice(ctx, voice_id).sample_paths) == 3

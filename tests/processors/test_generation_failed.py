@@ -12,7 +12,7 @@ from sqlalchemy import update
 from processors.errors import RetryLater
 from processors.handlers.submit import submit_job
 from processors.worker import ProcessorContext
-from records.jobs import Job
+from records.jobs import JOBS
 from records.types import utcnow
 from tests.processors.flow import (
     Sandbox,
@@ -30,8 +30,8 @@ def make_due(ctx: ProcessorContext, job_id: str) -> None:
     """Skip the backoff wait, as if its time had come."""
     with ctx.engine.begin() as conn:
         conn.execute(
-            update(Job)
-            .where(Job.id == job_id)  # type: ignore[arg-type]
+            update(JOBS)
+            .where(JOBS.c.id == job_id)
             .values(next_attempt_at=utcnow() - timedelta(seconds=1))
         )
 
@@ -127,7 +127,7 @@ class TestFailed:
         event_id = store_event(ctx.engine, "generation.failed", generation)
         process(ctx, event_id)
         with ctx.engine.begin() as conn:
-            conn.execute(update(Job).where(Job.id == job_id).values(updated_at=utcnow()))  # type: ignore[arg-type]
+            conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(updated_at=utcnow()))
             conn.exec_driver_sql("UPDATE events SET status = 'queued'")
         process(ctx, event_id)
         assert len(delayed_submissions(redis_url)) == 1

@@ -6,7 +6,6 @@ import hashlib
 
 import pytest
 from sqlalchemy import update
-from sqlmodel import Session, select
 
 from bench.throwaway_s3 import ThrowawayS3
 from processors.errors import AdoptionRefused
@@ -20,6 +19,7 @@ from storage.errors import ChecksumMismatch
 from storage.protocol import ObjectStore
 from tests.processors.flow import (
     Sandbox,
+    all_jobs,
     attempts,
     customer,
     job,
@@ -49,8 +49,7 @@ def job_in_review_and_untracked_ready(ctx: ProcessorContext, vpai: Sandbox) -> t
     stray = vpai.make_generation(format="wav")  # filed before anything could match it
     process(ctx, store_event(ctx.engine, "generation.ready", stray))
     job_id = job_in_review(ctx)
-    with Session(ctx.engine) as session:
-        [untracked] = list(session.exec(select(Job).where(Job.tracked == False)))  # noqa: E712
+    [untracked] = all_jobs(ctx.engine, JOBS.c.tracked.is_(False))
     assert untracked.audio_path is not None
     return job_id, str(stray["id"]), untracked
 
@@ -68,8 +67,7 @@ def assert_moved(ctx: ProcessorContext, job_id: str, generation_id: str, untrack
     assert ctx.store.stat(untracked.audio_path) is None
     assert [a.generation_id for a in attempts(ctx.engine, job_id)] == [generation_id]
     assert customer(ctx.engine).jobs_ready == 1
-    with Session(ctx.engine) as session:
-        assert len(list(session.exec(select(Job)))) == 1
+    assert len(all_jobs(ctx.engine)) == 1
     return adopted
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, select
 
 from processors.worker import ProcessorContext
-from records.jobs import Attempt, Job
+from records.jobs import ATTEMPTS, JOBS
 from records.submission_repo import start_submission, submission_accepted
 from records.types import utcnow
 from tests.processors.flow import (
     Sandbox,
+    all_jobs,
     attempts,
     customer,
     event,
@@ -38,8 +38,7 @@ class TestOvertakingWebhook:
         event_id = store_event(ctx.engine, "generation.ready", ready)
         assert process(ctx, event_id) == [2.0]  # handed back, to be retried in two seconds
         assert event(ctx.engine, event_id).status == "queued"
-        with Session(ctx.engine) as session:
-            assert len(list(session.exec(select(Job)))) == 1  # no untracked job was made
+        assert len(all_jobs(ctx.engine)) == 1  # no untracked job was made
         submission_accepted(ctx.engine, submission, answer.id, answer.estimated_credits)
         assert process(ctx, event_id) == []
         assert job(ctx.engine, job_id).status == "ready"
@@ -58,16 +57,12 @@ class TestOvertakingWebhook:
         ready = vpai.wait_until_settled(answer.id)
         old = utcnow() - timedelta(minutes=5)
         with ctx.engine.begin() as conn:  # stuck past its lease, its intent too old to match
-            conn.execute(update(Job).where(Job.id == job_id).values(updated_at=old))  # type: ignore[arg-type]
-            conn.execute(
-                update(Attempt).where(Attempt.job_id == job_id).values(intent_at=old)  # type: ignore[arg-type]
-            )
+            conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(updated_at=old))
+            conn.execute(update(ATTEMPTS).where(ATTEMPTS.c.job_id == job_id).values(intent_at=old))
         process(ctx, store_event(ctx.engine, "generation.ready", ready))
-        with Session(ctx.engine) as session:
-            assert len(list(session.exec(select(Job)))) == 2  # ours and an untracked one
+        assert len(all_jobs(ctx.engine)) == 2  # ours and an untracked one
         submission_accepted(ctx.engine, submission, answer.id, answer.estimated_credits)
-        with Session(ctx.engine) as session:
-            [only] = list(session.exec(select(Job)))
+        [only] = all_jobs(ctx.engine)
         assert only.id == job_id
         assert only.status == "ready"
         assert only.audio_path is not None
@@ -88,13 +83,12 @@ class TestOvertakingWebhook:
         ready = vpai.wait_until_settled(answer.id)
         with ctx.engine.begin() as conn:  # its worker died: the lease has run out
             conn.execute(
-                update(Job)
-                .where(Job.id == job_id)  # type: ignore[arg-type]
+                update(JOBS)
+                .where(JOBS.c.id == job_id)
                 .values(updated_at=utcnow() - timedelta(minutes=5))
             )
         assert process(ctx, store_event(ctx.engine, "generation.ready", ready)) == []
-        with Session(ctx.engine) as session:
-            [only] = list(session.exec(select(Job)))
+        [only] = all_jobs(ctx.engine)
         assert only.id == job_id
         assert only.status == "ready"
         assert only.last_error is None

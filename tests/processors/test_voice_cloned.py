@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlalchemy import select
 
+from config.database import transaction
 from processors.worker import ProcessorContext
-from records.jobs import Voice
+from records.jobs import VOICES, Voice
 from records.types import utcnow
+from records.voice_repo import insert_voice_on
 from tests.processors.flow import Sandbox, process, store_event
 from tests.waiting import wait_until
 
@@ -18,9 +20,10 @@ class TestVoiceCloned:
         """Upload, clone, and the voice.cloned event records the upstream voice id once."""
         path = ctx.api.upload("sample.wav", b"RIFF" + b"\0" * 2000)
         clone_job_id = ctx.api.clone_voice([path])
-        with Session(ctx.engine) as session:
-            now = utcnow()
-            session.add(
+        now = utcnow()
+        with transaction(ctx.engine) as conn:
+            insert_voice_on(
+                conn,
                 Voice(
                     id="v-local",
                     clone_job_id=clone_job_id,
@@ -28,9 +31,8 @@ class TestVoiceCloned:
                     sample_paths=[path],
                     created_at=now,
                     updated_at=now,
-                )
+                ),
             )
-            session.commit()
         cloned = wait_until(
             lambda: next(
                 (v for v in ctx.api.list_voices() if v.get("cloneJobId") == clone_job_id), None
@@ -41,8 +43,8 @@ class TestVoiceCloned:
         event_id = store_event(ctx.engine, "voice.cloned", cloned)
         process(ctx, event_id)
         process(ctx, event_id)
-        with Session(ctx.engine) as session:
-            voices = list(session.exec(select(Voice)))
+        with ctx.engine.connect() as conn:
+            voices = [Voice(**row) for row in conn.execute(select(VOICES)).mappings()]
         assert len(voices) == 1
         assert voices[0].status == "ready"
         assert voices[0].voice_id == cloned["id"]

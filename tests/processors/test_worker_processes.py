@@ -16,16 +16,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
 
 from processors.audio import verify_audio
-from records.jobs import Job
+from records.jobs import JOBS
 from sandbox.server import run_sandbox
 from sandbox.settings import SandboxSettings
 from sandbox.voices import DEFAULT_VOICE
 from tests.conftest import SECRET, make_settings
 from tests.in_process import Served, served_receiver_client
-from tests.processors.flow import Sandbox, attempts, customer, job
+from tests.processors.flow import Sandbox, all_jobs, attempts, customer, job
 from tests.receiver.conftest import receiver_env
 from tests.services import LOG_TAIL_CHARS, ROOT, ServerProcess, wait_for
 from voicehook.child_process import descendants
@@ -394,5 +393,4 @@ class TestCrashMidSubmission:
         assert len(upstream_generations(vpai)) == 1  # never a second paid generation
         assert credits_before - vpai.workspace()["credits"] == generation["credits"]
         assert customer(migrated_engine).jobs_ready == 1
-        with Session(migrated_engine) as session:
-            assert session.exec(select(Job).where(Job.tracked == False)).all() == []  # noqa: E712
+        assert all_jobs(migrated_engine, JOBS.c.tracked.is_(False)) == []

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, update
 from starlette.testclient import TestClient
 
 from bench.throwaway_s3 import ThrowawayS3
-from records.jobs import Job
+from records.jobs import JOBS
 from records.types import utcnow
 from storage.build import open_store
 from storage.protocol import ObjectStore
@@ -67,8 +67,8 @@ def ready_job(api: TestClient, engine: Engine, store: ObjectStore, tmp_path: Pat
     store.put(key, source, sha256=hashlib.sha256(CONTENT).hexdigest(), media_type="audio/wav")
     with engine.begin() as conn:
         conn.execute(
-            update(Job)
-            .where(Job.id == job_id)  # type: ignore[arg-type]
+            update(JOBS)
+            .where(JOBS.c.id == job_id)
             .values(status="ready", audio_path=key, audio_store=store.name, ready_at=utcnow())
         )
     return job_id
@@ -138,9 +138,7 @@ class TestAudioFromBucket:
         """Retention deleted it: 410, saying when."""
         job_id = ready_job(api, migrated_engine, store, tmp_path)
         with migrated_engine.begin() as conn:
-            conn.execute(
-                update(Job).where(Job.id == job_id).values(audio_pruned_at=utcnow())  # type: ignore[arg-type]
-            )
+            conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(audio_pruned_at=utcnow()))
         answer = api.get(f"/api/jobs/{job_id}/audio", headers=AUTH)
         assert answer.status_code == 410
         assert answer.json()["error"] == "audio_pruned"

@@ -13,7 +13,7 @@ import redis
 from sqlalchemy import Engine, update
 from starlette.testclient import TestClient
 
-from records.jobs import Job
+from records.jobs import JOBS
 from tests.conftest import make_settings
 from tests.in_process import receiver_client
 from tests.receiver.conftest import as_text
@@ -139,8 +139,8 @@ class TestCustomersAndJobs:
         audio.write_bytes(b"RIFF....WAVEfake")
         with migrated_engine.begin() as conn:
             conn.execute(
-                update(Job)
-                .where(Job.id == job_id)
+                update(JOBS)
+                .where(JOBS.c.id == job_id)
                 .values(status="ready", audio_path=f"c/{job_id}.wav")
             )
         response = api.get(f"/api/jobs/{job_id}/audio", headers=AUTH)

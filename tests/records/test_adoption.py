@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, update
 
 from records.adoption import adopt_generation, resubmit_job
-from records.jobs import Attempt, Job
+from records.jobs import ATTEMPTS, JOBS
 from records.submission_repo import start_submission
 from records.types import utcnow
 from records.unknown_outcomes import answer_lost, settle_unknown_submissions, unknown_submissions
@@ -20,8 +20,8 @@ def submitting_job(engine: Engine, ago_seconds: float) -> str:
     assert start_submission(engine, job_id) is not None
     then = utcnow() - timedelta(seconds=ago_seconds)
     with engine.begin() as conn:
-        conn.execute(update(Job).where(Job.id == job_id).values(updated_at=then))  # type: ignore[arg-type]
-        conn.execute(update(Attempt).where(Attempt.job_id == job_id).values(intent_at=then))  # type: ignore[arg-type]
+        conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(updated_at=then))
+        conn.execute(update(ATTEMPTS).where(ATTEMPTS.c.job_id == job_id).values(intent_at=then))
     return job_id
 
 

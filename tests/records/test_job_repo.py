@@ -11,7 +11,7 @@ from sqlalchemy import Engine, update
 
 from config.broker import build_broker, enqueue_submissions
 from records.job_repo import recover_jobs
-from records.jobs import Job
+from records.jobs import JOBS
 from records.types import utcnow
 from tests.conftest import make_settings
 from tests.processors.flow import job, new_job
@@ -27,9 +27,11 @@ class TestRecoverJobs:
         fresh = new_job(migrated_engine)
         old = utcnow() - timedelta(hours=1)
         with migrated_engine.begin() as conn:
-            conn.execute(update(Job).where(Job.id == forgotten).values(updated_at=old))  # type: ignore[arg-type]
+            conn.execute(update(JOBS).where(JOBS.c.id == forgotten).values(updated_at=old))
             conn.execute(
-                update(Job).where(Job.id == abandoned).values(status="submitting", updated_at=old)  # type: ignore[arg-type]
+                update(JOBS)
+                .where(JOBS.c.id == abandoned)
+                .values(status="submitting", updated_at=old)
             )
         broker = build_broker(make_settings(database_url, redis_url))
         found = recover_jobs(

@@ -7,8 +7,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from config.database import make_engine
-from records.metadata import target_metadata
 from records.migrate import current_revision, downgrade, head_revision, upgrade
+from records.schema import target_metadata
 from tests.conftest import make_settings
 
 

@@ -6,16 +6,15 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy import Engine, update
-from sqlmodel import Session, select
+from sqlalchemy import Engine, select, update
 
 from config.broker import build_broker, enqueue_events
 from processors.budget import Priority
 from processors.handlers.submit import submit_job
 from processors.worker import ProcessorContext, build_context
 from records.event_store import EventStore
-from records.events import Event
-from records.jobs import Attempt
+from records.events import EVENTS
+from records.jobs import ATTEMPTS
 from records.types import utcnow
 from sandbox.server import run_sandbox
 from sandbox.settings import SandboxSettings
@@ -39,15 +38,15 @@ class TestReconcile:
         generation = vpai.wait_until_settled(attempt.generation_id)
         with ctx.engine.begin() as conn:
             conn.execute(
-                update(Attempt)
-                .where(Attempt.id == attempt.id)  # type: ignore[arg-type]
+                update(ATTEMPTS)
+                .where(ATTEMPTS.c.id == attempt.id)
                 .values(submitted_at=utcnow() - timedelta(hours=1))
             )
         broker = build_broker(make_settings(database_url, redis_url))
         store = EventStore(ctx.engine)
         assert reconcile_once(ctx, store, partial(enqueue_events, broker)) == 1
-        with Session(ctx.engine) as session:
-            [found] = list(session.exec(select(Event)))
+        with ctx.engine.connect() as conn:
+            [found] = conn.execute(select(EVENTS)).all()
         assert found.dedup_key == f"generation.ready:{attempt.generation_id}"
         assert enqueued_event_ids(redis_url) == [found.id]
         process(ctx, found.id)
@@ -63,7 +62,7 @@ class TestReconcile:
         job_id = new_job(ctx.engine)
         submit_job(ctx, job_id)
         with ctx.engine.begin() as conn:
-            conn.execute(update(Attempt).values(submitted_at=utcnow() - timedelta(hours=1)))
+            conn.execute(update(ATTEMPTS).values(submitted_at=utcnow() - timedelta(hours=1)))
         while ctx.api.budget.try_acquire(Priority.LOW) == 0.0:  # down to the reserve
             pass
         served = vpai.workspace()["requests"]["served"]
@@ -85,13 +84,13 @@ class TestConvergence:
         event_id = store_event(ctx.engine, "generation.ready", generation)
         with ctx.engine.begin() as conn:  # its processing failed (say, downloads did) earlier
             conn.execute(
-                update(Event)
-                .where(Event.id == event_id)  # type: ignore[arg-type]
+                update(EVENTS)
+                .where(EVENTS.c.id == event_id)
                 .values(status="failed", last_error="download kept failing")
             )
             conn.execute(
-                update(Attempt)
-                .where(Attempt.id == attempt.id)  # type: ignore[arg-type]
+                update(ATTEMPTS)
+                .where(ATTEMPTS.c.id == attempt.id)
                 .values(submitted_at=utcnow() - timedelta(hours=1))
             )
         broker = build_broker(make_settings(database_url, redis_url))
@@ -127,7 +126,7 @@ class TestConvergence:
                 description="the generation leaves `queued` for its hour of `running`",
             )
             with ctx.engine.begin() as conn:
-                conn.execute(update(Attempt).values(submitted_at=utcnow() - timedelta(hours=1)))
+                conn.execute(update(ATTEMPTS).values(submitted_at=utcnow() - timedelta(hours=1)))
             waits = []
             for _ in range(2):
                 served = upstream.workspace()["requests"]["served"]
@@ -141,7 +140,7 @@ class TestConvergence:
                 assert upstream.workspace()["requests"]["served"] == served + 1
                 with ctx.engine.begin() as conn:  # time passes
                     conn.execute(
-                        update(Attempt).values(next_poll_at=utcnow() - timedelta(seconds=1))
+                        update(ATTEMPTS).values(next_poll_at=utcnow() - timedelta(seconds=1))
                     )
             assert waits == [600, 1200]
             assert job(ctx.engine, job_id).status == "submitted"

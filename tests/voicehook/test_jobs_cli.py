@@ -7,7 +7,7 @@ from sqlalchemy import update
 
 from config.database import make_engine
 from records.customer_repo import upsert_customer
-from records.jobs import Job
+from records.jobs import JOBS
 from records.submission_repo import start_submission
 from records.unknown_outcomes import settle_unknown_submissions
 from tests.conftest import make_settings
@@ -42,7 +42,7 @@ class TestJobsCli:
 
         engine = make_engine(make_settings(sqlite_url))
         with engine.begin() as conn:
-            conn.execute(update(Job).values(status="blocked", last_error="insufficient credits"))
+            conn.execute(update(JOBS).values(status="blocked", last_error="insufficient credits"))
         resumed = orjson.loads(run_cli("jobs", "resume", "--json", env=env).stdout)
         assert resumed == {
             "action": "resume",
