@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import typer
 from typer import _click
 
-from voicehook.lazy_group import Entry, LazyGroup
+from voicehook.lazy_group import Entry, LazyGroup, pause_collection
 
 CONFIGURATION_EXIT = 2
 
@@ -114,6 +114,7 @@ def voicehook() -> None:
 
 
 def main() -> None:
+    pause_collection()  # until the command's modules are loaded (`LazyGroup.get_command`)
     app()
 
 

@@ -140,3 +140,32 @@ def test_the_listed_help_is_the_commands_own(group: type[LazyGroup], name: str) 
     command = load_command(name, entry.target)
     assert command.name == name
     assert " ".join((command.help or "").split()).startswith(entry.help)
+
+
+# Runs the console script's `main` as `voicehook sign --help`, then prints the collector's state.
+GC_PROBE = """
+import gc, sys
+from voicehook.cli import main
+sys.argv = ["voicehook", "sign", "--help"]
+try:
+    main()
+except SystemExit:
+    pass
+print(gc.isenabled(), gc.get_freeze_count() > 0)
+"""
+
+
+def test_the_console_script_collects_again_once_the_command_is_loaded(tmp_path: Path) -> None:
+    """`main` pauses garbage collection while the command's modules load, then freezes what
+    they made and collects again: a long-running command (`worker`, `web`) is collected."""
+    result = subprocess.run(
+        [sys.executable, "-c", GC_PROBE],
+        env={"PATH": os.environ["PATH"]},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ["True", "True"]
