@@ -27,8 +27,8 @@ from bench.percentiles import LatencySummary, format_latency
 from bench.report import format_ratio
 from bench.throwaway_redis import throwaway_redis
 from bench.verify import Check
-from config.broker import redis_client
 from config.database import make_engine
+from config.redis_connection import redis_client
 from config.settings import Settings
 from monitoring.signals import Signals, read_signals
 from records.events import EVENTS

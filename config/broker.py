@@ -31,6 +31,7 @@ from config.queues import (
     PROCESS_EVENT_ACTOR,
     SUBMIT_JOB_ACTOR,
 )
+from config.redis_connection import redis_client
 from config.settings import Settings
 from config.trace_middleware import TraceMiddleware
 from config.tracing import current_traceparent, trace_options, tracing_enabled
@@ -86,17 +87,6 @@ class BatchingRedisBroker(RedisBroker):
             pipe.rpush(queue_key, *messages)
             pipe.execute()
         return list(messages)
-
-
-def redis_client(url: str) -> redis.Redis:
-    """A Redis client with timeouts short enough that a dead Redis is noticed, not waited on."""
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=2,
-        socket_timeout=5,
-        health_check_interval=30,
-        retry_on_timeout=False,
-    )
 
 
 def build_broker(settings: Settings) -> BatchingRedisBroker:

@@ -16,15 +16,12 @@ from dataclasses import dataclass
 
 import httpx
 import orjson
-import redis
 import structlog
 
 from config.errors import ConfigurationError
 from config.settings import Settings
 from monitoring.alert_rules import (
-    Alert,
     Notified,
-    Sample,
     Thresholds,
     conditions,
     due,
@@ -32,6 +29,7 @@ from monitoring.alert_rules import (
     sample_of,
     within,
 )
+from monitoring.alert_store import AlertStore
 from monitoring.signals import Signals
 from processors.errors import DisallowedNotifyUrl
 from processors.notify_http import post_notification
@@ -43,59 +41,6 @@ from processors.notify_urls import (
 )
 
 log = structlog.get_logger(__name__)
-
-STATE_KEY = "voicehook:alerts:notified"
-HISTORY_KEY = "voicehook:alerts:samples"
-LOCK_KEY = "voicehook:alerts:lock"
-MAX_SAMPLES = 500  # a bound on the history whatever the interval
-
-
-@dataclass(frozen=True)
-class AlertStore:
-    """The alerts' durable state in Redis."""
-
-    client: redis.Redis
-
-    def notified(self) -> dict[Alert, Notified]:
-        found: dict[bytes, bytes] = self.client.hgetall(STATE_KEY)  # type: ignore[assignment]
-        states = {}
-        known = {alert.value for alert in Alert}
-        for name, raw in found.items():
-            key = name.decode()
-            if key in known:
-                value = orjson.loads(raw)
-                states[Alert(key)] = Notified(bool(value["active"]), float(value["sentAt"]))
-        return states
-
-    def record(self, alert: Alert, state: Notified) -> None:
-        value = orjson.dumps({"active": state.active, "sentAt": state.sent_at})
-        self.client.hset(STATE_KEY, alert.value, value)
-
-    def history(self) -> list[Sample]:
-        raw: list[bytes] = self.client.lrange(HISTORY_KEY, 0, -1)  # type: ignore[assignment]
-        samples = []
-        for item in raw:
-            value = orjson.loads(item)
-            samples.append(Sample(float(value["at"]), int(value["failed"]), int(value["backlog"])))
-        return samples
-
-    def keep(self, history: list[Sample]) -> None:
-        kept = history[-MAX_SAMPLES:]
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(HISTORY_KEY)
-            if kept:
-                pipe.rpush(
-                    HISTORY_KEY,
-                    *(orjson.dumps({"at": s.at, "failed": s.failed, "backlog": s.backlog})
-                      for s in kept),
-                )  # fmt: skip
-            pipe.execute()
-
-    def lock(self, seconds: float) -> bool:
-        """Take the evaluation for `seconds` (another sweeper's round skips it meanwhile)."""
-        return bool(
-            self.client.set(LOCK_KEY, socket.gethostname(), nx=True, px=int(seconds * 1000))
-        )
 
 
 @dataclass(frozen=True)

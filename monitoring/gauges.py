@@ -16,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
-from config.broker import redis_client
+from config.redis_connection import redis_client
 from config.settings import Settings
 from monitoring.signals import Signals, read_signals
 from records.events import EventStatus

@@ -26,13 +26,13 @@ from sqlalchemy import Engine
 from config.broker import (
     build_broker,
     enqueue_notifications,
-    redis_client,
     schedule_notification,
     schedule_submission,
 )
 from config.database import make_engine
 from config.errors import ConfigurationError
 from config.logging import configure_logging
+from config.redis_connection import redis_client
 from config.settings import Settings, load_settings
 from config.tracing import configure_tracing
 from processors.adoption_policy import CLOCK_SLACK_SECONDS, MatchRules

@@ -24,7 +24,8 @@ from config.broker import (
 )
 from config.errors import ConfigurationError
 from config.settings import Settings
-from monitoring.alert_webhook import AlertNotifier, AlertStore
+from monitoring.alert_store import AlertStore
+from monitoring.alert_webhook import AlertNotifier
 from monitoring.signals import read_signals
 from processors.download import remove_stale_partials
 from processors.worker import build_context

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import Engine
 from structlog.testing import capture_logs
 
-from config.broker import redis_client
 from config.errors import ConfigurationError
+from config.redis_connection import redis_client
 from config.settings import Settings
-from monitoring.alert_webhook import AlertNotifier, AlertStore
+from monitoring.alert_store import AlertStore
+from monitoring.alert_webhook import AlertNotifier
 from monitoring.signals import read_signals
 from tests.conftest import make_settings
 from tests.monitoring.rows import add_event, settle_all

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
-from config.broker import redis_client
+from config.redis_connection import redis_client
 from monitoring.gauges import CachedSignals, QueueGauges
 from monitoring.signals import Signals, budget_of, read_signals
 from records.types import utcnow

@@ -13,7 +13,7 @@ import orjson
 import redis
 from sqlalchemy import Engine, insert, update
 
-from config.broker import BatchingRedisBroker, build_broker, enqueue_events, redis_client
+from config.broker import BatchingRedisBroker, build_broker, enqueue_events
 from config.dead_letters import DeadLetters, dead_letter_key
 from config.queues import (
     CLONE_VOICE_ACTOR,
@@ -24,6 +24,7 @@ from config.queues import (
     PROCESS_EVENT_ACTOR,
     SUBMIT_JOB_ACTOR,
 )
+from config.redis_connection import redis_client
 from records.events import EVENTS
 from records.jobs import VOICES
 from records.notify_endpoints import sync_env_endpoints

@@ -7,7 +7,7 @@ from datetime import timedelta
 import orjson
 from sqlalchemy import Engine
 
-from config.broker import redis_client
+from config.redis_connection import redis_client
 from records.types import utcnow
 from tests.monitoring.rows import add_endpoint, add_event, add_job
 from tests.ops.conftest import cli_env, run_cli

@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
-from config.broker import redis_client
+from config.redis_connection import redis_client
 from tests.monitoring.rows import add_event
 from tests.monitoring.slack_sink import SlackSink, slack_sink
 from tests.processors.test_worker_processes import Processes

@@ -113,6 +113,14 @@ def test_simple_reads_load_only_the_database_stack(
     assert loaded(modules, NOT_FOR_READS) == []
 
 
+def test_status_loads_no_broker_nor_http(migrated_folder: Path) -> None:
+    """`voicehook status` reads the database and Redis: not Dramatiq, nor the HTTP client
+    and logging stacks the sweeper's alert webhook needs."""
+    modules = imported_modules("status", cwd=migrated_folder)
+    assert "records.health_reads" in modules  # it did read
+    assert loaded(modules, ("dramatiq", "config.broker", "httpx", "structlog")) == []
+
+
 def test_bench_is_no_command() -> None:
     """The benchmarks are `python -m bench`, outside the product: the CLI lists no bench."""
     assert "bench" not in VoicehookGroup.entries

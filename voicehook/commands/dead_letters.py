@@ -15,7 +15,6 @@ from config.broker import (
     enqueue_events,
     enqueue_notifications,
     enqueue_submissions,
-    redis_client,
 )
 from config.database import make_engine
 from config.dead_letters import QUEUES, DeadLetter, DeadLetters
@@ -26,6 +25,7 @@ from config.queues import (
     PROCESS_EVENT_ACTOR,
     SUBMIT_JOB_ACTOR,
 )
+from config.redis_connection import redis_client
 from config.settings import Settings
 from records.types import utcnow
 from voicehook.commands.settings_loading import load_settings, redis_url

@@ -8,11 +8,11 @@ import redis
 import typer
 from rich.console import Console
 
-from config.broker import redis_client
 from config.database import make_engine
+from config.redis_connection import redis_client
 from config.settings import load_settings
 from monitoring.alert_rules import Thresholds, conditions
-from monitoring.alert_webhook import AlertStore
+from monitoring.alert_store import AlertStore
 from monitoring.signals import read_signals
 from voicehook.ops.output import json_text
 from voicehook.ops.status_view import status_document, status_screen

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import redis
 
-from config.broker import redis_client
+from config.redis_connection import redis_client
 from config.settings import Settings
 from processors.budget import ApiBudget, BudgetPolicy, workspace_name
 from processors.errors import (

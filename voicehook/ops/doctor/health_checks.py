@@ -7,8 +7,8 @@ from __future__ import annotations
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
-from config.broker import redis_client
 from config.database import make_engine
+from config.redis_connection import redis_client
 from config.settings import Settings
 from monitoring.signals import Signals, read_signals
 from voicehook.ops.doctor.model import Check, Status

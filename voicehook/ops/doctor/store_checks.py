@@ -12,10 +12,10 @@ import redis
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from config.broker import redis_client
 from config.database import make_engine, ping
 from config.dead_letters import dead_letter_key
 from config.queues import EVENTS_QUEUE, JOBS_QUEUE
+from config.redis_connection import redis_client
 from config.settings import Settings
 from records.migrate import current_revision, head_revision
 from storage.build import open_store
