@@ -34,12 +34,10 @@ with open(sys.argv[1], "w") as out:
 """
 
 
-def imported_modules(*args: str, cwd: Path, codes: tuple[int, ...] = (0,)) -> set[str]:
-    """The modules a fresh interpreter has loaded after running `voicehook ARGS` (which must
-    exit with one of `codes`)."""
-    listing = cwd / "modules.txt"
+def run_probe(probe: str, *args: str, cwd: Path) -> str:
+    """Run `probe` in a fresh interpreter with only PATH set; what it printed (it must exit 0)."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(listing), ",".join(map(str, codes)), *args],
+        [sys.executable, "-c", probe, *args],
         env={"PATH": os.environ["PATH"]},
         cwd=cwd,
         capture_output=True,
@@ -48,6 +46,14 @@ def imported_modules(*args: str, cwd: Path, codes: tuple[int, ...] = (0,)) -> se
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def imported_modules(*args: str, cwd: Path, codes: tuple[int, ...] = (0,)) -> set[str]:
+    """The modules a fresh interpreter has loaded after running `voicehook ARGS` (which must
+    exit with one of `codes`)."""
+    listing = cwd / "modules.txt"
+    run_probe(PROBE, str(listing), ",".join(map(str, codes)), *args, cwd=cwd)
     return set(listing.read_text().splitlines())
 
 
@@ -166,14 +172,4 @@ print(gc.isenabled(), gc.get_freeze_count() > 0)
 def test_the_console_script_collects_again_once_the_command_is_loaded(tmp_path: Path) -> None:
     """`main` pauses garbage collection while the command's modules load, then freezes what
     they made and collects again: a long-running command (`worker`, `web`) is collected."""
-    result = subprocess.run(
-        [sys.executable, "-c", GC_PROBE],
-        env={"PATH": os.environ["PATH"]},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split()[-2:] == ["True", "True"]
+    assert run_probe(GC_PROBE, cwd=tmp_path).split()[-2:] == ["True", "True"]
