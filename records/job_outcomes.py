@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, Engine, RowMapping, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, RowMapping, case, func, insert, or_, select, update
 
 from config.database import transaction
 from records.customer_repo import count_failed, count_ready
@@ -192,20 +192,14 @@ def complete_job(
                 updated_at=now,
             )
         ).rowcount
-        _set_attempt(conn, view.attempt_id, AttemptStatus.READY, None)
+        if changed:
+            _ready_and_supersede(conn, view, now)
+        else:
+            _set_attempt(conn, view.attempt_id, AttemptStatus.READY, None)
         if also is not None:
             also(conn)
         if not changed:
             return False
-        conn.execute(
-            update(ATTEMPTS)
-            .where(
-                ATTEMPTS.c.job_id == view.job_id,
-                ATTEMPTS.c.id != view.attempt_id,
-                ATTEMPTS.c.status.in_([AttemptStatus.SUBMITTED, AttemptStatus.SUBMITTING]),
-            )
-            .values(status=AttemptStatus.SUPERSEDED.value)
-        )
         subscribers = subscribers_on(conn)
         notify(conn, EventType.JOB_READY, view.job_id, subscribers)
         count_ready(conn, view.customer_id, audio.duration_sec, credits, now)
@@ -213,6 +207,22 @@ def complete_job(
             # at all when no endpoint takes usage updates (the row's lock ends at the commit)
             notify(conn, EventType.CUSTOMER_USAGE_UPDATED, view.customer_id, subscribers)
         return True
+
+
+def _ready_and_supersede(conn: Connection, view: AttemptView, now: datetime) -> None:
+    """In one statement: the view's attempt ready, its job's others still in flight superseded."""
+    this = ATTEMPTS.c.id == view.attempt_id
+    conn.execute(
+        update(ATTEMPTS)
+        .where(
+            ATTEMPTS.c.job_id == view.job_id,
+            this | ATTEMPTS.c.status.in_([AttemptStatus.SUBMITTED, AttemptStatus.SUBMITTING]),
+        )
+        .values(
+            status=case((this, AttemptStatus.READY.value), else_=AttemptStatus.SUPERSEDED.value),
+            completed_at=case((this, now), else_=ATTEMPTS.c.completed_at),
+        )
+    )
 
 
 def note_download_failure(engine: Engine, view: AttemptView, reason: str) -> int:
