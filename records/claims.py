@@ -81,9 +81,14 @@ def claim_event(engine: Engine, event_id: str, lease_seconds: float) -> ClaimedE
     One statement claims and reads the event (`UPDATE … RETURNING`, its first body as a
     subquery); a generation's event also brings the attempt it is about, read in the same
     transaction (`ClaimedEvent.attempt`, None when no attempt has recorded it yet).
+
+    The claim commits without waiting for the disk (`transaction(durable=False)`): a power
+    cut can undo it only together with everything after it (the completion that follows it
+    is durable), which leaves the event as if no worker had taken it — queued or received,
+    found again by the sweeper.
     """
     now = utcnow()
-    with transaction(engine) as conn:
+    with transaction(engine, durable=False) as conn:
         row = conn.execute(
             update(EVENTS)
             .where(EVENTS.c.id == event_id, claimable(now, lease_seconds))
