@@ -34,13 +34,15 @@ def attempt_of(
     audio_format: str | None,
     max_attempts: int,
     rules: MatchRules,
+    known: AttemptView | None = None,
 ) -> AttemptView:
     """The generation's attempt: recorded, adopted, or an untracked job's.
 
     `data` is the generation as the event carries it (its `createdAt` is matched on).
+    `known`: the attempt as the event's claim already found it (not looked up again).
     Raises SubmissionInFlight while a submission of ours may be about to record it.
     """
-    view = find_attempt(engine, generation_id)
+    view = known if known is not None else find_attempt(engine, generation_id)
     if view is not None:
         return view
     created_at = created_at_of(data)

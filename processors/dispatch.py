@@ -9,6 +9,7 @@ import structlog
 from config.tracing import span
 from processors.database_busy import postponed_when_busy
 from processors.errors import DatabaseBusy, PermanentFailure, RetryLater
+from processors.handlers import Settled
 from processors.handlers.cloned import handle_voice_cloned
 from processors.handlers.failed import handle_generation_failed
 from processors.handlers.ready import handle_generation_ready
@@ -18,7 +19,7 @@ from records.events import EventStatus
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[ProcessorContext, ClaimedEvent], str]
+Handler = Callable[[ProcessorContext, ClaimedEvent], str | Settled]
 Requeue = Callable[[float], None]
 
 HANDLERS: Mapping[str, Handler] = {
@@ -77,8 +78,11 @@ def _process(ctx: ProcessorContext, event_id: str, requeue: Requeue) -> None:
     except Exception as exc:
         hand_back(ctx.engine, event_id, f"{type(exc).__name__}: {exc}")
         raise
-    with span("event.settle", **{"voicehook.event_id": event_id}):
-        settle_event(ctx.engine, event_id, EventStatus.PROCESSED, None)
+    if isinstance(note, Settled):
+        note = note.note  # settled by the handler's own last transaction
+    else:
+        with span("event.settle", **{"voicehook.event_id": event_id}):
+            settle_event(ctx.engine, event_id, EventStatus.PROCESSED, None)
     log.info("event.processed", event_type=event.type, attempt=event.attempts, note=note)
 
 

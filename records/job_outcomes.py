@@ -8,12 +8,13 @@ conditional updates are how races between workers are settled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, Engine, RowMapping, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, RowMapping, case, func, insert, or_, select, update
 
 from config.database import transaction
 from records.customer_repo import count_failed, count_ready
@@ -26,7 +27,7 @@ from records.jobs import (
     Job,
     JobStatus,
 )
-from records.outbox import notify_job
+from records.outbox import notify, notify_job, subscribers_on
 from records.outbox_tables import EventType
 from records.types import utcnow
 
@@ -62,11 +63,8 @@ class StoredAudio:
     duration_sec: float
 
 
-def _view(conn: Connection, row: RowMapping) -> AttemptView:
-    """`row`: an attempt's columns, plus its job's as `job_*`."""
-    latest = conn.execute(
-        select(func.max(ATTEMPTS.c.number)).where(ATTEMPTS.c.job_id == row["job_id"])
-    ).scalar()
+def _view(row: RowMapping) -> AttemptView:
+    """`row`: an attempt's columns, plus its job's as `job_*` and `latest_number`."""
     return AttemptView(
         job_id=row["job_id"],
         attempt_id=row["id"],
@@ -79,7 +77,7 @@ def _view(conn: Connection, row: RowMapping) -> AttemptView:
         customer_id=row["job_customer_id"],
         attempts_made=row["job_attempts_made"],
         max_attempts=row["job_max_attempts"],
-        latest_number=int(latest or row["number"]),
+        latest_number=int(row["latest_number"] or row["number"]),
         estimated_credits=row["estimated_credits"],
         download_failures=int(row["download_failures"] or 0),
     )
@@ -88,7 +86,7 @@ def _view(conn: Connection, row: RowMapping) -> AttemptView:
 def find_attempt(engine: Engine, generation_id: str) -> AttemptView | None:
     """The attempt that recorded this generation, if any."""
     with transaction(engine, write=False) as conn:
-        return _find_attempt(conn, generation_id)
+        return find_attempt_on(conn, generation_id)
 
 
 def attempt_for_generation(
@@ -100,11 +98,11 @@ def attempt_for_generation(
     (`processors.attempt_lookup` decides that).
     """
     with transaction(engine, write=False) as conn:
-        found = _find_attempt(conn, generation_id)
+        found = find_attempt_on(conn, generation_id)
         if found is not None:
             return found
     with transaction(engine) as conn:
-        found = _find_attempt(conn, generation_id)  # another worker may have made it
+        found = find_attempt_on(conn, generation_id)  # another worker may have made it
         if found is not None:
             return found
         now = utcnow()
@@ -128,12 +126,14 @@ def attempt_for_generation(
         )
         conn.execute(insert(JOBS).values(asdict(job)))
         conn.execute(insert(ATTEMPTS).values(asdict(attempt)))
-        found = _find_attempt(conn, generation_id)
+        found = find_attempt_on(conn, generation_id)
         assert found is not None
         return found
 
 
-def _find_attempt(conn: Connection, generation_id: str) -> AttemptView | None:
+def find_attempt_on(conn: Connection, generation_id: str) -> AttemptView | None:
+    """The attempt that recorded this generation, if any, read in `conn`'s transaction."""
+    later = ATTEMPTS.alias("later")
     job_columns = [
         JOBS.c.status.label("job_status"),
         JOBS.c.tracked.label("job_tracked"),
@@ -141,6 +141,10 @@ def _find_attempt(conn: Connection, generation_id: str) -> AttemptView | None:
         JOBS.c.customer_id.label("job_customer_id"),
         JOBS.c.attempts_made.label("job_attempts_made"),
         JOBS.c.max_attempts.label("job_max_attempts"),
+        select(func.max(later.c.number))
+        .where(later.c.job_id == ATTEMPTS.c.job_id)
+        .scalar_subquery()
+        .label("latest_number"),
     ]
     row = (
         conn.execute(
@@ -151,11 +155,23 @@ def _find_attempt(conn: Connection, generation_id: str) -> AttemptView | None:
         .mappings()
         .first()
     )
-    return None if row is None else _view(conn, row)
+    return None if row is None else _view(row)
 
 
-def complete_job(engine: Engine, view: AttemptView, audio: StoredAudio) -> bool:
-    """Job ready, attempt ready, customer usage counted — once. False if it was already ready."""
+def complete_job(
+    engine: Engine,
+    view: AttemptView,
+    audio: StoredAudio,
+    *,
+    also: Callable[[Connection], None] | None = None,
+) -> bool:
+    """Job ready, attempt ready, customer usage counted — once. False if it was already ready.
+
+    `also` runs in the same transaction whichever it was (the worker settles the event
+    there: one commit makes the job ready and the event processed).
+    The customer's row, which every job of the customer updates, is updated last, so its
+    lock is held from that statement to the commit only.
+    """
     now = utcnow()
     credits = view.estimated_credits or 0
     with transaction(engine) as conn:
@@ -176,21 +192,37 @@ def complete_job(engine: Engine, view: AttemptView, audio: StoredAudio) -> bool:
                 updated_at=now,
             )
         ).rowcount
-        _set_attempt(conn, view.attempt_id, AttemptStatus.READY, None)
+        if changed:
+            _ready_and_supersede(conn, view, now)
+        else:
+            _set_attempt(conn, view.attempt_id, AttemptStatus.READY, None)
+        if also is not None:
+            also(conn)
         if not changed:
             return False
-        conn.execute(
-            update(ATTEMPTS)
-            .where(
-                ATTEMPTS.c.job_id == view.job_id,
-                ATTEMPTS.c.id != view.attempt_id,
-                ATTEMPTS.c.status.in_([AttemptStatus.SUBMITTED, AttemptStatus.SUBMITTING]),
-            )
-            .values(status=AttemptStatus.SUPERSEDED.value)
-        )
+        subscribers = subscribers_on(conn)
+        notify(conn, EventType.JOB_READY, view.job_id, subscribers)
         count_ready(conn, view.customer_id, audio.duration_sec, credits, now)
-        notify_job(conn, EventType.JOB_READY, view.job_id, usage_of=view.customer_id)
+        if view.customer_id is not None:  # its document as of this count; no statement
+            # at all when no endpoint takes usage updates (the row's lock ends at the commit)
+            notify(conn, EventType.CUSTOMER_USAGE_UPDATED, view.customer_id, subscribers)
         return True
+
+
+def _ready_and_supersede(conn: Connection, view: AttemptView, now: datetime) -> None:
+    """In one statement: the view's attempt ready, its job's others still in flight superseded."""
+    this = ATTEMPTS.c.id == view.attempt_id
+    conn.execute(
+        update(ATTEMPTS)
+        .where(
+            ATTEMPTS.c.job_id == view.job_id,
+            this | ATTEMPTS.c.status.in_([AttemptStatus.SUBMITTED, AttemptStatus.SUBMITTING]),
+        )
+        .values(
+            status=case((this, AttemptStatus.READY.value), else_=AttemptStatus.SUPERSEDED.value),
+            completed_at=case((this, now), else_=ATTEMPTS.c.completed_at),
+        )
+    )
 
 
 def note_download_failure(engine: Engine, view: AttemptView, reason: str) -> int:

@@ -57,16 +57,34 @@ def wants(event_types: Sequence[str], event_type: str) -> bool:
     return not event_types or event_type in event_types
 
 
-def notify(conn: Connection, event_type: EventType, subject_id: str) -> str | None:
-    """Record that `subject_id` (a job, voice or customer) changed as `event_type` says,
-    with its document as of this transaction; the notification id, or None when no
-    endpoint takes this type."""
-    endpoints = [
-        endpoint_id
+Subscribers = Sequence[tuple[str, Sequence[str]]]  # each endpoint's id and type filter
+
+
+def subscribers_on(conn: Connection) -> Subscribers:
+    """Every endpoint with its filter, for a transaction that notifies more than once."""
+    return [
+        (endpoint_id, event_types or [])
         for endpoint_id, event_types in conn.execute(
             select(NOTIFY_ENDPOINTS.c.id, NOTIFY_ENDPOINTS.c.event_types)
         )
-        if wants(event_types or [], event_type.value)
+    ]
+
+
+def notify(
+    conn: Connection,
+    event_type: EventType,
+    subject_id: str,
+    subscribers: Subscribers | None = None,
+) -> str | None:
+    """Record that `subject_id` (a job, voice or customer) changed as `event_type` says,
+    with its document as of this transaction; the notification id, or None when no
+    endpoint takes this type. `subscribers`: as `subscribers_on` read them in this
+    transaction (default: read now)."""
+    subscribers = subscribers_on(conn) if subscribers is None else subscribers
+    endpoints = [
+        endpoint_id
+        for endpoint_id, event_types in subscribers
+        if wants(event_types, event_type.value)
     ]
     if not endpoints:
         return None

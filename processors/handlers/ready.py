@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from urllib.parse import urlsplit
 
 import structlog
@@ -10,11 +11,13 @@ from config.tracing import span
 from processors import metrics
 from processors.attempt_lookup import attempt_of
 from processors.errors import PermanentFailure
+from processors.handlers import Settled
 from processors.policy import ReadyAction, on_ready
 from processors.stored_audio import audio_lost, fetch_verified_audio
 from processors.worker import ProcessorContext
 from records.audio_records import restore_audio
-from records.claims import ClaimedEvent
+from records.claims import ClaimedEvent, settle_on
+from records.events import EventStatus
 from records.job_outcomes import complete_job, record_attempt
 from records.jobs import AttemptStatus
 from records.types import utcnow
@@ -22,8 +25,9 @@ from records.types import utcnow
 log = structlog.get_logger(__name__)
 
 
-def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str:
-    """Complete the job of a ready generation; returns a one-line note of what was done."""
+def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str | Settled:
+    """Complete the job of a ready generation; returns a one-line note of what was done,
+    `Settled` when the completion's transaction settled the event too."""
     generation_id = event.resource_id
     if generation_id is None:
         raise PermanentFailure("generation.ready without data.id")
@@ -38,6 +42,7 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str:
             audio_format=_known_format(url),
             max_attempts=ctx.max_attempts,
             rules=ctx.adoption,
+            known=event.attempt,
         )
     duration = event.data.get("durationSec")
     expected = float(duration) if isinstance(duration, int | float) else None
@@ -49,15 +54,16 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str:
         restore_audio(ctx.engine, view.job_id, audio)
         return f"audio fetched again: the store had lost it ({audio.size} bytes)"
     audio = fetch_verified_audio(ctx, view, url, expected)
+    settle = partial(settle_on, event_id=event.id, status=EventStatus.PROCESSED, error=None)
     with span("job.complete", **{"voicehook.job_id": view.job_id}):
-        completed = complete_job(ctx.engine, view, audio)
+        completed = complete_job(ctx.engine, view, audio, also=settle)
     if completed:
         if event.received_at is not None:
             metrics.WEBHOOK_TO_READY.observe(
                 max(0.0, (utcnow() - event.received_at).total_seconds())
             )
-        return f"audio stored ({audio.size} bytes, {audio.duration_sec:.2f}s)"
-    return "job was completed by another delivery"
+        return Settled(f"audio stored ({audio.size} bytes, {audio.duration_sec:.2f}s)")
+    return Settled("job was completed by another delivery")
 
 
 def _format_from_url(url: str | None) -> str:

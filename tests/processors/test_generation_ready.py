@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Connection, update
 
 from processors.handlers.submit import submit_job
+from processors.stored_audio import fetch_verified_audio
 from processors.worker import ProcessorContext
+from records.claims import ClaimedEvent, claim_event, settle_on
+from records.event_queue import requeue_stalled
+from records.events import EVENTS, EventStatus
+from records.job_outcomes import complete_job
+from records.types import utcnow
 from tests.processors.flow import (
     Sandbox,
     attempts,
@@ -27,6 +37,10 @@ def submitted_and_ready(
     [attempt] = attempts(ctx.engine, job_id)
     assert attempt.generation_id is not None
     return job_id, vpai.wait_until_settled(attempt.generation_id)
+
+
+class WorkerDiedError(Exception):
+    """Stands for the worker's death between the completion's statements and its commit."""
 
 
 class TestReady:
@@ -54,6 +68,44 @@ class TestReady:
         assert usage.credits_spent >= 1
         assert event(ctx.engine, event_id).status == "processed"
         assert not list(path.parent.glob(".*.part"))
+
+    def test_a_completion_that_never_committed_is_finished_after_the_lease(
+        self, ctx: ProcessorContext, vpai: Sandbox
+    ) -> None:
+        """The job's completion and its event's settle are one commit: a worker that died
+        before it moved neither; once the lease ran out the sweeper enqueues the event
+        again and the next worker completes the job from the stored audio, counted once."""
+        job_id, generation = submitted_and_ready(ctx, vpai)
+        event_id = store_event(ctx.engine, "generation.ready", generation)
+        claimed = claim_event(ctx.engine, event_id, ctx.event_lease_seconds)
+        assert isinstance(claimed, ClaimedEvent)
+        assert claimed.attempt is not None  # looked up by the claim
+        audio = fetch_verified_audio(ctx, claimed.attempt, str(generation["downloadUrl"]), None)
+
+        def dies_before_the_commit(conn: Connection) -> None:
+            settle_on(conn, event_id, EventStatus.PROCESSED, None)
+            raise WorkerDiedError
+
+        with pytest.raises(WorkerDiedError):
+            complete_job(ctx.engine, claimed.attempt, audio, also=dies_before_the_commit)
+        assert job(ctx.engine, job_id).status == "submitted"
+        assert event(ctx.engine, event_id).status == "processing"
+        expired = utcnow() - timedelta(seconds=ctx.event_lease_seconds + 1)
+        with ctx.engine.begin() as conn:
+            conn.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(started_at=expired))
+        enqueued: list[str] = []
+        swept = requeue_stalled(
+            ctx.engine,
+            enqueued.extend,
+            lease_seconds=ctx.event_lease_seconds,
+            stuck_after_seconds=3600,
+            limit=10,
+        )
+        assert (swept, enqueued) == (1, [event_id])
+        assert process(ctx, event_id) == []
+        assert job(ctx.engine, job_id).status == "ready"
+        assert event(ctx.engine, event_id).status == "processed"
+        assert customer(ctx.engine).jobs_ready == 1
 
     def test_mp3_jobs_are_verified_as_mp3(self, ctx: ProcessorContext, vpai: Sandbox) -> None:
         """An mp3 job's file is an mp3 with a plausible duration."""
