@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import uuid4
@@ -66,7 +67,10 @@ class BatchingRedisBroker(RedisBroker):
     ) -> dramatiq.Message[Any]:
         enqueued: dramatiq.Message[Any] = super().enqueue(message, delay=delay)
         if delay is None:
-            self.client.publish(wake_channel(self.client, self.namespace, message.queue_name), b"")
+            # Enqueued: a lost wake-up costs a consumer's backoff at most, never the message.
+            with contextlib.suppress(redis.RedisError):
+                channel = wake_channel(self.client, self.namespace, message.queue_name)
+                self.client.publish(channel, b"")
         return enqueued
 
     def enqueue_ids(
