@@ -300,6 +300,7 @@ def _print_figures(
     )
     echo(format_latency("POST → 2xx seen by the sandbox", LatencySummary.of(found.acknowledged)))
     echo(format_latency("POST → a worker claims the event", LatencySummary.of(found.to_worker)))
+    echo(format_latency("2xx seen → a worker claims it", LatencySummary.of(found.after_ack)))
     echo(format_latency("claimed → job ready", LatencySummary.of(found.in_worker)))
     latency = LatencySummary.of(found.total)
     echo(format_latency("webhook POST → job ready, audio on disk", latency))

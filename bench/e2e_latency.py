@@ -45,6 +45,9 @@ class Stages:
     acknowledged: list[float] = field(default_factory=list)  # POST → sender has the 2xx
     to_worker: list[float] = field(default_factory=list)  # POST → a worker claims the event
     in_worker: list[float] = field(default_factory=list)  # claimed → job ready
+    # sender has the 2xx → a worker claims the event: the queue hop beyond the acknowledgement
+    # (negative when a worker claims it before the 2xx reaches the sender)
+    after_ack: list[float] = field(default_factory=list)
     not_ready: int = 0  # jobs whose generation was posted but that never became ready
     unposted: int = 0  # jobs whose webhook the log does not show
 
@@ -94,6 +97,8 @@ def stages(posts: Mapping[str, Post], completions: Iterable[Completion]) -> Stag
         if completion.event_started_at is not None:
             found.to_worker.append(_seconds(post.started_at, completion.event_started_at))
             found.in_worker.append(_seconds(completion.event_started_at, completion.ready_at))
+            if post.finished_at is not None:
+                found.after_ack.append(_seconds(post.finished_at, completion.event_started_at))
     return found
 
 

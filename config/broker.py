@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import uuid4
@@ -22,6 +23,7 @@ from dramatiq.middleware import (
 )
 
 from config.errors import BrokerUnavailable, ConfigurationError
+from config.queue_wake import WakingRedisConsumer, wake_channel
 from config.queues import (
     CLONE_VOICE_ACTOR,
     DELIVER_NOTIFICATION_ACTOR,
@@ -48,10 +50,29 @@ class BatchingRedisBroker(RedisBroker):
     the queue's `.msgs` hash and its id on the queue's list — for a whole batch in one
     MULTI/EXEC, with the JSON built directly instead of through `Message` objects. It skips
     the enqueue hooks of middleware; none of the middleware `build_broker` installs has any.
+
+    Every enqueue of a message that is due at once also publishes on the queue's wake
+    channel, and its consumers wait on that channel between empty fetches instead of
+    sleeping (`config.queue_wake`).
     """
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)  # type: ignore[no-untyped-call]
+
+    @property
+    def consumer_class(self) -> type[WakingRedisConsumer]:
+        return WakingRedisConsumer
+
+    def enqueue(
+        self, message: dramatiq.Message[Any], *, delay: int | None = None
+    ) -> dramatiq.Message[Any]:
+        enqueued: dramatiq.Message[Any] = super().enqueue(message, delay=delay)
+        if delay is None:
+            # Enqueued: a lost wake-up costs a consumer's backoff at most, never the message.
+            with contextlib.suppress(redis.RedisError):
+                channel = wake_channel(self.client, self.namespace, message.queue_name)
+                self.client.publish(channel, b"")
+        return enqueued
 
     def enqueue_ids(
         self,
@@ -85,6 +106,7 @@ class BatchingRedisBroker(RedisBroker):
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(f"{queue_key}.msgs", mapping=messages)  # type: ignore[arg-type]
             pipe.rpush(queue_key, *messages)
+            pipe.publish(wake_channel(self.client, self.namespace, queue_name), b"")
             pipe.execute()
         return list(messages)
 

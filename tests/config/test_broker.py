@@ -6,12 +6,15 @@ import threading
 
 import dramatiq
 import pytest
+import redis
 from dramatiq import Worker
 
 from config.broker import build_broker, enqueue_events, enqueue_submissions, ping
 from config.errors import BrokerUnavailable, ConfigurationError
+from config.queue_wake import WakingRedisConsumer, wake_channel
 from config.queues import EVENTS_QUEUE, JOBS_QUEUE, PROCESS_EVENT_ACTOR, SUBMIT_JOB_ACTOR
 from config.settings import Settings
+from tests.waiting import wait_until
 from voicehook.redis_server import RedisServer
 
 
@@ -62,3 +65,61 @@ class TestBatchingBroker:
         """build_broker says how to get a Redis when REDIS_URL is missing."""
         with pytest.raises(ConfigurationError, match="voicehook dev"):
             build_broker(Settings.model_validate({"redis_url": None}))
+
+
+class TestWakingConsumer:
+    @pytest.mark.parametrize("how", ["batch", "single"])
+    def test_an_idle_consumer_is_woken_by_an_enqueue(self, redis_url: str, how: str) -> None:
+        """A consumer backed off to minutes of sleep fetches a message enqueued meanwhile at
+        once, whether it came in a batch (`enqueue_ids`) or alone (`Broker.enqueue`)."""
+        broker = build_broker(Settings.model_validate({"redis_url": redis_url}))
+        consumer = broker.consume(EVENTS_QUEUE, prefetch=1, timeout=600_000)
+        assert isinstance(consumer, WakingRedisConsumer)
+        got: list[list[str]] = []
+
+        def consume() -> None:
+            for message in consumer:
+                if message is None:
+                    continue
+                got.append(list(message.args))
+                consumer.ack(message)  # type: ignore[no-untyped-call]
+                consumer.misses = 30  # its next empty fetch sleeps 5 to 10 minutes
+                if len(got) == 2:
+                    return
+
+        def enqueue(event_id: str) -> None:
+            if how == "batch":
+                enqueue_events(broker, [event_id])
+                return
+            broker.enqueue(
+                dramatiq.Message(
+                    queue_name=EVENTS_QUEUE,
+                    actor_name=PROCESS_EVENT_ACTOR,
+                    args=(event_id,),
+                    kwargs={},
+                    options={},
+                )
+            )
+
+        thread = threading.Thread(target=consume, daemon=True)
+        thread.start()
+        try:
+            enqueue("e0")
+            wait_until(lambda: got, description="the first message fetched")
+            enqueue("e1")  # the consumer is fetching in vain, or already asleep
+            wait_until(lambda: len(got) == 2, description="the second message fetched")
+        finally:
+            consumer.close()
+        assert got == [["e0"], ["e1"]]
+
+    def test_wake_channels_are_per_database(self, redis_url: str) -> None:
+        """Two databases of one server never share a queue's wake channel."""
+        first = redis.Redis.from_url(redis_url)
+        other = redis.Redis(
+            connection_pool=redis.ConnectionPool(
+                **{**first.connection_pool.connection_kwargs, "db": 15}
+            )
+        )
+        assert wake_channel(first, "dramatiq", EVENTS_QUEUE) != wake_channel(
+            other, "dramatiq", EVENTS_QUEUE
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import redis
 
 from processors.submission_gate import SubmissionGate
@@ -33,3 +35,19 @@ class TestSubmissionGate:
         wait_for(lambda: gate(redis_url).enter(0.0) is not None, timeout=5)
         gate(redis_url).leave(late)
         assert gate(redis_url).enter(0.0) is None
+
+    def test_threads_of_one_process_take_turns(self, redis_url: str) -> None:
+        """A thread waiting behind another of its process passes once that one leaves."""
+        shared = gate(redis_url)
+        first = shared.enter(0.0)
+        assert first is not None
+        assert shared.enter(0.05) is None  # its turn is taken: it gives up at its deadline
+        second: list[str | None] = []
+        waiter = threading.Thread(target=lambda: second.append(shared.enter(30.0)))
+        waiter.start()
+        shared.leave(first)
+        waiter.join()
+        assert second[0] is not None
+        assert gate(redis_url).enter(0.0) is None  # held by the second, across processes too
+        shared.leave(second[0])
+        assert shared.enter(0.0) is not None
