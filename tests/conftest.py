@@ -13,12 +13,14 @@ import pytest
 import redis
 import structlog
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from config.database import make_engine
 from config.settings import Settings
 from records.migrate import upgrade
 from sandbox.server import RunningSandbox, run_sandbox
 from sandbox.settings import SandboxSettings
+from tests.databases import PostgresTemplate, SqliteTemplate, postgres_template
 from tests.processors.flow import Sandbox
 from tests.services import missing_service, postgres_schema, redis_process
 from tests.storage_fixtures import bucket, s3_server, s3_store
@@ -45,33 +47,73 @@ def _reset_structlog(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     structlog.contextvars.clear_contextvars()
 
 
+def _test_process() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def _postgres_template() -> Iterator[PostgresTemplate | None]:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        yield None
+        return
+    with postgres_template(base, _test_process()) as template:
+        yield template
+
+
+def _sqlite(request: pytest.FixtureRequest, tmp_path: Path, *, migrated_by: str) -> str:
+    """A SQLite file's URL in `tmp_path`: a copy of the migrated template when the test takes
+    the fixture `migrated_by`, else no file yet."""
+    url = f"sqlite:///{tmp_path / 'voicehook.db'}"
+    if migrated_by in request.fixturenames:
+        request.getfixturevalue("_sqlite_template").copy_to(url)
+    return url
+
+
+def _postgres(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A schema's URL on the test server: the emptied migrated one of this test process when
+    the test takes `migrated_engine`, else a new empty one."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        missing_service("TEST_DATABASE_URL is not set")
+        return
+    if "migrated_engine" not in request.fixturenames:
+        with postgres_schema(base) as url:
+            yield url
+        return
+    template: PostgresTemplate = request.getfixturevalue("_postgres_template")
+    try:
+        url = template.emptied()
+    except SQLAlchemyError as exc:
+        missing_service(f"PostgreSQL at {base}: {exc}")
+    yield url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database URL, once on SQLite and once on PostgreSQL."""
+    """A database URL, once on SQLite and once on PostgreSQL: migrated when the test takes
+    `migrated_engine`, else empty."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'voicehook.db'}"
-        return
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        missing_service("TEST_DATABASE_URL is not set")
-        return
-    with postgres_schema(base) as url:
-        yield url
+        yield _sqlite(request, tmp_path, migrated_by="migrated_engine")
+    else:
+        yield from _postgres(request)
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'voicehook.db'}"
+def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A SQLite database URL: migrated when the test takes `sqlite_engine`, else empty."""
+    return _sqlite(request, tmp_path, migrated_by="sqlite_engine")
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        missing_service("TEST_DATABASE_URL is not set")
-        return
-    with postgres_schema(base) as url:
-        yield url
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A PostgreSQL schema's URL: migrated when the test takes `migrated_engine`, else empty."""
+    yield from _postgres(request)
 
 
 __all__ = ["bucket", "s3_server", "s3_store"]  # fixtures, for every test package
@@ -157,15 +199,18 @@ def migrated(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def migrated_engine(database_url: str) -> Iterator[Engine]:
-    with migrated(database_url) as engine:
-        yield engine
+    """An engine on `database_url`, which is migrated for tests that take this."""
+    engine = make_engine(make_settings(database_url))
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
 def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     """A migrated SQLite database, for tests that need one dialect only."""
-    with migrated(sqlite_url) as engine:
-        yield engine
+    engine = make_engine(make_settings(sqlite_url))
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
+from tests.databases import admin_engine, schema_url
 from tests.waiting import LOG_TAIL_CHARS as LOG_TAIL_CHARS  # noqa: PLC0414 - re-exported
 from tests.waiting import describe, wait_until
 from voicehook.child_process import ChildProcess
@@ -68,16 +69,15 @@ def redis_process(workdir: Path) -> Iterator[RedisServer]:
 def postgres_schema(base_url: str) -> Iterator[str]:
     """A fresh schema on the test PostgreSQL server; yields a URL whose search_path is it."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = admin_engine(base_url)
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:  # any failure here means no usable server
         admin.dispose()
         missing_service(f"PostgreSQL at {base_url}: {exc}")
-    separator = "&" if "?" in base_url else "?"
     try:
-        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
+        yield schema_url(base_url, schema)
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -30,7 +30,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+def sqlite_marks(sqlite_url: str) -> Iterator[Engine]:
     yield from _engine(sqlite_url)
 
 
@@ -56,8 +56,8 @@ def test_not_durable_is_asked_per_transaction(engine: Engine) -> None:
         assert conn.execute(text("SELECT count(*) FROM marks")).scalar_one() == 4
 
 
-def test_sqlite_writers_of_a_process_take_turns(sqlite_engine: Engine) -> None:
-    engine = sqlite_engine
+def test_sqlite_writers_of_a_process_take_turns(sqlite_marks: Engine) -> None:
+    engine = sqlite_marks
     holding, release = threading.Event(), threading.Event()
     order: list[str] = []
 

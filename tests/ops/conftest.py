@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import structlog
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
 from records.envelope import ParsedEvent, parse_event
 from records.event_store import EventStore, Incoming
 from records.ids import new_id
 from records.types import utcnow
+from tests.cli_in_process import run_cli as run_cli  # noqa: PLC0414 - the ops tests take it from here
 from tests.conftest import SECRET, make_settings, migrated
 from tests.in_process import Served, served_receiver_client
 from tests.receiver.conftest import signed_headers
 from tests.services import postgres_schema
-from voicehook.cli import app
 
 
 @pytest.fixture(autouse=True)
@@ -67,31 +63,6 @@ def cli_env(database_url: str, redis_url: str | None = None, **extra: str) -> di
         "VPAI_WEBHOOK_SECRETS": SECRET,
         **extra,
     }
-
-
-@dataclass(frozen=True)
-class Ran:
-    """What a command did, shaped like subprocess.CompletedProcess."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-    stdout_bytes: bytes = b""
-
-
-def run_cli(*args: str, env: dict[str, str]) -> Ran:
-    """The `voicehook` app in this process (click's runner): the same code as the console
-    script without a second of interpreter start-up, for all but the process round trip."""
-    # A receiver served on a thread of this process logs meanwhile: onto the test's stderr,
-    # not into the command's stdout. The command may configure logging onto the runner's
-    # streams, which close after it: the configuration before it comes back.
-    before = structlog.get_config()
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
-    try:
-        result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
-    finally:
-        structlog.configure(**before)
-    return Ran(result.exit_code, result.stdout, result.stderr, result.stdout_bytes)
 
 
 def store(

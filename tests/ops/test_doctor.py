@@ -78,7 +78,7 @@ class TestAllGreen:
         client = redis.Redis.from_url(redis_url)
         [slots] = client.keys("voicehook:budget:*:slots")
         assert client.zcard(slots) == 1
-        text = voicehook("doctor", env=env)
+        text = run_cli("doctor", env=env)  # the text form: in this process
         assert text.returncode == 0
         assert "all checks passed" in text.stdout
 
@@ -158,7 +158,7 @@ class TestRed:
         assert "VPAI_API_KEY" in found["api"]["fix"]
         assert "vpai.error" in result.stderr
         assert "vk_live_wrong" not in result.stdout + result.stderr
-        text = voicehook("doctor", env=env | {"COLUMNS": "200"})
+        text = run_cli("doctor", env=env | {"COLUMNS": "200"})  # the text form: in this process
         assert "FAIL api" in text.stdout
         assert "fix: check VPAI_API_KEY" in text.stdout
         assert "1 check(s) failed" in text.stdout

@@ -11,6 +11,8 @@ from tests.in_process import receiver_client
 from tests.receiver.conftest import envelope, post
 from tests.waiting import wait_until
 
+WAITING = 'voicehook_queue_messages{queue="events",state="waiting"} 1.0'
+
 
 class TestMetricsEndpoint:
     def test_queue_gauges_follow_what_was_stored(
@@ -20,13 +22,16 @@ class TestMetricsEndpoint:
         unprocessed event and one message waiting on the events queue."""
         with receiver_client(make_settings(database_url, redis_url)) as receiver:
             assert post(receiver, envelope(resource_id="gen-gauge")).status_code == 202
-            # A read slower than the gauges' time limit is served by a later scrape.
+            # A read slower than the gauges' time limit is served by a later scrape; and the
+            # enqueue follows the 202 (inline commit answers first), so a scrape between the
+            # two has the event stored but no message yet: a later snapshot has both.
 
             def fresh() -> str | None:
                 text = receiver.get("/metrics").text
-                return text if "voicehook_signals_up 1.0" in text else None
+                up = "voicehook_signals_up 1.0" in text
+                return text if up and WAITING in text else None
 
-            text = wait_until(fresh, description="a scrape with fresh gauges")
+            text = wait_until(fresh, description="a scrape with fresh gauges and the message")
         assert 'voicehook_webhook_deliveries_total{outcome="accepted"} 1.0' in text
         assert "voicehook_signals_up 1.0" in text
         events = {
@@ -38,7 +43,7 @@ class TestMetricsEndpoint:
         # Not processed yet: `received`, or `queued` where the commit marks it so.
         assert events["received"] + events["queued"] == 1
         assert sum(events.values()) == 1
-        assert 'voicehook_queue_messages{queue="events",state="waiting"} 1.0' in text
+        assert WAITING in text
         assert 'voicehook_dead_letters{queue="events"} 0.0' in text
 
     def test_gauges_can_be_turned_off(

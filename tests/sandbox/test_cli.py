@@ -1,109 +1,70 @@
-"""`voicehook sandbox` and `voicehook trigger`, run as the processes a user would start."""
+"""`voicehook sandbox` and `voicehook trigger`, run in this process (click's runner): the
+sandbox serves until SIGTERM, trigger talks to a sandbox over real HTTP."""
 
 from __future__ import annotations
 
-import os
 import re
-import select
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 
+from tests.cli_in_process import Ran, run_cli, run_until_stopped
 from tests.sandbox.harness import Harness
 from tests.sandbox.sink import Reply, WebhookSink
-
-VOICEHOOK = str(Path(sys.executable).with_name("voicehook"))
-LISTENING = re.compile(r"listening on (http://\S+)")
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+from tests.services import free_port
+from tests.waiting import wait_until
 
 
-def voicehook(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [VOICEHOOK, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=clean_env(),
-        check=False,
-    )
-
-
-@pytest.fixture
-def sandbox_process(sink: WebhookSink) -> Iterator[tuple[str, list[str]]]:
-    """`voicehook sandbox` on a free port; yields its URL and the banner it printed."""
-    process = subprocess.Popen(
-        [
-            VOICEHOOK,
-            "sandbox",
-            "--port",
-            "0",
-            "--seed",
-            "5",
-            "--webhook-url",
-            sink.url + "/cli",
-            "--duplicate-rate",
-            "0.25",
-            "--rate-limit",
-            "7",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-    )
-    assert process.stdout is not None
-    banner: list[str] = []
-    deadline = time.monotonic() + 30
-    try:
-        while not any(LISTENING.search(line) for line in banner):
-            ready, _, _ = select.select([process.stdout], [], [], deadline - time.monotonic())
-            assert ready, f"no banner; stderr: {process.stderr.read() if process.stderr else ''}"
-            line = process.stdout.readline()
-            assert line, "voicehook sandbox exited before listening"
-            banner.append(line.rstrip())
-        while len(banner) < 7:
-            banner.append(process.stdout.readline().rstrip())
-        url = next(m.group(1) for line in banner if (m := LISTENING.search(line)))
-        yield url, banner
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+def voicehook(*args: str) -> Ran:
+    return run_cli(*args, env={})
 
 
 class TestSandboxCommand:
-    def test_serves_the_api_with_the_flags_applied(
-        self, sandbox_process: tuple[str, list[str]]
-    ) -> None:
-        """The banner names URL, key and secret; the flags reach the running sandbox."""
-        url, banner = sandbox_process
-        text = "\n".join(banner)
-        assert f"API base URL  {url}/v1" in text
-        assert "vk_test_sandbox" in text
-        assert "fault seed    5" in text
-        assert re.search(r"signing with  whsec_\S+", text)
-        with httpx.Client(base_url=url, trust_env=False) as client:
-            voices = client.get("/v1/voices", headers={"Authorization": "Bearer vk_test_sandbox"})
-            assert voices.status_code == 200
-            faults = client.get("/sandbox/faults").json()
-            assert (faults["seed"], faults["webhookDuplicateRate"]) == (5, 0.25)
-            overview = client.get("/sandbox/").json()
-            assert overview["webhookEndpoints"][0]["url"].endswith("/cli")
+    def test_serves_the_api_with_the_flags_applied(self, sink: WebhookSink) -> None:
+        """The banner names URL, key and secret; the flags reach the running sandbox; SIGTERM
+        stops it."""
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        seen: dict[str, object] = {}
+
+        def check_the_running_sandbox() -> None:
+            with httpx.Client(base_url=url, trust_env=False) as client:
+                wait_until(lambda: answers(client, "/sandbox/"), description="the sandbox answers")
+                voices = client.get(
+                    "/v1/voices", headers={"Authorization": "Bearer vk_test_sandbox"}
+                )
+                seen["voices"] = voices.status_code
+                faults = client.get("/sandbox/faults").json()
+                seen["faults"] = (faults["seed"], faults["webhookDuplicateRate"])
+                seen["endpoint"] = client.get("/sandbox/").json()["webhookEndpoints"][0]["url"]
+
+        ran = run_until_stopped(
+            "sandbox", "--port", str(port), "--seed", "5", "--webhook-url", sink.url + "/cli",
+            "--duplicate-rate", "0.25", "--rate-limit", "7", "--log-level", "warning",
+            env={}, driver=check_the_running_sandbox,
+        )  # fmt: skip
+        assert ran.returncode == 0, ran.stderr
+        assert f"listening on {url}" in ran.stdout
+        assert f"API base URL  {url}/v1" in ran.stdout
+        assert "vk_test_sandbox" in ran.stdout
+        assert "fault seed    5" in ran.stdout
+        assert re.search(r"signing with  whsec_\S+", ran.stdout)
+        assert seen["voices"] == 200
+        assert seen["faults"] == (5, 0.25)
+        assert str(seen["endpoint"]).endswith("/cli")
 
     def test_refuses_out_of_range_faults(self) -> None:
         """A rate above 1 is a usage error, before anything starts."""
         result = voicehook("sandbox", "--port", "0", "--duplicate-rate", "2")
         assert result.returncode == 2
+
+
+def answers(client: httpx.Client, path: str) -> bool:
+    try:
+        return client.get(path).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 class TestTriggerCommand:

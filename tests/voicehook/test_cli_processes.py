@@ -1,4 +1,5 @@
-"""The processes the Procfile starts: they refuse bad configuration clearly, and serve."""
+"""The processes the Procfile starts, as processes: `web` with two workers serves and stops;
+`db` migrates. Their refusals, and serving in one process, are in test_serve_commands.py."""
 
 from __future__ import annotations
 
@@ -31,20 +32,6 @@ def voicehook(
 
 
 class TestWebCommand:
-    def test_refuses_to_start_without_a_secret(self, sqlite_url: str, redis_url: str) -> None:
-        """No VPAI_WEBHOOK_SECRETS: exit 2 with a message naming the variable."""
-        env = {"DATABASE_URL": sqlite_url, "REDIS_URL": redis_url, "VPAI_WEBHOOK_SECRETS": ""}
-        result = voicehook("web", env=env)
-        assert result.returncode == 2
-        assert "VPAI_WEBHOOK_SECRETS is not set" in result.stderr
-
-    def test_refuses_to_start_without_redis(self, sqlite_url: str) -> None:
-        """No REDIS_URL outside `dev`: exit 2 saying how to get an embedded one."""
-        env = {"DATABASE_URL": sqlite_url, "REDIS_URL": "", "VPAI_WEBHOOK_SECRETS": SECRET}
-        result = voicehook("web", env=env)
-        assert result.returncode == 2
-        assert "REDIS_URL is not set" in result.stderr
-
     def test_migrates_serves_and_stops_on_sigterm(
         self, sqlite_url: str, redis_url: str, tmp_path: Path
     ) -> None:

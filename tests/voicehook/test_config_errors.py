@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -14,12 +15,20 @@ from sqlalchemy.engine import make_url
 from config.errors import ConfigurationError
 from config.settings import Settings, load_settings
 from config.settings_errors import describe_settings_error
+from tests.cli_in_process import Ran, run_cli
 from tests.conftest import SECRET
 
 VOICE = "6f1c2a8e-5b0d-4c7a-9e21-3d4f5a6b7c01"
 
 
-def voicehook(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def voicehook(*args: str, cwd: Path, **env: str) -> Ran:
+    """The CLI in this process, in `cwd`, with `env` (the user's app settings are kept out of
+    every test: tests/conftest.py)."""
+    with contextlib.chdir(cwd):
+        return run_cli(*args, env=env)
+
+
+def voicehook_process(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """The console script in a clean environment (nothing of the user's but PATH)."""
     return subprocess.run(
         [sys.executable, "-m", "voicehook", *args],
@@ -32,7 +41,7 @@ def voicehook(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[
     )
 
 
-def assert_one_line(result: subprocess.CompletedProcess[str], *needles: str) -> str:
+def assert_one_line(result: Ran, *needles: str) -> str:
     assert result.returncode == 2, result.stderr
     message = result.stderr.strip()
     assert "\n" not in message, message
@@ -139,8 +148,9 @@ class TestCommands:
         assert_one_line(result, "VPAI_WEBHOOK_SECRETS", "empty secret")
 
     def test_doctor_reports_a_bad_variable_and_goes_on(self, tmp_path: Path) -> None:
-        """doctor: a FAIL settings line naming the variable, the other checks still run."""
-        result = voicehook(
+        """doctor, as a process: a FAIL settings line naming the variable, the other checks
+        still run, and nothing on stderr (no traceback, no alembic chatter)."""
+        result = voicehook_process(
             "doctor", cwd=tmp_path, REDIS_URL="localhost:6379", WEB_CONCURRENCY="two",
             DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}", AUDIO_DIR=str(tmp_path / "audio"),
             COLUMNS="200",

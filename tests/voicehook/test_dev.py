@@ -1,9 +1,9 @@
 """`voicehook dev` from an empty directory: the whole system, a job carried to audio on disk.
 
-Each test starts the whole system (Redis, the sandbox, the receiver, workers, the sweeper),
-so they share one xdist worker rather than the machine all at once. Their deadlines only
-guard against a hang: under load, starting everything can take a minute; a failure prints
-the tail of the `dev` log.
+The test starts the whole system (Redis, the sandbox, the receiver, workers, the sweeper)
+twice, and checks everything one start can show before stopping it: a start costs a minute
+on a loaded machine. Its deadlines only guard against a hang; a failure prints the tail of
+the `dev` log.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tests.services import LOG_TAIL_CHARS, free_port, wait_for
 SCRUBBED = {"DATABASE_URL", "REDIS_URL", "VPAI_WEBHOOK_SECRETS", "VPAI_API_BASE_URL", "ADMIN_TOKEN"}
 START_SECONDS = 240  # for everything to answer /readyz
 STOP_SECONDS = 120
-pytestmark = [pytest.mark.xdist_group("dev"), pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.xdist_group("dev"), pytest.mark.timeout(1800)]
 
 
 def log_of(path: Path) -> Callable[[], str]:
@@ -53,13 +53,19 @@ def wait_while_running(
 
 
 def start_dev(
-    cwd: Path, port: int, sandbox_port: int, *, own_group: bool = False
+    cwd: Path,
+    port: int,
+    sandbox_port: int,
+    *,
+    own_group: bool = False,
+    demo: bool = False,
+    log_name: str = "dev.log",
 ) -> subprocess.Popen[bytes]:
     env = scrubbed_env()
-    log = (cwd / "dev.log").open("ab")
+    log = (cwd / log_name).open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", "voicehook", "dev", "--port", str(port),
-         "--sandbox-port", str(sandbox_port)],
+         "--sandbox-port", str(sandbox_port), *(["--demo"] if demo else [])],
         cwd=cwd,
         env=env,
         stdout=log,
@@ -87,75 +93,16 @@ def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_dev_carries_a_job_to_audio_and_keeps_its_data(tmp_path: Path) -> None:
-    """Empty folder → dev runs everything; a CLI job reaches audio on disk; a restart keeps it."""
+def test_demo_then_a_cli_job_then_ctrl_c_to_a_restart(tmp_path: Path) -> None:
+    """Empty folder → `dev --demo` runs everything: customers and six jobs, some failing once,
+    all ready with a summary; from a second terminal (`. var/dev.env`) doctor passes and a
+    CLI job reaches audio on disk. A restart keeps the data, and a terminal's Ctrl-C to its
+    whole group stops everything cleanly (two whole-system starts where three tests took
+    four)."""
     port, sandbox_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
-    dev = start_dev(tmp_path, port, sandbox_port)
-    dev_log = log_of(tmp_path / "dev.log")
-    try:
-        wait_while_running(
-            dev,
-            lambda: "voicehook dev is running" in dev_log(),
-            START_SECONDS,
-            description="dev says it is running",
-            log=dev_log,
-        )
-        assert ready(url)  # "running" is said only once the receiver answers /readyz
-        assert ". var/dev.env" in dev_log()
-        dev_env = tmp_path / "var" / "dev.env"
-        assert dev_env.stat().st_mode & 0o077 == 0  # it holds the dev secrets
-        second_terminal = subprocess.run(
-            ["bash", "-c", ". var/dev.env && exec python -m voicehook doctor --json"],
-            cwd=tmp_path, env={**scrubbed_env(), "PATH": f"{Path(sys.executable).parent}:"
-                               + os.environ["PATH"]},
-            capture_output=True, text=True, check=False, timeout=120,
-        )  # fmt: skip
-        assert second_terminal.returncode == 0, second_terminal.stdout + second_terminal.stderr
-        assert second_terminal.stderr == ""  # no alembic chatter, no log lines
-        assert cli(tmp_path, "customers", "add", "acme", "Acme Ltd").returncode == 0
-        submitted = cli(
-            tmp_path, "jobs", "submit", "--customer", "acme", "--voice", DEFAULT_VOICE.id,
-            "--script", "Hello from dev mode.", "--format", "wav", "--json",
-        )  # fmt: skip
-        assert submitted.returncode == 0, submitted.stderr
-        job_id = orjson.loads(submitted.stdout)["id"]
-
-        def job_ready() -> bool:
-            shown = cli(tmp_path, "jobs", "show", job_id, "--json")
-            return bool(orjson.loads(shown.stdout)["status"] == "ready")
-
-        wait_while_running(dev, job_ready, 300, description="the job is ready", log=dev_log)
-        audio = list((tmp_path / "var" / "audio").rglob(f"{job_id}.wav"))
-        assert len(audio) == 1
-        assert audio[0].read_bytes()[:4] == b"RIFF"
-    finally:
-        dev.send_signal(signal.SIGINT)
-        assert dev.wait(STOP_SECONDS) == 0, dev_log()[-LOG_TAIL_CHARS:]
-
-    restarted = start_dev(tmp_path, port, sandbox_port)
-    try:
-        wait_while_running(
-            restarted, lambda: ready(url), START_SECONDS, description="dev is ready", log=dev_log
-        )
-        shown = orjson.loads(cli(tmp_path, "jobs", "show", job_id, "--json").stdout)
-        assert shown["status"] == "ready"
-    finally:
-        restarted.send_signal(signal.SIGINT)
-        assert restarted.wait(STOP_SECONDS) == 0, dev_log()[-LOG_TAIL_CHARS:]
-
-
-def test_demo_runs_jobs_through_a_failure_to_audio(tmp_path: Path) -> None:
-    """`dev --demo`: customers and six jobs, some failing once, all ready with a summary."""
-    port, sandbox_port = free_port(), free_port()
-    env = scrubbed_env()
-    log = tmp_path / "demo.log"
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "voicehook", "dev", "--demo", "--port", str(port),
-         "--sandbox-port", str(sandbox_port)],
-        cwd=tmp_path, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    demo_log = log_of(log)
+    demo = start_dev(tmp_path, port, sandbox_port, demo=True, log_name="demo.log")
+    demo_log = log_of(tmp_path / "demo.log")
     try:
         wait_while_running(
             demo,
@@ -164,45 +111,87 @@ def test_demo_runs_jobs_through_a_failure_to_audio(tmp_path: Path) -> None:
             description="the demo's summary says dev keeps running",
             log=demo_log,
         )
+        check_the_demo(tmp_path, demo_log())
+        job_id = check_a_second_terminal(tmp_path, demo, url, demo_log)
     finally:
         demo.send_signal(signal.SIGINT)
         assert demo.wait(STOP_SECONDS) == 0, demo_log()[-LOG_TAIL_CHARS:]
-    output = log.read_text()
+    check_ctrl_c_to_a_restart(tmp_path, port, sandbox_port, job_id)
+
+
+def check_the_demo(cwd: Path, output: str) -> None:
+    assert "voicehook dev is running" in output
     assert "Summary" in output
     assert "2/3" in output  # at least one job needed its retry
     live_view = output.split("submitted ", 1)[1]
     assert "[info" not in live_view  # no log line interleaved with the live table
     assert "voicehook dev keeps running" in live_view.split("Summary", 1)[1]
-    assert len(list((tmp_path / "var" / "audio").rglob("*.wav"))) == 3
-    assert len(list((tmp_path / "var" / "audio").rglob("*.mp3"))) == 3
+    assert len(list((cwd / "var" / "audio").rglob("*.wav"))) == 3
+    assert len(list((cwd / "var" / "audio").rglob("*.mp3"))) == 3
 
 
-def test_ctrl_c_to_the_whole_group_stops_everything_cleanly(tmp_path: Path) -> None:
-    """A terminal's Ctrl-C (SIGINT to every process of the group): the workers drain while
-    Redis still answers (each worker process drains once, never "Killing worker process"),
-    and dev exits 0 with no connection errors."""
-    port, sandbox_port = free_port(), free_port()
-    dev = start_dev(tmp_path, port, sandbox_port, own_group=True)
-    dev_log = log_of(tmp_path / "dev.log")
+def check_a_second_terminal(
+    cwd: Path, dev: subprocess.Popen[bytes], url: str, dev_log: Callable[[], str]
+) -> str:
+    """doctor and a job from another shell that sourced var/dev.env; the job's id."""
+    assert ready(url)  # "running" is said only once the receiver answers /readyz
+    assert ". var/dev.env" in dev_log()
+    dev_env = cwd / "var" / "dev.env"
+    assert dev_env.stat().st_mode & 0o077 == 0  # it holds the dev secrets
+    second_terminal = subprocess.run(
+        ["bash", "-c", ". var/dev.env && exec python -m voicehook doctor --json"],
+        cwd=cwd, env={**scrubbed_env(), "PATH": f"{Path(sys.executable).parent}:"
+                      + os.environ["PATH"]},
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert second_terminal.returncode == 0, second_terminal.stdout + second_terminal.stderr
+    assert second_terminal.stderr == ""  # no alembic chatter, no log lines
+    assert cli(cwd, "customers", "add", "initech", "Initech").returncode == 0
+    submitted = cli(
+        cwd, "jobs", "submit", "--customer", "initech", "--voice", DEFAULT_VOICE.id,
+        "--script", "Hello from dev mode.", "--format", "wav", "--json",
+    )  # fmt: skip
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = str(orjson.loads(submitted.stdout)["id"])
+
+    def job_ready() -> bool:
+        shown = cli(cwd, "jobs", "show", job_id, "--json")
+        return bool(orjson.loads(shown.stdout)["status"] == "ready")
+
+    wait_while_running(dev, job_ready, 300, description="the job is ready", log=dev_log)
+    audio = list((cwd / "var" / "audio").rglob(f"{job_id}.wav"))
+    assert len(audio) == 1
+    assert audio[0].read_bytes()[:4] == b"RIFF"
+    return job_id
+
+
+def check_ctrl_c_to_a_restart(cwd: Path, port: int, sandbox_port: int, job_id: str) -> None:
+    """The restart shows the job still ready. A terminal's Ctrl-C (SIGINT to every process
+    of the group): the workers drain while Redis still answers (each worker process drains
+    once, never "Killing worker process"), and dev exits 0 with no connection errors."""
+    restarted = start_dev(cwd, port, sandbox_port, own_group=True, log_name="restart.log")
+    dev_log = log_of(cwd / "restart.log")
     try:
         wait_while_running(
-            dev,
+            restarted,
             lambda: ready(f"http://127.0.0.1:{port}"),
             START_SECONDS,
             description="dev is ready",
             log=dev_log,
         )
+        shown = orjson.loads(cli(cwd, "jobs", "show", job_id, "--json").stdout)
+        assert shown["status"] == "ready"
         wait_while_running(
-            dev,
+            restarted,
             lambda: dev_log().count("Worker process is ready") >= 2,
             START_SECONDS,
             description="both worker processes are ready",
             log=dev_log,
         )
     finally:
-        os.killpg(dev.pid, signal.SIGINT)
-        code = dev.wait(STOP_SECONDS)
-    log = (tmp_path / "dev.log").read_text()
+        os.killpg(restarted.pid, signal.SIGINT)
+        code = restarted.wait(STOP_SECONDS)
+    log = dev_log()
     assert code == 0, log[-3000:]
     assert "connection error" not in log.lower(), log[-3000:]
     assert "critical" not in log.lower(), log[-3000:]
