@@ -22,8 +22,8 @@ from sqlalchemy import Engine, create_engine, text
 
 from config.database import make_engine
 from config.settings import Settings
-from records.metadata import target_metadata
 from records.migrate import upgrade
+from records.schema import target_metadata
 
 # What a test could change about the schema: relations, columns, triggers, functions, the
 # revision. Compared before each test that takes the shared schema.

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from config.broker import redis_client
+from config.redis_connection import redis_client
 from sweeper.last_round import read_last_round
 from tests.cli_in_process import run_cli, run_until_stopped
 from tests.conftest import SECRET
