@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from processors.adoption_policy import MatchKind, MatchRules, match_generation
 from processors.errors import SubmissionInFlight
 from records.adoption import adopt_generation
-from records.job_outcomes import AttemptView, attempt_for_generation, find_attempt
+from records.attempt_views import AttemptView, find_attempt
+from records.job_outcomes import attempt_for_generation
 from records.types import utcnow
 from records.unknown_outcomes import unknown_submissions
 

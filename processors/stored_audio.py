@@ -32,8 +32,9 @@ from processors.errors import (
     RetryLater,
 )
 from processors.worker import ProcessorContext
+from records.attempt_views import AttemptView
 from records.audio_records import job_audio
-from records.job_outcomes import AttemptView, StoredAudio, fail_job, note_download_failure
+from records.job_outcomes import StoredAudio, fail_job, note_download_failure
 from storage.errors import ObjectStoreError
 from storage.keys import job_audio_key, media_type
 from storage.local import file_sha256

@@ -15,9 +15,9 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, Engine, or_, select, update
 
 from config.database import is_sqlite, transaction
+from records.attempt_views import AttemptView, find_attempt_on
 from records.event_reads import first_body_query
 from records.events import EVENTS, EventStatus
-from records.job_outcomes import AttemptView, find_attempt_on
 from records.types import utcnow
 
 # Events about a generation: their claim also reads the generation's attempt.

@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, Engine, RowMapping, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, case, insert, or_, select, update
 
 from config.database import transaction
+from records.attempt_views import AttemptView, find_attempt_on
 from records.customer_repo import count_failed, count_ready
 from records.jobs import (
     ATTEMPTS,
@@ -33,26 +34,6 @@ from records.types import utcnow
 
 
 @dataclass(frozen=True)
-class AttemptView:
-    """An attempt with what the handlers need of its job, detached from any connection."""
-
-    job_id: str
-    attempt_id: str
-    generation_id: str | None
-    number: int
-    attempt_status: str
-    job_status: str
-    tracked: bool
-    format: str
-    customer_id: str | None
-    attempts_made: int
-    max_attempts: int
-    latest_number: int
-    estimated_credits: int | None
-    download_failures: int = 0
-
-
-@dataclass(frozen=True)
 class StoredAudio:
     """A job's verified audio as a store holds it: the store's name and the object's key."""
 
@@ -61,32 +42,6 @@ class StoredAudio:
     size: int
     sha256: str
     duration_sec: float
-
-
-def _view(row: RowMapping) -> AttemptView:
-    """`row`: an attempt's columns, plus its job's as `job_*` and `latest_number`."""
-    return AttemptView(
-        job_id=row["job_id"],
-        attempt_id=row["id"],
-        generation_id=row["generation_id"],
-        number=row["number"],
-        attempt_status=row["status"],
-        job_status=row["job_status"],
-        tracked=bool(row["job_tracked"]),
-        format=row["job_format"],
-        customer_id=row["job_customer_id"],
-        attempts_made=row["job_attempts_made"],
-        max_attempts=row["job_max_attempts"],
-        latest_number=int(row["latest_number"] or row["number"]),
-        estimated_credits=row["estimated_credits"],
-        download_failures=int(row["download_failures"] or 0),
-    )
-
-
-def find_attempt(engine: Engine, generation_id: str) -> AttemptView | None:
-    """The attempt that recorded this generation, if any."""
-    with transaction(engine, write=False) as conn:
-        return find_attempt_on(conn, generation_id)
 
 
 def attempt_for_generation(
@@ -129,33 +84,6 @@ def attempt_for_generation(
         found = find_attempt_on(conn, generation_id)
         assert found is not None
         return found
-
-
-def find_attempt_on(conn: Connection, generation_id: str) -> AttemptView | None:
-    """The attempt that recorded this generation, if any, read in `conn`'s transaction."""
-    later = ATTEMPTS.alias("later")
-    job_columns = [
-        JOBS.c.status.label("job_status"),
-        JOBS.c.tracked.label("job_tracked"),
-        JOBS.c.format.label("job_format"),
-        JOBS.c.customer_id.label("job_customer_id"),
-        JOBS.c.attempts_made.label("job_attempts_made"),
-        JOBS.c.max_attempts.label("job_max_attempts"),
-        select(func.max(later.c.number))
-        .where(later.c.job_id == ATTEMPTS.c.job_id)
-        .scalar_subquery()
-        .label("latest_number"),
-    ]
-    row = (
-        conn.execute(
-            select(ATTEMPTS, *job_columns)
-            .join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id)
-            .where(ATTEMPTS.c.generation_id == generation_id)
-        )
-        .mappings()
-        .first()
-    )
-    return None if row is None else _view(row)
 
 
 def complete_job(
