@@ -1,9 +1,10 @@
 """Notifications through real worker processes: a job made ready by the workers reaches the
-app with the API's documents; a worker SIGKILLed mid-send loses nothing and duplicates
-nothing the app acknowledged."""
+app with the API's documents; a worker SIGKILLed mid-send loses nothing, and sends an id
+again only on another try of it, with the same body."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -116,7 +117,8 @@ class TestCrash:
         processes: Processes,
     ) -> None:
         """SIGKILL while the app holds the request, and a change committed while no worker
-        runs: both arrive afterwards, verified, each webhook-id acknowledged exactly once."""
+        runs: both arrive afterwards, verified, and no webhook-id is sent more often than
+        it was tried."""
         processes.env = notify_env(
             database_url, redis_url, app_endpoint, VPAI_API_KEY="vk_test_unused"
         )
@@ -155,11 +157,16 @@ class TestCrash:
             description="every delivery settled",
             log=processes.logs,
         )
-        acknowledged = [r.webhook_id for r in app_endpoint.delivered()]
-        assert sorted(acknowledged) == sorted(set(acknowledged))  # none acknowledged twice
+        deliveries = list_deliveries(migrated_engine, None, 10)
+        tries = {d.notification_id: d.attempts for d in deliveries}
+        acknowledged = Counter(r.webhook_id for r in app_endpoint.delivered())
+        requests = Counter(r.webhook_id for r in app_endpoint.received)
+        # At least once: an id reaches the app again only on another try (after a kill, or
+        # an answer slower than the sender's time-out), so never more often than it was tried.
+        assert set(requests) == set(acknowledged) == set(tries)  # retries reuse the webhook-id
+        assert all(requests[webhook_id] <= tries[webhook_id] for webhook_id in tries)
         assert all(r.verified_by for r in app_endpoint.delivered())
         assert any(r.answered == 0 for r in app_endpoint.received)  # the killed worker's try
-        tried_again = [d for d in list_deliveries(migrated_engine, None, 10) if d.attempts > 1]
-        assert tried_again
-        seen_ids = {r.webhook_id for r in app_endpoint.received}
-        assert seen_ids == set(acknowledged)  # retries reuse the webhook-id, never a new one
+        assert any(attempts > 1 for attempts in tries.values())
+        bodies = {r.webhook_id: r.body for r in app_endpoint.received}
+        assert all(r.body == bodies[r.webhook_id] for r in app_endpoint.received)
