@@ -12,6 +12,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
+from config import writer_lock
 from config.errors import ConfigurationError
 from config.settings import Settings
 
@@ -34,9 +36,11 @@ NOT_DURABLE = "voicehook_not_durable"
 # SQLite lets one writer in at a time, and a writer kept out polls (its busy handler sleeps
 # up to 100 ms between tries, the longest waiters the longest), so a dozen threads of one
 # process racing for the lock starve each other for seconds. The threads of a process queue
-# here instead, each woken as soon as the one before has committed: one writer per process
-# meets the others' at SQLite's lock. A lock and how long to wait for it, by engine.
-_sqlite_writers: weakref.WeakKeyDictionary[Engine, tuple[threading.Lock, float]] = (
+# here instead, each woken as soon as the one before has committed, and the one writer of
+# each process queues for the processes' lock file (`config.writer_lock`), woken as soon as
+# the other process's writer has committed. By engine: the lock, its file (None for an
+# in-memory database), and how long to wait for them.
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, tuple[threading.Lock, Path | None, float]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -88,6 +92,7 @@ def _create_private(path: Path) -> None:
 
 
 def _sqlite_engine(raw_url: str, database: str | None, timeout: float) -> Engine:
+    lock_file = None
     if database and database != ":memory:":
         folder = Path(database).parent
         if not folder.parent.is_dir():
@@ -97,9 +102,10 @@ def _sqlite_engine(raw_url: str, database: str | None, timeout: float) -> Engine
             )
         folder.mkdir(exist_ok=True)
         _create_private(Path(database))
+        lock_file = writer_lock.lock_file_of(Path(database).resolve())
     engine = create_engine(
         raw_url,
-        poolclass=NullPool if database in (None, "", ":memory:") else None,
+        poolclass=NullPool if lock_file is None else None,
         connect_args={"timeout": timeout, "check_same_thread": False},
     )
 
@@ -114,7 +120,7 @@ def _sqlite_engine(raw_url: str, database: str | None, timeout: float) -> Engine
         cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         cursor.close()
 
-    _sqlite_writers[engine] = (threading.Lock(), timeout)
+    _sqlite_writers[engine] = (threading.Lock(), lock_file, timeout)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -146,7 +152,7 @@ def transaction(
     one that a later durable commit followed (the log is written in order) — and never
     corrupts the database.
     """
-    with _writer_turn(engine, write):
+    with writer_turn(engine, write):
         connection = engine.connect()
         if write:
             connection = connection.execution_options(**write_options())
@@ -166,26 +172,36 @@ def transaction(
 
 
 @contextmanager
-def _writer_turn(engine: Engine, write: bool) -> Iterator[None]:
-    """On SQLite, a write transaction's turn among this process's threads (see above);
-    kept out past the busy timeout, the same OperationalError SQLite's lock would raise."""
+def writer_turn(engine: Engine, write: bool = True) -> Iterator[None]:
+    """On SQLite, a write transaction's turn among this process's threads, then among the
+    processes (see above); kept out past the busy timeout, the same OperationalError
+    SQLite's lock would raise. Elsewhere, nothing."""
     writer = _sqlite_writers.get(engine) if write else None
     if writer is None:
         yield
         return
-    lock, timeout = writer
+    lock, lock_file, timeout = writer
+    deadline = time.monotonic() + timeout
     if not lock.acquire(timeout=timeout):
-        raise OperationalError(
-            "BEGIN IMMEDIATE",
-            None,
-            sqlite3.OperationalError(
-                f"database is locked (by this process's writers for {timeout:g}s)"
-            ),
-        )
+        raise _locked("this process's writers", timeout)
     try:
-        yield
+        if lock_file is None:
+            yield
+            return
+        with writer_lock.exclusive(lock_file, max(0.0, deadline - time.monotonic())) as got:
+            if not got:
+                raise _locked("another process's writer", timeout)
+            yield
     finally:
         lock.release()
+
+
+def _locked(by: str, timeout: float) -> OperationalError:
+    return OperationalError(
+        "BEGIN IMMEDIATE",
+        None,
+        sqlite3.OperationalError(f"database is locked (by {by} for {timeout:g}s)"),
+    )
 
 
 def after_commit(connection: Connection, callback: Callable[[], None]) -> None:

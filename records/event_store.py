@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import PoolProxiedConnection
 
+from config.database import writer_turn
 from config.errors import StorageUnavailable
 from records.envelope import ParsedEvent
 from records.errors import UnstorableRows
@@ -132,14 +133,15 @@ class EventStore:
         except SQLAlchemyError as exc:
             raise StorageUnavailable(f"could not store {len(rows)} delivery(ies): {exc}") from exc
         try:
-            cursor = connection.cursor()
-            if self._sql.sqlite:
-                cursor.execute("BEGIN IMMEDIATE")  # the driver leaves BEGIN to us (database.py)
-            outcomes = self._store(cursor, rows) if rows else []
-            for start in range(0, len(enqueued), MARKS_PER_STATEMENT):
-                chunk = enqueued[start : start + MARKS_PER_STATEMENT]
-                cursor.execute(*self._sql.mark_queued(chunk, utcnow()), **self._sql.unprepared)
-            connection.commit()
+            with writer_turn(self._engine):  # SQLite: in turn with every process's writers
+                cursor = connection.cursor()
+                if self._sql.sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")  # the driver leaves BEGIN to us
+                outcomes = self._store(cursor, rows) if rows else []
+                for start in range(0, len(enqueued), MARKS_PER_STATEMENT):
+                    chunk = enqueued[start : start + MARKS_PER_STATEMENT]
+                    cursor.execute(*self._sql.mark_queued(chunk, utcnow()), **self._sql.unprepared)
+                connection.commit()
         except self._errors as exc:
             with contextlib.suppress(*self._errors):
                 connection.rollback()
