@@ -25,6 +25,7 @@ def handle_generation_failed(ctx: ProcessorContext, event: ClaimedEvent) -> str:
         audio_format=None,
         max_attempts=ctx.max_attempts,
         rules=ctx.adoption,
+        claims=event.attempts,
         known=event.attempt,
     )
     decision = on_failed(

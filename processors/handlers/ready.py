@@ -42,6 +42,7 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str |
             audio_format=_known_format(url),
             max_attempts=ctx.max_attempts,
             rules=ctx.adoption,
+            claims=event.attempts,
             known=event.attempt,
         )
     duration = event.data.get("durationSec")

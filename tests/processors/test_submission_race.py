@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from processors.attempt_lookup import in_flight_retry_seconds
 from processors.worker import ProcessorContext
 from records.jobs import ATTEMPTS, JOBS
 from records.submission_repo import start_submission, submission_accepted
@@ -36,8 +37,9 @@ class TestOvertakingWebhook:
         )
         ready = vpai.wait_until_settled(answer.id)
         event_id = store_event(ctx.engine, "generation.ready", ready)
-        assert process(ctx, event_id) == [2.0]  # handed back, to be retried in two seconds
+        assert process(ctx, event_id) == [0.05]  # handed back, to look again soon
         assert event(ctx.engine, event_id).status == "queued"
+        assert process(ctx, event_id) == [0.1]  # and a little later each time
         assert len(all_jobs(ctx.engine)) == 1  # no untracked job was made
         submission_accepted(ctx.engine, submission, answer.id, answer.estimated_credits)
         assert process(ctx, event_id) == []
@@ -98,3 +100,12 @@ class TestOvertakingWebhook:
         assert job(ctx.engine, job_id).status == "ready"
         [attempt] = attempts(ctx.engine, job_id)
         assert attempt.estimated_credits == answer.estimated_credits
+
+
+class TestInFlightRetry:
+    def test_looks_again_soon_then_less_and_less_often(self) -> None:
+        """50 ms after the first claim, doubling with each claim, never more than 2 s."""
+        delays = [in_flight_retry_seconds(claims) for claims in range(1, 9)]
+        assert delays == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
+        assert in_flight_retry_seconds(0) == 0.05
+        assert in_flight_retry_seconds(10_000) == 2.0
