@@ -113,7 +113,13 @@ def _one(
     staging = directory / f".{file.generation_id}.{file.audio_format}.part"
     try:
         downloaded = download_audio(
-            client, file.url, staging, allowed_hosts=hosts, max_bytes=MAX_BYTES, deadline=Deadline()
+            client,
+            file.url,
+            staging,
+            allowed_hosts=hosts,
+            max_bytes=MAX_BYTES,
+            deadline=Deadline(),
+            sync_directory=False,  # as the worker's: the put below syncs the folder
         )
         verify_audio(staging, file.audio_format, file.duration_sec)
         store.put(

@@ -83,10 +83,15 @@ def download_audio(
     max_bytes: int,
     deadline: Deadline | None = None,
     clock: Callable[[], float] = time.monotonic,
+    sync_directory: bool = True,
 ) -> DownloadedFile:
     """Download `url` to `destination` (replacing it atomically), or raise a `DownloadError`.
 
-    The destination's directory is created if missing.
+    The destination's directory is created if missing. The file is fsynced before its
+    rename; the rename itself is made durable (an fsync of the directory) unless
+    `sync_directory` is False: for a scratch destination that is renamed again, whose
+    folder is synced then (a folder's fsync is a journal commit: 4 ms at p50, 28 ms at p90
+    on the shared 2-core machine that measured it).
 
     The client's timeouts apply to each network operation and `deadline` (default
     `Deadline()`) to the whole body, checked at every network read, so a download lasts at
@@ -98,7 +103,7 @@ def download_audio(
     destination.parent.mkdir(parents=True, exist_ok=True)
     try:
         with _open(client, start, allowed) as response:
-            return _save(response, destination, max_bytes, pace)
+            return _save(response, destination, max_bytes, pace, sync_directory)
     except httpx.HTTPError as exc:
         raise DownloadFailed(f"request to {_describe(start)} failed: {exc!r}") from exc
 
@@ -258,7 +263,7 @@ class _Pace:
 
 
 def _save(
-    response: httpx.Response, destination: Path, max_bytes: int, pace: _Pace
+    response: httpx.Response, destination: Path, max_bytes: int, pace: _Pace, sync_directory: bool
 ) -> DownloadedFile:
     declared = _declared_length(response)
     if declared is not None and declared > max_bytes:
@@ -273,7 +278,8 @@ def _save(
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    _fsync_directory(destination.parent)
+    if sync_directory:
+        _fsync_directory(destination.parent)
     return DownloadedFile(path=destination, size=size, sha256=sha256)
 
 

@@ -140,6 +140,7 @@ def _download_verified(
                 allowed_hosts=ctx.allowed_hosts,
                 max_bytes=ctx.max_download_bytes,
                 deadline=ctx.download_deadline,
+                sync_directory=False,  # scratch: the store's put makes its own rename durable
             )
             annotate(**{"voicehook.audio_bytes": downloaded.size})
         with span("audio.verify", **{"voicehook.audio_format": view.format}):

@@ -36,6 +36,18 @@ class TestDownloadAudio:
         assert destination.read_bytes() == BODY
         assert leftovers(destination.parent) == ["job-1.wav"]
 
+    def test_a_scratch_download_is_the_same_file(
+        self, server: FileServer, client: httpx.Client, path: str, tmp_path: Path
+    ) -> None:
+        """Without the folder's fsync (a scratch file renamed again later), the same whole
+        file lands at the destination, and nothing else is left."""
+        url = server.serve(path, fileserver.normal(BODY))
+        destination = tmp_path / "audio" / ".job-1.wav.0123456789abcdef.part"
+        result = fetch(client, server, url, destination, sync_directory=False)
+        assert result == DownloadedFile(destination, len(BODY), hashlib.sha256(BODY).hexdigest())
+        assert destination.read_bytes() == BODY
+        assert leftovers(destination.parent) == [destination.name]
+
     def test_downloads_a_body_without_content_length(
         self, server: FileServer, client: httpx.Client, path: str, tmp_path: Path
     ) -> None:
