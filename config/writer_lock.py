@@ -9,17 +9,20 @@ waited p90 20-80 ms and p99 250-530 ms, up to 2 s, for transactions that hold th
 2 ms.
 
 So every write transaction of ours first takes an exclusive `flock` on a file beside the
-database, and the kernel wakes a waiter the moment the holder lets go: at its commit or
-rollback, or when its process dies (the lock goes with its file descriptor, so a killed
-worker never leaves it taken). SQLite's lock stays the authority: a writer that does not take
-this one (the `sqlite3` shell, a migration) meets ours there, as before.
+database, and a waiter is woken the moment the holder lets go (at its commit or rollback, or
+when its process dies: the lock goes with its file descriptor, so a killed worker never
+leaves it taken); the waiter then takes the lock itself, running, so the lock is never held
+across a wake-up. SQLite's lock stays the authority: a writer that does not take this one
+(the `sqlite3` shell, a migration) meets ours there, as before.
 """
 
 from __future__ import annotations
 
+import _thread
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,51 +40,53 @@ def exclusive(path: Path, timeout: float) -> Iterator[bool]:
     """Hold the lock on `path` for the block; yields False if it was not had within
     `timeout` seconds (the block then runs without it: the caller decides what to do)."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    got: bool | None = True
     try:
+        yield _lock(fd, path, time.monotonic() + timeout)
+    finally:
+        os.close(fd)  # lets the lock go
+
+
+def _lock(fd: int, path: Path, deadline: float) -> bool:
+    """Take the lock on `fd` by the deadline: try, and while someone holds it, wait for the
+    moment it is let go (`_free_again`), then try again."""
+    while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            got = _Waiter(fd).wait(timeout)
-        yield bool(got)
-    finally:
-        if got is not None:  # None: the waiter given up on closes it
-            os.close(fd)  # lets the lock go
+            pass
+        else:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not _free_again(path, remaining):
+            return False
 
 
-class _Waiter:
-    """A blocking `flock` on a thread of its own, waited for at most a time-out.
+def _free_again(path: Path, timeout: float) -> bool:
+    """Whether the lock was let go within `timeout`.
 
-    `flock` has no time-out of its own. If the wait is given up, the thread keeps the file
-    descriptor and closes it once its `flock` returns, which lets the lock go at once."""
+    `flock` has no time-out of its own, so a thread of its own waits for the lock on a
+    descriptor of its own and lets it go the moment it has it; this thread is woken then.
+    The lock is never held by a thread that is not running (a wake-up on a busy machine can
+    take milliseconds), and a wait given up on ends by itself, harmlessly, when the lock is
+    let go.
+    """
+    free = threading.Event()
 
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-        self._mutex = threading.Lock()
-        self._done = threading.Event()
-        self._got = False
-        self._given_up = False
-
-    def wait(self, timeout: float) -> bool | None:
-        """True: locked in time; False: `flock` failed; either way the descriptor is still
-        the caller's. None: not in time, and the descriptor is the thread's to close."""
-        threading.Thread(target=self._run, name="sqlite-writer-lock", daemon=True).start()
-        self._done.wait(timeout)
-        with self._mutex:
-            if self._done.is_set():
-                return self._got
-            self._given_up = True
-            return None
-
-    def _run(self) -> None:
+    def wait() -> None:
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-            got = True
+            probe = os.open(path, os.O_RDWR | os.O_CLOEXEC)
         except OSError:
-            got = False
-        with self._mutex:
-            self._got = got
-            self._done.set()
-            given_up = self._given_up
-        if given_up:
-            os.close(self._fd)
+            free.set()  # gone: the caller's try will say
+            return
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        finally:
+            os.close(probe)
+        free.set()
+
+    # Not `threading.Thread.start`, which waits for the thread to be running: on a busy
+    # machine that is one more wait for the scheduler.
+    _thread.start_new_thread(wait, ())
+    return free.wait(timeout)

@@ -57,7 +57,7 @@ class TestExclusive:
         thread.join(60)
         assert order == ["first lets go", "second got it: True"]
 
-    def test_a_waiter_given_up_on_lets_the_lock_go_once_it_gets_it(self, lock_path: Path) -> None:
+    def test_a_wait_given_up_on_keeps_nobody_out(self, lock_path: Path) -> None:
         """Not had in time: False; the abandoned wait does not keep the lock from the next."""
         with exclusive(lock_path, timeout=30) as got:
             assert got
