@@ -24,8 +24,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
+from config.database_settings import DatabaseSettings
 from config.errors import ConfigurationError
-from config.settings import Settings
 
 IMMEDIATE = "voicehook_immediate"
 AFTER_COMMIT = "voicehook_after_commit"
@@ -50,7 +50,7 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(settings: Settings, *, pool_size: int = 5) -> Engine:
+def make_engine(settings: DatabaseSettings, *, pool_size: int = 5) -> Engine:
     """Build the engine for `DATABASE_URL`, creating the SQLite file's own folder when needed
     (never the folders above it: a mistyped path is an error, not a new tree)."""
     url = make_url(settings.database_url)
