@@ -17,6 +17,7 @@ from bench.databases import DatabaseKind
 from bench.drain import DrainOptions, run_drain_bench
 from bench.e2e import E2eOptions, run_e2e_bench
 from bench.errors import BenchError
+from bench.help_group import BenchGroup
 from bench.ingest import IngestOptions, run_ingest_bench
 from bench.loadgen import LoadShape
 from bench.memory import MemoryOptions, run_memory_bench
@@ -26,6 +27,7 @@ from bench.signals import SignalsOptions, run_signals_bench
 from bench.startup import StartupOptions, run_startup_bench
 
 app = typer.Typer(
+    cls=BenchGroup,
     help="Benchmarks of voicehook's hot paths.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

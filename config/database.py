@@ -26,8 +26,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
 from config import writer_lock
+from config.database_settings import DatabaseSettings
 from config.errors import ConfigurationError
-from config.settings import Settings
 
 IMMEDIATE = "voicehook_immediate"
 AFTER_COMMIT = "voicehook_after_commit"
@@ -54,7 +54,7 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(settings: Settings, *, pool_size: int = 5) -> Engine:
+def make_engine(settings: DatabaseSettings, *, pool_size: int = 5) -> Engine:
     """Build the engine for `DATABASE_URL`, creating the SQLite file's own folder when needed
     (never the folders above it: a mistyped path is an error, not a new tree)."""
     url = make_url(settings.database_url)

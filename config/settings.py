@@ -10,11 +10,17 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from config.database_settings import (
+    DEFAULT_DATABASE_URL,
+    DatabaseSettings,
+    normalise_database_url,
+)
 from config.errors import ConfigurationError
 from config.settings_errors import describe_settings_error
 
-DEFAULT_DATABASE_URL = "sqlite:///./var/voicehook.db"
-DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "postgresql+psycopg")
+# Imported from here by callers that know them as settings.
+__all__ = ["DEFAULT_DATABASE_URL", "Settings", "load_settings", "normalise_database_url"]
+
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
@@ -31,13 +37,12 @@ def _split_csv_keeping_empty(value: object) -> object:
     return value
 
 
-class Settings(BaseSettings):
-    """Everything a voicehook process can be told, with its environment variable name."""
+class Settings(BaseSettings, DatabaseSettings):
+    """Everything a voicehook process can be told, with its environment variable name (the
+    database's two first, from `DatabaseSettings`)."""
 
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
-    database_url: str = DEFAULT_DATABASE_URL
-    database_timeout_seconds: float = Field(default=5.0, gt=0)
     redis_url: str | None = None
 
     vpai_api_base_url: str = "https://api.voiceproductionai.com/v1"
@@ -185,16 +190,6 @@ class Settings(BaseSettings):
     def _empty_means_unset(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("database_url")
-    @classmethod
-    def _normalise_database_url(cls, value: str) -> str:
-        scheme = value.partition("://")[0] if "://" in value else ""
-        if scheme not in DATABASE_SCHEMES:
-            raise ValueError(
-                "a URL starting sqlite:/// (a file) or postgresql:// (postgres:// works too)"
-            )
-        return normalise_database_url(value)
-
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: str | None) -> str | None:
@@ -269,12 +264,3 @@ def _is_standard_webhooks_secret(value: str) -> bool:
     except binascii.Error:
         return False
     return len(key) >= 16
-
-
-def normalise_database_url(url: str) -> str:
-    """Map the URLs PaaS platforms hand out onto the drivers voicehook ships with."""
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url.removeprefix("postgres://")
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url

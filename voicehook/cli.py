@@ -131,6 +131,6 @@ def explain_failure(exc: BaseException) -> str | None:
 
         return describe_settings_error(exc)
     from config.database_errors import describe_database_error  # noqa: PLC0415
-    from config.settings import DEFAULT_DATABASE_URL  # noqa: PLC0415
+    from config.database_settings import DEFAULT_DATABASE_URL  # noqa: PLC0415
 
     return describe_database_error(exc, os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)

@@ -79,10 +79,7 @@ def tidy_metavars(command: _click.Command) -> None:
     original = command.get_help_option
 
     def help_option(ctx: _click.Context) -> TyperOption | None:
-        option = original(ctx)
-        if option is not None:
-            option.metavar = ""
-        return option
+        return plain_help_flag(original(ctx))
 
     # Typer builds --help on first use, so the flag is tidied as it is made.
     command.get_help_option = help_option  # type: ignore[method-assign]
@@ -90,10 +87,24 @@ def tidy_metavars(command: _click.Command) -> None:
         tidy_metavars(sub)
 
 
+def plain_help_flag(option: TyperOption | None) -> TyperOption | None:
+    """--help without a metavar, and `False` when not given (not None): Typer coerces a
+    flag's value through a pydantic adapter unless it is already a bool, so a None would
+    import pydantic for `voicehook jobs --help` (a third of its start-up) to say nothing."""
+    if option is not None:
+        option.metavar = ""
+        option.default = False
+    return option
+
+
 class LazyGroup(TyperGroup):
     """A TyperGroup whose commands come from `ENTRIES`, imported on first use."""
 
     entries: ClassVar[Mapping[str, Entry]] = {}
+
+    def get_help_option(self, ctx: _click.Context) -> TyperOption | None:
+        # A group's --help is parsed (as not given) before its command's: tidy it here too.
+        return plain_help_flag(super().get_help_option(ctx))
 
     def list_commands(self, ctx: _click.Context) -> list[str]:
         return list(self.entries)

@@ -2,17 +2,18 @@
 
 Every table is built to fit 100 columns: ids cut to 8 characters (`show` takes the prefix),
 times as "5m ago", and one column (the error) that wraps instead of squeezing the others.
+rich is imported when a table is made: a list that finds nothing, or prints JSON, starts
+without it (issue 13's start-up time).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.table import Table
 
 SHORT_ID = 8
 TABLE_WIDTH = 100
@@ -41,6 +42,9 @@ def human_time(moment: datetime | str | None, now: datetime) -> str:
 
 def compact_table(columns: Sequence[str], wrap: str | None = None) -> Table:
     """A borderless table; `wrap` names the one column that folds (the others never do)."""
+    from rich import box  # noqa: PLC0415 - start-up time (see above)
+    from rich.table import Table  # noqa: PLC0415
+
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for name in columns:
         if name == wrap:
@@ -51,6 +55,8 @@ def compact_table(columns: Sequence[str], wrap: str | None = None) -> Table:
 
 
 def print_table(table: Table) -> None:
+    from rich.console import Console  # noqa: PLC0415 - start-up time (see above)
+
     console = Console()
     Console(width=min(console.width, TABLE_WIDTH) if console.is_terminal else TABLE_WIDTH).print(
         table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from config.database_settings import read_database_settings
 from config.errors import ConfigurationError
 from config.settings import DEFAULT_DATABASE_URL, Settings, normalise_database_url
 
@@ -90,3 +91,52 @@ class TestDatabaseUrl:
     def test_paas_urls_map_to_psycopg(self, given: str, expected: str) -> None:
         """The `postgres://` URLs PaaS platforms hand out use psycopg 3."""
         assert normalise_database_url(given) == expected
+
+
+class TestDatabaseSettings:
+    """`read_database_settings`: the reads' two settings, as `Settings` reads them."""
+
+    def test_reads_what_settings_reads(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The same names (in any case), the same normalised URL, the same timeout."""
+        monkeypatch.setenv("database_url", "postgres://u@h/db")
+        monkeypatch.setenv("DATABASE_TIMEOUT_SECONDS", "2.5")
+        read = read_database_settings()
+        full = Settings()
+        assert (read.database_url, read.database_timeout_seconds) == (
+            full.database_url,
+            full.database_timeout_seconds,
+        )
+        assert read.database_url == "postgresql+psycopg://u@h/db"
+        assert read.database_timeout_seconds == 2.5
+
+    def test_defaults(self) -> None:
+        """Nothing set: SQLite under ./var, a 5 s timeout."""
+        read = read_database_settings({})
+        assert (read.database_url, read.database_timeout_seconds) == (DEFAULT_DATABASE_URL, 5.0)
+
+    def test_ignores_the_other_variables(self) -> None:
+        """A bad variable the database does not use cannot stop a read."""
+        read = read_database_settings({"WEB_CONCURRENCY": "two", "REDIS_URL": "localhost:6379"})
+        assert read.database_url == DEFAULT_DATABASE_URL
+
+    @pytest.mark.parametrize(
+        ("environ", "expected"),
+        [
+            (
+                {"DATABASE_TIMEOUT_SECONDS": "0"},
+                "DATABASE_TIMEOUT_SECONDS='0' is not valid: expected a number greater than 0",
+            ),
+            (
+                {"DATABASE_URL": "postgress://app:pw@db/app"},
+                "DATABASE_URL='postgress://app:***@db/app' is not valid: expected a URL starting",
+            ),
+        ],
+    )
+    def test_a_bad_value_is_the_settings_one_line(
+        self, environ: dict[str, str], expected: str
+    ) -> None:
+        """The one line `Settings` gives: the variable, its value (no password), what it takes."""
+        with pytest.raises(ConfigurationError) as caught:
+            read_database_settings(environ)
+        assert str(caught.value).startswith(expected)
+        assert "\n" not in str(caught.value)

@@ -91,7 +91,8 @@ class TestCommands:
         [
             ("WEB_CONCURRENCY", "two", ("web",), "a whole number"),
             ("DATABASE_URL", "postgress://app:pw@db/app", ("jobs", "list"), "postgresql://"),
-            ("REDIS_URL", "localhost:6379", ("events", "list"), "redis://host:6379"),
+            ("REDIS_URL", "localhost:6379", ("status",), "redis://host:6379"),
+            ("DATABASE_TIMEOUT_SECONDS", "abc", ("events", "list"), "a number"),
             ("WEBHOOK_MAX_BODY_BYTES", "abc", ("web",), "a whole number"),
         ],
     )
@@ -101,6 +102,17 @@ class TestCommands:
         """Each bad variable: one line naming it and what it accepts, no traceback."""
         result = voicehook(*command, cwd=tmp_path, **{variable: value})
         assert_one_line(result, variable, accepts)
+
+    def test_a_read_ignores_what_it_does_not_use(self, tmp_path: Path) -> None:
+        """A read takes the database's settings only: REDIS_URL=localhost:6379, wrong for
+        the commands that enqueue, does not stop `events list` (nor its start-up time)."""
+        url = f"sqlite:///{tmp_path / 'x.db'}"
+        assert voicehook("db", "upgrade", cwd=tmp_path, DATABASE_URL=url).returncode == 0
+        result = voicehook(
+            "events", "list", cwd=tmp_path, DATABASE_URL=url, REDIS_URL="localhost:6379"
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "no events yet"
 
     def test_an_unmigrated_database_says_to_upgrade(self, tmp_path: Path) -> None:
         """A database without the schema: run `voicehook db upgrade`."""

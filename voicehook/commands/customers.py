@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from config.database import make_engine
-from config.settings import Settings
+from config.database_settings import read_database_settings
 from records import customer_repo
 from voicehook.commands.settings_loading import load_settings
 from voicehook.ops.output import print_json
@@ -38,7 +38,7 @@ def add_customer(
 @app.command("list")
 def list_customers(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Customers with their usage."""
-    rows = customer_repo.list_customers(make_engine(Settings()))
+    rows = customer_repo.list_customers(make_engine(read_database_settings()))
     documents = [
         {
             "id": c.id,

@@ -9,11 +9,9 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from config.database import make_engine
-from config.settings import Settings
+from config.database_settings import read_database_settings
 from records.event_reads import first_body, list_events, show_event
 from records.types import utcnow
 from voicehook.commands.event_selection import JSON_HELP, SINCE_HELP, event_filter, fail, full_ids
@@ -36,7 +34,7 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List events, newest first."""
-    engine = make_engine(Settings())  # a read: logs nothing, so no logging set-up
+    engine = make_engine(read_database_settings())  # a read: logs nothing, so no logging set-up
     selection = event_filter(full_ids(engine, event_id), failed, since, event_type, status)
     rows = list_events(engine, selection, limit)
     if as_json:
@@ -71,7 +69,7 @@ def show_command(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """One event with its deliveries (time, remote address, duplicate flag, body size)."""
-    engine = make_engine(Settings())  # a read, as above
+    engine = make_engine(read_database_settings())  # a read, as above
     [event_id] = full_ids(engine, [event_id])
     if body:
         raw = first_body(engine, event_id)
@@ -92,6 +90,9 @@ def show_command(
     for key, value in document.items():
         if key != "deliveries" and value is not None:
             typer.echo(f"{key:>14}: {value}")
+    from rich.console import Console  # noqa: PLC0415 - start-up time: `list` may need none
+    from rich.table import Table  # noqa: PLC0415
+
     table = Table("delivery", "received", "remote address", "duplicate", "bytes", "body")
     for d in document["deliveries"]:
         table.add_row(

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from config.database import make_engine
-from config.settings import Settings
+from config.database_settings import read_database_settings
 from records import job_repo
 from records.errors import AmbiguousId, UnknownId
 from records.jobs import JOBS, Job, JobStatus
@@ -36,7 +36,7 @@ def list_jobs(
     if status is not None and status not in JOB_STATUSES.split(", "):
         typer.echo(f"voicehook jobs: unknown status {status!r}; one of: {JOB_STATUSES}", err=True)
         raise typer.Exit(2)
-    engine = make_engine(Settings())
+    engine = make_engine(read_database_settings())
     rows = job_repo.list_jobs(engine, status, limit)
     if as_json:
         print_json([_summary(job) for job in rows])
@@ -83,7 +83,7 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One job with its attempts and audio facts."""
-    engine = make_engine(Settings())
+    engine = make_engine(read_database_settings())
     try:
         document = job_repo.job_document(engine, resolve_id(engine, JOBS.c.id, job_id))
     except (UnknownId, AmbiguousId) as exc:

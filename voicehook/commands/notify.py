@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from config.database import make_engine
+from config.database_settings import read_database_settings
 from config.errors import BrokerUnavailable, ConfigurationError
-from config.settings import Settings
 from records import notify_endpoints, outbox_delivery
 from records.errors import EnvironmentEndpoint
 from records.outbox_tables import DeliveryStatus, EventType
 from voicehook.commands.settings_loading import load_settings, redis_url
 from voicehook.ops.output import json_text
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 endpoints_app = typer.Typer(
     help="Endpoints of the business's app that notifications go to.", no_args_is_help=True
@@ -36,8 +40,10 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _secret(given: str | None) -> str:
-    # The processors' and the broker's modules are imported by the commands that write
-    # only: the lists start without them (issue 13; `python -m bench startup`).
+    # The processors' and the broker's modules, and the whole settings (pydantic-settings),
+    # are imported by the commands that write only: the lists start without them (issue 13;
+    # `python -m bench startup`), reading the database's settings alone.
+    from config.settings import Settings  # noqa: PLC0415 - start-up time
     from processors.notify_message import new_secret  # noqa: PLC0415 - start-up time
 
     if given is None:
@@ -170,7 +176,7 @@ def list_notifications(
     """Deliveries of notifications, newest first."""
     wanted = DeliveryStatus.FAILED.value if failed else status
     # A read: it logs nothing, so no logging set-up (start-up time).
-    rows = outbox_delivery.list_deliveries(make_engine(Settings()), wanted, limit)
+    rows = outbox_delivery.list_deliveries(make_engine(read_database_settings()), wanted, limit)
     if as_json:
         typer.echo(json_text([dataclasses.asdict(row) for row in rows]))
         return

@@ -3,16 +3,23 @@
 
 from __future__ import annotations
 
-from config.settings import Settings
+from typing import TYPE_CHECKING
+
 from voicehook.dev_files import VAR
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 
 def load_settings() -> Settings:
     """The settings, with log lines sent to stderr (stdout is for output, e.g. --json).
 
-    The reads, which log nothing, take `Settings()` and skip this (and structlog's import).
+    The reads, which log nothing and need the database's settings only, take
+    `read_database_settings()` and skip this (and the imports of structlog and
+    pydantic-settings).
     """
     from config.logging import configure_logging  # noqa: PLC0415 - start-up time (structlog)
+    from config.settings import Settings  # noqa: PLC0415 - the reads' modules import this one
 
     settings = Settings()
     configure_logging(settings)
