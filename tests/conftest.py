@@ -47,6 +47,18 @@ def _reset_structlog(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     structlog.contextvars.clear_contextvars()
 
 
+def _hang_guard(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("timeout")
+    return float(marker.args[0]) if marker is not None and marker.args else 0.0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that declare a longer hang guard than the project's (the bench runs, `dev`, the
+    Procfile: the longest of all) run first. xdist deals tests out in collection order, and
+    one of them dealt last would keep its worker busy long after the others ran out."""
+    items.sort(key=lambda item: -_hang_guard(item))
+
+
 def _test_process() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.databases import admin_engine, schema_url
+from tests.waiting import HANG_SECONDS, describe, wait_until
 from tests.waiting import LOG_TAIL_CHARS as LOG_TAIL_CHARS  # noqa: PLC0414 - re-exported
-from tests.waiting import describe, wait_until
 from voicehook.child_process import ChildProcess
 from voicehook.child_process import free_port as free_port  # noqa: PLC0414 - the tests take it from here
 from voicehook.redis_server import RedisServer, start_throwaway_redis
@@ -39,7 +39,7 @@ def missing_service(reason: str) -> None:
 
 def wait_for(
     predicate: Callable[[], object],
-    timeout: float = 30.0,
+    timeout: float = HANG_SECONDS,
     interval: float = 0.05,
     *,
     description: str | None = None,

@@ -9,11 +9,11 @@ from tests.bench.bench_run import SMOKE_SECONDS, SMOKE_TEST_SECONDS, require_red
 
 @pytest.mark.timeout(SMOKE_TEST_SECONDS)
 def test_short_run_reports_429s_and_use_and_ends_with_ratio() -> None:
-    """40 jobs at 10/s against 10 requests per 2 s: a backlog, measured, the ratio last."""
+    """20 jobs at 10/s against 10 requests per 2 s: a backlog, measured, the ratio last."""
     require_redis_server()
     lines = run_bench(
         "budget",
-        *("--jobs", "40", "--rate", "10", "--failure-rate", "0.5", "--min-retries", "5"),
+        *("--jobs", "20", "--rate", "10", "--failure-rate", "0.5", "--min-retries", "5"),
         *("--limit", "10", "--window", "2", "--margin", "0.1"),
         timeout=SMOKE_SECONDS,
     )

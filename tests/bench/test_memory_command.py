@@ -10,9 +10,9 @@ from tests.bench.bench_run import SMOKE_SECONDS, SMOKE_TEST_SECONDS, require_red
 
 @pytest.mark.timeout(SMOKE_TEST_SECONDS)
 def test_short_run_compares_peak_with_idle_and_ends_with_ratio() -> None:
-    """A 20 MB download: idle and peak RSS printed, the job ready, the ratio last."""
+    """A 5 MB download: idle and peak RSS printed, the job ready, the ratio last."""
     require_redis_server()
-    lines = run_bench("memory", "--size-mb", "20", "--idle", "0.5", timeout=SMOKE_SECONDS)
+    lines = run_bench("memory", "--size-mb", "5", "--idle", "0.5", timeout=SMOKE_SECONDS)
     assert any(line.startswith("idle RSS: ") for line in lines)
     assert any(line.startswith("peak RSS: ") for line in lines)
 

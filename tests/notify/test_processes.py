@@ -33,7 +33,10 @@ def notify_env(database_url: str, redis_url: str, app: AppEndpoint, **extra: str
         redis_url,
         NOTIFY_URLS=app.url,
         NOTIFY_SECRET=APP_SECRET,
+        # A short time-out keeps the killed send's lease (3 x time-out + 10 s) short; on a
+        # loaded machine an answer may outlast it, which is a retry, so tries are not capped.
         NOTIFY_TIMEOUT_SECONDS="1",
+        NOTIFY_MAX_ATTEMPTS="100",
         NOTIFY_RETRY_BASE_SECONDS="0.2",
         NOTIFY_RETRY_MAX_SECONDS="0.5",
         SWEEPER_INTERVAL_SECONDS="0.5",

@@ -26,13 +26,13 @@ class TestSubmissionGate:
     def test_a_dead_holders_gate_expires(self, redis_url: str) -> None:
         """A holder that never leaves (its worker died) holds it only for its window."""
         assert gate(redis_url, hold=0.2).enter(0.0) is not None
-        wait_for(lambda: gate(redis_url).enter(0.0) is not None, timeout=5)
+        wait_for(lambda: gate(redis_url).enter(0.0) is not None)
 
     def test_leaving_late_does_not_free_someone_elses_gate(self, redis_url: str) -> None:
         """A holder whose gate expired cannot free the next holder's."""
         late = gate(redis_url, hold=0.1).enter(0.0)
         assert late is not None
-        wait_for(lambda: gate(redis_url).enter(0.0) is not None, timeout=5)
+        wait_for(lambda: gate(redis_url).enter(0.0) is not None)
         gate(redis_url).leave(late)
         assert gate(redis_url).enter(0.0) is None
 

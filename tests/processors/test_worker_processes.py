@@ -281,8 +281,22 @@ def alive(pid: int) -> bool:
         return False
 
 
+# Each way of stopping on SQLite; on PostgreSQL the harshest one only (what a PaaS does): how
+# the worker drains is the same on both, and the database's part (the completion or the
+# requeued claim) is the same whichever signal came.
+DRAIN_CASES = [
+    *(pytest.param(pattern, "sqlite", id=f"{pattern}-sqlite") for pattern in STOP_PATTERNS),
+    pytest.param(
+        "every-process-double-sigterm",
+        "postgresql",
+        marks=pytest.mark.postgres,
+        id="every-process-double-sigterm-postgresql",
+    ),
+]
+
+
 class TestDrainOnStop:
-    @pytest.mark.parametrize("pattern", list(STOP_PATTERNS))
+    @pytest.mark.parametrize(("pattern", "database_url"), DRAIN_CASES, indirect=["database_url"])
     def test_an_in_flight_download_completes_or_is_redelivered(
         self,
         service: tuple[Served, Processes],

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.in_process import Served
 from tests.receiver.conftest import WEBHOOK, envelope, receiver_env, signed_headers
 from tests.services import ROOT, ServerProcess, answers_health, free_port
+from tests.waiting import HANG_SECONDS
 from voicehook.child_process import ChildProcess
 
 
@@ -100,12 +102,12 @@ def answer_to_trickle(sock: socket.socket, pieces: Iterable[bytes], pace: float 
 
 
 def post_signed(
-    server: ServerProcess,
+    server: ServerProcess | Served,
     resource_id: str,
     *,
     headers: Mapping[str, str] | None = None,
     body: bytes | None = None,
-    timeout: float = 10.0,
+    timeout: float = HANG_SECONDS,
 ) -> httpx.Response:
     body = envelope(resource_id=resource_id) if body is None else body
     return httpx.post(

@@ -1,6 +1,8 @@
 """Replays and headers cost little (issue 12, items 4 and 7): a duplicate with the same
 bytes refers to the stored body, stored headers are an allow-list with capped values, and
-prune can drop headers too. Against a real `voicehook web`, on SQLite and PostgreSQL."""
+prune can drop headers too; on SQLite and PostgreSQL. Replays go to a real `voicehook web`
+(its writer process stores them); the headers, which the route picks before any commit, to
+the receiver served on a thread of this process, which saves a process start per test."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from sqlalchemy import Engine, func, select, update
 from records.delivery_bodies import prune_bodies
 from records.events import DELIVERIES, EVENTS, EventStatus
 from records.types import utcnow
+from tests.conftest import make_settings
+from tests.in_process import Served, served_receiver_client
 from tests.receiver.conftest import deliveries
 from tests.receiver.hostile import post_signed, voicehook_web
 from tests.services import ServerProcess
@@ -28,6 +32,12 @@ def web(
 ) -> Iterator[ServerProcess]:
     with voicehook_web(database_url, redis_url, tmp_path / "web.log") as server:
         yield server
+
+
+@pytest.fixture
+def served_receiver(database_url: str, redis_url: str, migrated_engine: Engine) -> Iterator[Served]:
+    with served_receiver_client(make_settings(database_url, redis_url)) as served:
+        yield served
 
 
 def big_body() -> bytes:
@@ -74,7 +84,7 @@ class TestReplayAmplification:
 
 class TestStoredHeaders:
     def test_only_allowed_headers_are_stored_and_values_are_capped(
-        self, web: ServerProcess, migrated_engine: Engine
+        self, served_receiver: Served, migrated_engine: Engine
     ) -> None:
         """Credential-bearing headers of any name are not stored; a long value is cut."""
         credentials = {
@@ -85,7 +95,7 @@ class TestStoredHeaders:
             "authorization": "Bearer b",
         }
         headers = credentials | {"user-agent": "u" * 10_000}
-        assert post_signed(web, "gen-headers", headers=headers).status_code == 202
+        assert post_signed(served_receiver, "gen-headers", headers=headers).status_code == 202
         [delivery] = deliveries(migrated_engine)
         stored = delivery["headers"]
         assert isinstance(stored, dict)
@@ -93,9 +103,9 @@ class TestStoredHeaders:
         assert 0 < len(stored["user-agent"]) <= 1024
         assert "x-voiceproductionai-signature" in stored
 
-    def test_prune_can_drop_headers(self, web: ServerProcess, migrated_engine: Engine) -> None:
+    def test_prune_can_drop_headers(self, served_receiver: Served, migrated_engine: Engine) -> None:
         """`prune --headers` empties the headers of old settled deliveries too."""
-        assert post_signed(web, "gen-prune").status_code == 202
+        assert post_signed(served_receiver, "gen-prune").status_code == 202
         with migrated_engine.begin() as conn:
             conn.execute(update(EVENTS).values(status=EventStatus.PROCESSED.value))
         result = prune_bodies(migrated_engine, utcnow() + timedelta(seconds=1), headers=True)

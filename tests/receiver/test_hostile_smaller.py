@@ -1,5 +1,6 @@
 """Smaller edges of issue 12 (item 11), against a real `voicehook web`: forged requests
-cannot flood the log, no redirect reflects the Host header, internal-API bodies are capped."""
+cannot flood the log (a process of its own, whose log is read once it stopped), no redirect
+reflects the Host header, internal-API bodies are capped (one process for both)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from receiver.log_sampling import INTERVAL_SECONDS, SampledWarning
+from tests.databases import SqliteTemplate
 from tests.receiver.conftest import WEBHOOK, envelope
 from tests.receiver.hostile import voicehook_web
 from tests.services import ServerProcess
@@ -26,6 +28,21 @@ def web(
 ) -> Iterator[ServerProcess]:
     env = {"ADMIN_TOKEN": TOKEN}
     with voicehook_web(sqlite_url, redis_url, tmp_path / "web.log", env=env) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def shared_web(
+    tmp_path_factory: pytest.TempPathFactory,
+    _sqlite_template: SqliteTemplate,
+    _session_redis: str,
+) -> Iterator[ServerProcess]:
+    """One `voicehook web` for the tests that only ask it something and leave it running."""
+    folder = tmp_path_factory.mktemp("shared-web")
+    url = f"sqlite:///{folder / 'voicehook.db'}"
+    _sqlite_template.copy_to(url)
+    env = {"ADMIN_TOKEN": TOKEN}
+    with voicehook_web(url, _session_redis, folder / "web.log", env=env) as server:
         yield server
 
 
@@ -63,18 +80,20 @@ class TestForgedFlood:
 
 
 class TestRedirects:
-    def test_a_trailing_slash_never_redirects_to_the_host_header(self, web: ServerProcess) -> None:
+    def test_a_trailing_slash_never_redirects_to_the_host_header(
+        self, shared_web: ServerProcess
+    ) -> None:
         """`/healthz/` with a foreign Host gets no redirect to it."""
-        answer = httpx.get(web.url + "/healthz/", headers={"host": "evil.example"})
+        answer = httpx.get(shared_web.url + "/healthz/", headers={"host": "evil.example"})
         assert "evil.example" not in answer.headers.get("location", "")
         assert answer.status_code == 404
 
 
 class TestInternalApiBodies:
-    def test_an_oversized_body_is_refused_413(self, web: ServerProcess) -> None:
+    def test_an_oversized_body_is_refused_413(self, shared_web: ServerProcess) -> None:
         """An authenticated request with a body past the cap gets 413, not a parse of it."""
         answer = httpx.post(
-            web.url + "/api/customers",
+            shared_web.url + "/api/customers",
             content=b'{"externalRef":"a","name":"' + b"n" * 200_000 + b'"}',
             headers={"authorization": f"Bearer {TOKEN}", "content-type": "application/json"},
             timeout=10,

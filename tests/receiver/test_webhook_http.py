@@ -279,6 +279,8 @@ class TestOperationalEndpoints:
         assert 'voicehook_webhook_ack_seconds_count{outcome="accepted"} 1.0' in metrics
 
 
+# What a process logs does not depend on its database: SQLite only, a process start each.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 class TestProcessLog:
     """The log of a receiver process (`app_from_environment` configures it), read back."""
 

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from bench import process_stats
@@ -64,6 +65,8 @@ class TestWriterProcess:
         assert "voicehook_ingest_writer_restarts_total 1.0" in client.get("/metrics").text
         client.close()
 
+    # How the writer ends with the receiver does not depend on the database: SQLite only.
+    @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
     def test_writer_stops_with_the_receiver(self, receiver_process: ServerProcess) -> None:
         """A graceful stop takes the writer with it; no process is left behind."""
         pid = writer_pid(receiver_process)
@@ -73,6 +76,7 @@ class TestWriterProcess:
             lambda: not running(pid), description="the writer exited", log=receiver_process.log
         )
 
+    @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
     def test_writer_exits_when_the_receiver_is_killed(
         self, receiver_process: ServerProcess
     ) -> None:

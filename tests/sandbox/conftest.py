@@ -15,10 +15,14 @@ HOOK_SECRET = "whsec_sandbox_tests"
 URL_SECRET = "url-signing-secret-for-tests"
 FAST_HOOK = "/fast"
 CLOCKED_HOOK = "/clocked"
+IMPATIENT_HOOK = "/impatient"
+IMPATIENT_TIMEOUT_SECONDS = 0.5
 
 
 def fast_settings(sink: WebhookSink, **overrides: object) -> SandboxSettings:
-    """Real-time phases of a few hundredths of a second, short retries and timeouts."""
+    """Real-time phases of a few hundredths of a second and short retries. The webhook
+    time-out is long: the sink answers at once, and a loaded machine that stalls it past a
+    short time-out would turn an answer into a retry (`impatient` tests the time-out)."""
     values: dict[str, object] = {
         "speech": "tone",
         "seed": 1234,
@@ -30,7 +34,7 @@ def fast_settings(sink: WebhookSink, **overrides: object) -> SandboxSettings:
         "rate_limit_requests": 100_000,
         "webhook_url": sink.url + FAST_HOOK,
         "webhook_secret": HOOK_SECRET,
-        "webhook_timeout_seconds": 0.5,
+        "webhook_timeout_seconds": 30,
         "webhook_retry_schedule": [0.1, 0.2, 0.3],
         "url_signing_secret": URL_SECRET,
         "max_upload_bytes": 1024 * 1024,
@@ -67,6 +71,18 @@ def clocked_server(sink: WebhookSink) -> Iterator[RunningSandbox]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def impatient_server(sink: WebhookSink) -> Iterator[RunningSandbox]:
+    """A webhook time-out of half a second, for the test of what a slower answer counts as."""
+    settings = fast_settings(
+        sink,
+        webhook_url=sink.url + IMPATIENT_HOOK,
+        webhook_timeout_seconds=IMPATIENT_TIMEOUT_SECONDS,
+    )
+    with run_sandbox(settings) as server:
+        yield server
+
+
 @pytest.fixture
 def sandbox(fast_server: RunningSandbox, sink: WebhookSink) -> Iterator[Harness]:
     """The real-time sandbox, reset for this test."""
@@ -81,6 +97,16 @@ def sandbox(fast_server: RunningSandbox, sink: WebhookSink) -> Iterator[Harness]
 def clocked(clocked_server: RunningSandbox, sink: WebhookSink) -> Iterator[Harness]:
     """The slow-clocked sandbox, reset for this test."""
     harness = Harness(clocked_server, sink, CLOCKED_HOOK)
+    harness.reset()
+    yield harness
+    harness.reset()
+    harness.close()
+
+
+@pytest.fixture
+def impatient(impatient_server: RunningSandbox, sink: WebhookSink) -> Iterator[Harness]:
+    """The real-time sandbox with a short webhook time-out, reset for this test."""
+    harness = Harness(impatient_server, sink, IMPATIENT_HOOK)
     harness.reset()
     yield harness
     harness.reset()

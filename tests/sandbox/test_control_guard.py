@@ -94,8 +94,8 @@ class TestBind:
             cwd=ROOT, env=dict(os.environ), stdout=log.open("ab"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
-            wait_for(lambda: "control API" in log.read_text(), timeout=30)
-            wait_for(lambda: "WARNING" in log.read_text(), timeout=60)
+            wait_for(lambda: "control API" in log.read_text())
+            wait_for(lambda: "WARNING" in log.read_text())
             text = log.read_text()
             assert f"listening on http://0.0.0.0:{port}" in text
             assert "no authentication" in text

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from tests.sandbox.conftest import HOOK_SECRET
+from tests.sandbox.conftest import HOOK_SECRET, IMPATIENT_TIMEOUT_SECONDS
 from tests.sandbox.harness import Harness, openssl_signature
 from tests.sandbox.sink import Reply
 
@@ -75,13 +75,14 @@ class TestDelivery:
         assert second.at - first.at >= 0.09
         assert third.at - second.at >= 0.19
 
-    def test_a_timeout_counts_as_a_failure(self, sandbox: Harness) -> None:
+    def test_a_timeout_counts_as_a_failure(self, impatient: Harness) -> None:
         """An endpoint slower than the timeout is logged as `timeout` and tried again."""
-        sandbox.sink.plan(sandbox.hook_path, Reply(200, delay=1.0), Reply(200))
-        trigger(sandbox, "generation.ready")
-        sandbox.sink.wait_for(2, sandbox.hook_path)
-        (delivery,) = sandbox.deliveries()
-        delivery = sandbox.wait_for_delivery_state(delivery["id"], "delivered")
+        slow = Reply(200, delay=2 * IMPATIENT_TIMEOUT_SECONDS)
+        impatient.sink.plan(impatient.hook_path, slow, Reply(200))
+        trigger(impatient, "generation.ready")
+        impatient.sink.wait_for(2, impatient.hook_path)
+        (delivery,) = impatient.deliveries()
+        delivery = impatient.wait_for_delivery_state(delivery["id"], "delivered")
         assert delivery["attempts"][0]["error"] == "timeout"
         assert delivery["attempts"][0]["statusCode"] is None
         assert delivery["attempts"][1]["statusCode"] == 200

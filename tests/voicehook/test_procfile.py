@@ -130,6 +130,9 @@ def readme_procfile_command() -> str:
 
 
 class TestHoncho:
+    # How honcho starts and stops the lines does not depend on the database, whose part (the
+    # release's migration, the processes on it) TestProcfileLines checks on both.
+    @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
     @pytest.mark.timeout(PROCESSES_TIMEOUT_SECONDS)
     def test_the_readmes_command_migrates_serves_and_stops_on_ctrl_c(
         self, database_url: str, redis_url: str, vpai: Sandbox, tmp_path: Path
