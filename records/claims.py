@@ -12,12 +12,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Engine, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Update, and_, or_, select, update
+from sqlalchemy.sql.dml import ReturningUpdate
 
-from config.database import is_sqlite, transaction
-from records.attempt_views import AttemptView, find_attempt_on
+from config.database import is_sqlite, single_statements, transaction
+from records.attempt_views import AttemptView, attempt_columns, find_attempt_on, view_of
 from records.event_reads import first_body_query
 from records.events import EVENTS, EventStatus
+from records.jobs import ATTEMPTS, JOBS
 from records.types import utcnow
 
 # Events about a generation: their claim also reads the generation's attempt.
@@ -86,28 +88,13 @@ def claim_event(engine: Engine, event_id: str, lease_seconds: float) -> ClaimedE
     so it no longer fsyncs under the write lock: a power cut can undo it only together with
     everything after it (the completion that follows it is durable), which leaves the event
     as if no worker had taken it — queued or received, found again by the sweeper. On
-    PostgreSQL it stays durable: there, saying so (`SET LOCAL synchronous_commit`) is one
-    round trip more, which cost more than the WAL flush it saves (profiled in the drain).
+    PostgreSQL it stays durable, and is one statement (`_claim_in_one_statement`).
     """
     now = utcnow()
-    with transaction(engine, durable=not is_sqlite(engine)) as conn:
-        row = conn.execute(
-            update(EVENTS)
-            .where(EVENTS.c.id == event_id, claimable(now, lease_seconds))
-            .values(
-                status=LEASED_STATE.value,
-                attempts=EVENTS.c.attempts + 1,
-                started_at=now,
-                updated_at=now,
-            )
-            .returning(
-                EVENTS.c.type,
-                EVENTS.c.resource_id,
-                EVENTS.c.attempts,
-                EVENTS.c.received_at,
-                first_body_query(event_id).scalar_subquery().label("body"),
-            )
-        ).first()
+    if not is_sqlite(engine):
+        return _claim_in_one_statement(engine, event_id, now, lease_seconds)
+    with transaction(engine, durable=False) as conn:
+        row = conn.execute(_claim(event_id, now, lease_seconds)).first()
         if row is None:
             return _busy_or_settled(conn, event_id, now, lease_seconds)
         attempt = (
@@ -115,6 +102,70 @@ def claim_event(engine: Engine, event_id: str, lease_seconds: float) -> ClaimedE
             if row.type in GENERATION_EVENTS and row.resource_id
             else None
         )
+    return _claimed(event_id, row, attempt)
+
+
+def _claim(event_id: str, now: datetime, lease_seconds: float) -> ReturningUpdate[Any]:
+    """The claim: the event `processing` with one attempt more, its columns and first body."""
+    return (
+        update(EVENTS)
+        .where(EVENTS.c.id == event_id, claimable(now, lease_seconds))
+        .values(
+            status=LEASED_STATE.value,
+            attempts=EVENTS.c.attempts + 1,
+            started_at=now,
+            updated_at=now,
+        )
+        .returning(
+            EVENTS.c.type,
+            EVENTS.c.resource_id,
+            EVENTS.c.attempts,
+            EVENTS.c.received_at,
+            first_body_query(event_id).scalar_subquery().label("body"),
+        )
+    )
+
+
+def _claim_in_one_statement(
+    engine: Engine, event_id: str, now: datetime, lease_seconds: float
+) -> ClaimedEvent | Busy | None:
+    """On PostgreSQL the claim and the attempt's read are one autocommitted statement (the
+    claim a data-modifying CTE, the attempt outer-joined to what it returns): one round trip
+    where a transaction took five (ping, BEGIN, two statements, COMMIT)."""
+    claimed = _claim(event_id, now, lease_seconds).cte("claimed")
+    about_generation = and_(
+        ATTEMPTS.c.generation_id == claimed.c.resource_id,
+        claimed.c.type.in_(sorted(GENERATION_EVENTS)),
+    )
+    query = select(
+        claimed.c.type.label("event_type"),
+        claimed.c.resource_id.label("event_resource_id"),
+        claimed.c.attempts.label("event_attempts"),
+        claimed.c.received_at.label("event_received_at"),
+        claimed.c.body.label("event_body"),
+        *attempt_columns(),
+    ).select_from(
+        claimed.outerjoin(ATTEMPTS, about_generation).outerjoin(
+            JOBS, JOBS.c.id == ATTEMPTS.c.job_id
+        )
+    )
+    with single_statements(engine) as conn:
+        row = conn.execute(query).mappings().first()
+    if row is None:
+        with transaction(engine, write=False) as conn:
+            return _busy_or_settled(conn, event_id, now, lease_seconds)
+    return ClaimedEvent(
+        event_id,
+        row["event_type"],
+        row["event_resource_id"],
+        _data_of(row["event_body"]),
+        row["event_attempts"],
+        row["event_received_at"],
+        view_of(row),
+    )
+
+
+def _claimed(event_id: str, row: Row[Any], attempt: AttemptView | None) -> ClaimedEvent:
     return ClaimedEvent(
         event_id,
         row.type,
@@ -159,8 +210,12 @@ def settle_event(engine: Engine, event_id: str, status: EventStatus, error: str 
 
 def settle_on(conn: Connection, event_id: str, status: EventStatus, error: str | None) -> None:
     """As `settle_event`, in `conn`'s transaction (with the change the outcome is)."""
-    now = utcnow()
-    conn.execute(
+    conn.execute(settling(event_id, status, error, utcnow()))
+
+
+def settling(event_id: str, status: EventStatus, error: str | None, now: datetime) -> Update:
+    """The statement `settle_on` runs (for a caller that makes it part of another)."""
+    return (
         update(EVENTS)
         .where(EVENTS.c.id == event_id)
         .values(status=status.value, last_error=error, finished_at=now, updated_at=now)

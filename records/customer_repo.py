@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Update, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config.database import transaction
@@ -77,7 +77,12 @@ def count_ready(
     """A job of the customer became ready: its audio seconds and credits are counted."""
     if customer_id is None:
         return
-    conn.execute(
+    conn.execute(counting_ready(customer_id, seconds, credits, now))
+
+
+def counting_ready(customer_id: str, seconds: float, credits: int, now: datetime) -> Update:
+    """The statement `count_ready` runs (for a caller that makes it part of another)."""
+    return (
         update(CUSTOMERS)
         .where(CUSTOMERS.c.id == customer_id)
         .values(

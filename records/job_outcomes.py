@@ -8,19 +8,21 @@ conditional updates are how races between workers are settled.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, Engine, case, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Update, and_, case, exists, insert, or_, select, update
 
-from config.database import transaction
+from config.database import is_sqlite, single_statements, transaction
 from records.attempt_views import AttemptView, find_attempt_on
-from records.customer_repo import count_failed, count_ready
+from records.claims import settle_on, settling
+from records.customer_repo import count_failed, count_ready, counting_ready
+from records.events import EVENTS, EventStatus
 from records.jobs import (
     ATTEMPTS,
+    CUSTOMERS,
     JOBS,
     TERMINAL_JOB_STATES,
     Attempt,
@@ -29,7 +31,7 @@ from records.jobs import (
     JobStatus,
 )
 from records.outbox import notify, notify_job, subscribers_on
-from records.outbox_tables import EventType
+from records.outbox_tables import NOTIFY_ENDPOINTS, EventType
 from records.types import utcnow
 
 
@@ -87,45 +89,31 @@ def attempt_for_generation(
 
 
 def complete_job(
-    engine: Engine,
-    view: AttemptView,
-    audio: StoredAudio,
-    *,
-    also: Callable[[Connection], None] | None = None,
+    engine: Engine, view: AttemptView, audio: StoredAudio, *, settles: str | None = None
 ) -> bool:
     """Job ready, attempt ready, customer usage counted — once. False if it was already ready.
 
-    `also` runs in the same transaction whichever it was (the worker settles the event
-    there: one commit makes the job ready and the event processed).
-    The customer's row, which every job of the customer updates, is updated last, so its
-    lock is held from that statement to the commit only.
+    `settles`: an event settled `processed` in the same commit, whichever it was (the
+    worker's: one commit makes the job ready and the event processed).
+    On PostgreSQL, when no notification endpoint is registered, all of it is one
+    autocommitted statement (`_complete_in_one_statement`); otherwise one transaction, in
+    which the customer's row, which every job of the customer updates, is updated last, so
+    its lock is held from that statement to the commit only.
     """
     now = utcnow()
     credits = view.estimated_credits or 0
+    if not is_sqlite(engine):
+        done = _complete_in_one_statement(engine, view, audio, settles, now)
+        if done is not None:
+            return done
     with transaction(engine) as conn:
-        changed = conn.execute(
-            update(JOBS)
-            .where(JOBS.c.id == view.job_id, JOBS.c.status != JobStatus.READY.value)
-            .values(
-                status=JobStatus.READY.value,
-                audio_path=audio.relative_path,
-                audio_store=audio.store,
-                audio_bytes=audio.size,
-                audio_sha256=audio.sha256,
-                audio_duration_sec=audio.duration_sec,
-                credits=JOBS.c.credits + credits,
-                last_error=None,
-                next_attempt_at=None,
-                ready_at=now,
-                updated_at=now,
-            )
-        ).rowcount
+        changed = conn.execute(_readying(view, audio, now)).rowcount
         if changed:
             _ready_and_supersede(conn, view, now)
         else:
             _set_attempt(conn, view.attempt_id, AttemptStatus.READY, None)
-        if also is not None:
-            also(conn)
+        if settles is not None:
+            settle_on(conn, settles, EventStatus.PROCESSED, None)
         if not changed:
             return False
         subscribers = subscribers_on(conn)
@@ -135,6 +123,80 @@ def complete_job(
             # at all when no endpoint takes usage updates (the row's lock ends at the commit)
             notify(conn, EventType.CUSTOMER_USAGE_UPDATED, view.customer_id, subscribers)
         return True
+
+
+def _readying(view: AttemptView, audio: StoredAudio, now: datetime) -> Update:
+    """The job ready with its audio, unless it already is."""
+    return (
+        update(JOBS)
+        .where(JOBS.c.id == view.job_id, JOBS.c.status != JobStatus.READY.value)
+        .values(
+            status=JobStatus.READY.value,
+            audio_path=audio.relative_path,
+            audio_store=audio.store,
+            audio_bytes=audio.size,
+            audio_sha256=audio.sha256,
+            audio_duration_sec=audio.duration_sec,
+            credits=JOBS.c.credits + (view.estimated_credits or 0),
+            last_error=None,
+            next_attempt_at=None,
+            ready_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def _complete_in_one_statement(
+    engine: Engine, view: AttemptView, audio: StoredAudio, settles: str | None, now: datetime
+) -> bool | None:
+    """`complete_job` as one autocommitted PostgreSQL statement (data-modifying CTEs, each
+    seeing what the job's update returned): one round trip where the transaction took eight.
+
+    Each part is conditioned on no notification endpoint existing, in the statement's own
+    snapshot; when one does, nothing is changed and None says so (the caller runs the
+    transaction, which writes the notifications with the change). Without endpoints the
+    transaction would have written none either: the same outcome, atomically.
+    """
+    no_endpoints = ~exists(select(NOTIFY_ENDPOINTS.c.id))
+    readied = _readying(view, audio, now).where(no_endpoints).returning(JOBS.c.id).cte("readied")
+    changed = exists(select(readied.c.id))
+    this = ATTEMPTS.c.id == view.attempt_id
+    in_flight = ATTEMPTS.c.status.in_([AttemptStatus.SUBMITTED, AttemptStatus.SUBMITTING])
+    parts = [
+        update(ATTEMPTS)
+        .where(
+            no_endpoints,
+            or_(
+                and_(changed, ATTEMPTS.c.job_id == view.job_id, this | in_flight),
+                and_(~changed, this),
+            ),
+        )
+        .values(
+            status=case((this, AttemptStatus.READY.value), else_=AttemptStatus.SUPERSEDED.value),
+            completed_at=case((this, now), else_=ATTEMPTS.c.completed_at),
+        )
+        .returning(ATTEMPTS.c.id)
+        .cte("attempts_set")
+    ]
+    if settles is not None:
+        parts.append(
+            settling(settles, EventStatus.PROCESSED, None, now)
+            .where(no_endpoints)
+            .returning(EVENTS.c.id)
+            .cte("settled")
+        )
+    if view.customer_id is not None:
+        credits = view.estimated_credits or 0
+        parts.append(
+            counting_ready(view.customer_id, audio.duration_sec, credits, now)
+            .where(changed)
+            .returning(CUSTOMERS.c.id)
+            .cte("counted")
+        )
+    query = select(changed.label("changed"), no_endpoints.label("open")).add_cte(*parts)
+    with single_statements(engine) as conn:
+        row = conn.execute(query).one()
+    return bool(row.changed) if row.open else None
 
 
 def _ready_and_supersede(conn: Connection, view: AttemptView, now: datetime) -> None:
