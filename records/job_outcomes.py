@@ -18,11 +18,11 @@ from sqlalchemy import Connection, Engine, Update, and_, case, exists, insert, o
 from config.database import is_sqlite, single_statements, transaction
 from records.attempt_views import AttemptView, find_attempt_on
 from records.claims import settle_on, settling
-from records.customer_repo import count_failed, count_ready, counting_ready
+from records.customer_usage import count_failed, count_ready, counting
 from records.events import EVENTS, EventStatus
 from records.jobs import (
     ATTEMPTS,
-    CUSTOMERS,
+    CUSTOMER_USAGE,
     JOBS,
     TERMINAL_JOB_STATES,
     Attempt,
@@ -96,9 +96,9 @@ def complete_job(
     `settles`: an event settled `processed` in the same commit, whichever it was (the
     worker's: one commit makes the job ready and the event processed).
     On PostgreSQL, when no notification endpoint is registered, all of it is one
-    autocommitted statement (`_complete_in_one_statement`); otherwise one transaction, in
-    which the customer's row, which every job of the customer updates, is updated last, so
-    its lock is held from that statement to the commit only.
+    autocommitted statement (`_complete_in_one_statement`); otherwise one transaction. The
+    usage is counted in the job's shard of the customer's (`records.customer_usage`), so
+    the completions of one customer's jobs seldom wait for each other's commit.
     """
     now = utcnow()
     credits = view.estimated_credits or 0
@@ -118,9 +118,16 @@ def complete_job(
             return False
         subscribers = subscribers_on(conn)
         notify(conn, EventType.JOB_READY, view.job_id, subscribers)
-        count_ready(conn, view.customer_id, audio.duration_sec, credits, now)
+        count_ready(
+            conn,
+            view.customer_id,
+            view.job_id,
+            seconds=audio.duration_sec,
+            credits=credits,
+            now=now,
+        )
         if view.customer_id is not None:  # its document as of this count; no statement
-            # at all when no endpoint takes usage updates (the row's lock ends at the commit)
+            # at all when no endpoint takes usage updates
             notify(conn, EventType.CUSTOMER_USAGE_UPDATED, view.customer_id, subscribers)
         return True
 
@@ -186,11 +193,14 @@ def _complete_in_one_statement(
             .cte("settled")
         )
     if view.customer_id is not None:
-        credits = view.estimated_credits or 0
+        counts = {
+            "audio_seconds": audio.duration_sec,
+            "credits_spent": view.estimated_credits or 0,
+            "jobs_ready": 1,
+        }
         parts.append(
-            counting_ready(view.customer_id, audio.duration_sec, credits, now)
-            .where(changed)
-            .returning(CUSTOMERS.c.id)
+            counting("postgresql", view.customer_id, view.job_id, now, counts, when=changed)
+            .returning(CUSTOMER_USAGE.c.shard)
             .cte("counted")
         )
     query = select(changed.label("changed"), no_endpoints.label("open")).add_cte(*parts)
@@ -279,7 +289,7 @@ def fail_job(engine: Engine, view: AttemptView, reason: str) -> bool:
             .values(status=JobStatus.FAILED.value, last_error=reason, updated_at=now)
         ).rowcount
         if changed:
-            count_failed(conn, view.customer_id, now)
+            count_failed(conn, view.customer_id, view.job_id, now)
             notify_job(conn, EventType.JOB_FAILED, view.job_id, usage_of=view.customer_id)
         return bool(changed)
 

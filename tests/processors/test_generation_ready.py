@@ -47,7 +47,7 @@ class WorkerDiedError(Exception):
     """Stands for the worker's death between the completion's statements and its commit."""
 
 
-USAGE_COUNT = "UPDATE customers"  # the statement (or the part of one) counting usage
+USAGE_COUNT = "INSERT INTO customer_usage"  # the statement (or part of one) counting usage
 
 
 @contextmanager
