@@ -37,18 +37,19 @@ def shard_of(job_id: str) -> int:
 
 def counting(
     dialect: str,
-    customer_id: str,
-    job_id: str,
-    now: datetime,
-    counts: dict[str, float | int],
+    customer_id: Any,
+    shard: Any,
+    now: Any,
+    counts: dict[str, Any],
     *,
     when: ColumnElement[bool] | None = None,
 ) -> Insert:
-    """Add `counts` (by counter name) to the job's shard of the customer's usage, as one
-    insert-or-add statement; `when`: only if this holds (for a statement that is part of
-    another, on PostgreSQL)."""
+    """Add `counts` (by counter name) to a shard of the customer's usage (a job's:
+    `shard_of`), as one insert-or-add statement; `when`: only if this holds (for a
+    statement that is part of another, on PostgreSQL). Each value may be a bound parameter
+    (a statement built once)."""
     values: dict[str, Any] = (
-        {"customer_id": customer_id, "shard": shard_of(job_id)}
+        {"customer_id": customer_id, "shard": shard}
         | {name: counts.get(name, zero) for name, zero in COUNTERS.items()}
         | {"updated_at": now}
     )
@@ -56,7 +57,12 @@ def counting(
     if when is None:
         statement = make(CUSTOMER_USAGE).values(**values)
     else:
-        literals = [literal(value, CUSTOMER_USAGE.c[name].type) for name, value in values.items()]
+        literals = [
+            value
+            if isinstance(value, ColumnElement)
+            else literal(value, CUSTOMER_USAGE.c[name].type)
+            for name, value in values.items()
+        ]
         statement = make(CUSTOMER_USAGE).from_select(list(values), select(*literals).where(when))
     added = {name: CUSTOMER_USAGE.c[name] + statement.excluded[name] for name in COUNTERS}
     return statement.on_conflict_do_update(
@@ -78,14 +84,15 @@ def count_ready(
     if customer_id is None:
         return
     counts = {"audio_seconds": seconds, "credits_spent": credits, "jobs_ready": 1}
-    conn.execute(counting(conn.dialect.name, customer_id, job_id, now, counts))
+    conn.execute(counting(conn.dialect.name, customer_id, shard_of(job_id), now, counts))
 
 
 def count_failed(conn: Connection, customer_id: str | None, job_id: str, now: datetime) -> None:
     """A job of the customer failed for good."""
     if customer_id is None:
         return
-    conn.execute(counting(conn.dialect.name, customer_id, job_id, now, {"jobs_failed": 1}))
+    shard = shard_of(job_id)
+    conn.execute(counting(conn.dialect.name, customer_id, shard, now, {"jobs_failed": 1}))
 
 
 def uncount_failed_job(

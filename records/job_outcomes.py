@@ -10,15 +10,32 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, Engine, Update, and_, case, exists, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    Select,
+    String,
+    Update,
+    and_,
+    bindparam,
+    case,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from config.database import is_sqlite, single_statements, transaction
 from records.attempt_views import AttemptView, find_attempt_on
 from records.claims import settle_on, settling
-from records.customer_usage import count_failed, count_ready, counting
+from records.customer_usage import count_failed, count_ready, counting, shard_of
 from records.events import EVENTS, EventStatus
 from records.jobs import (
     ATTEMPTS,
@@ -32,7 +49,7 @@ from records.jobs import (
 )
 from records.outbox import notify, notify_job, subscribers_on
 from records.outbox_tables import NOTIFY_ENDPOINTS, EventType
-from records.types import utcnow
+from records.types import UTCDateTime, utcnow
 
 
 @dataclass(frozen=True)
@@ -107,7 +124,7 @@ def complete_job(
         if done is not None:
             return done
     with transaction(engine) as conn:
-        changed = conn.execute(_readying(view, audio, now)).rowcount
+        changed = conn.execute(_readying(view.job_id, _audio_columns(audio), credits, now)).rowcount
         if changed:
             _ready_and_supersede(conn, view, now)
         else:
@@ -132,25 +149,33 @@ def complete_job(
         return True
 
 
-def _readying(view: AttemptView, audio: StoredAudio, now: datetime) -> Update:
-    """The job ready with its audio, unless it already is."""
+def _readying(job_id: Any, audio: dict[str, Any], credits: Any, now: Any) -> Update:
+    """The job ready with its audio (`_audio_columns`), unless it already is; each argument
+    a value, or a bound parameter of one."""
     return (
         update(JOBS)
-        .where(JOBS.c.id == view.job_id, JOBS.c.status != JobStatus.READY.value)
+        .where(JOBS.c.id == job_id, JOBS.c.status != JobStatus.READY.value)
         .values(
             status=JobStatus.READY.value,
-            audio_path=audio.relative_path,
-            audio_store=audio.store,
-            audio_bytes=audio.size,
-            audio_sha256=audio.sha256,
-            audio_duration_sec=audio.duration_sec,
-            credits=JOBS.c.credits + (view.estimated_credits or 0),
+            **audio,
+            credits=JOBS.c.credits + credits,
             last_error=None,
             next_attempt_at=None,
             ready_at=now,
             updated_at=now,
         )
     )
+
+
+def _audio_columns(audio: StoredAudio) -> dict[str, Any]:
+    """The job's columns that say where its audio is and what it is."""
+    return {
+        "audio_path": audio.relative_path,
+        "audio_store": audio.store,
+        "audio_bytes": audio.size,
+        "audio_sha256": audio.sha256,
+        "audio_duration_sec": audio.duration_sec,
+    }
 
 
 def _complete_in_one_statement(
@@ -164,19 +189,48 @@ def _complete_in_one_statement(
     transaction, which writes the notifications with the change). Without endpoints the
     transaction would have written none either: the same outcome, atomically.
     """
+    parameters: dict[str, Any] = {
+        "done_job_id": view.job_id,
+        "done_attempt_id": view.attempt_id,
+        "done_credits": view.estimated_credits or 0,
+        "done_now": now,
+    } | {f"done_{name}": value for name, value in _audio_columns(audio).items()}
+    if settles is not None:
+        parameters["done_event_id"] = settles
+    if view.customer_id is not None:
+        parameters |= {"done_customer_id": view.customer_id, "done_shard": shard_of(view.job_id)}
+    query = _completion_query(settles=settles is not None, counts=view.customer_id is not None)
+    with single_statements(engine) as conn:
+        row = conn.execute(query, parameters).one()
+    return bool(row.changed) if row.open else None
+
+
+@cache
+def _completion_query(*, settles: bool, counts: bool) -> Select[bool, bool]:
+    """`_complete_in_one_statement`'s statement, built once per shape with bound parameters
+    (building it for each event took a third of the completion's time in a worker)."""
+    job_id = bindparam("done_job_id", type_=String())
+    now = bindparam("done_now", type_=UTCDateTime())
+    credits = bindparam("done_credits", type_=Integer())
+    audio = {
+        name: bindparam(f"done_{name}", type_=JOBS.c[name].type)
+        for name in ("audio_path", "audio_store", "audio_bytes", "audio_sha256")
+    } | {"audio_duration_sec": bindparam("done_audio_duration_sec", type_=Float())}
     no_endpoints = ~exists(select(NOTIFY_ENDPOINTS.c.id))
-    readied = _readying(view, audio, now).where(no_endpoints).returning(JOBS.c.id).cte("readied")
+    readied = (
+        _readying(job_id, audio, credits, now)
+        .where(no_endpoints)
+        .returning(JOBS.c.id)
+        .cte("readied")
+    )
     changed = exists(select(readied.c.id))
-    this = ATTEMPTS.c.id == view.attempt_id
+    this = ATTEMPTS.c.id == bindparam("done_attempt_id", type_=String())
     in_flight = ATTEMPTS.c.status.in_([AttemptStatus.SUBMITTED, AttemptStatus.SUBMITTING])
     parts = [
         update(ATTEMPTS)
         .where(
             no_endpoints,
-            or_(
-                and_(changed, ATTEMPTS.c.job_id == view.job_id, this | in_flight),
-                and_(~changed, this),
-            ),
+            or_(and_(changed, ATTEMPTS.c.job_id == job_id, this | in_flight), and_(~changed, this)),
         )
         .values(
             status=case((this, AttemptStatus.READY.value), else_=AttemptStatus.SUPERSEDED.value),
@@ -185,28 +239,28 @@ def _complete_in_one_statement(
         .returning(ATTEMPTS.c.id)
         .cte("attempts_set")
     ]
-    if settles is not None:
+    if settles:
+        event_id = bindparam("done_event_id", type_=String())
         parts.append(
-            settling(settles, EventStatus.PROCESSED, None, now)
+            settling(event_id, EventStatus.PROCESSED, None, now)
             .where(no_endpoints)
             .returning(EVENTS.c.id)
             .cte("settled")
         )
-    if view.customer_id is not None:
-        counts = {
-            "audio_seconds": audio.duration_sec,
-            "credits_spent": view.estimated_credits or 0,
+    if counts:
+        usage = {
+            "audio_seconds": audio["audio_duration_sec"],
+            "credits_spent": credits,
             "jobs_ready": 1,
         }
+        customer_id = bindparam("done_customer_id", type_=String())
+        shard = bindparam("done_shard", type_=Integer())
         parts.append(
-            counting("postgresql", view.customer_id, view.job_id, now, counts, when=changed)
+            counting("postgresql", customer_id, shard, now, usage, when=changed)
             .returning(CUSTOMER_USAGE.c.shard)
             .cte("counted")
         )
-    query = select(changed.label("changed"), no_endpoints.label("open")).add_cte(*parts)
-    with single_statements(engine) as conn:
-        row = conn.execute(query).one()
-    return bool(row.changed) if row.open else None
+    return select(changed.label("changed"), no_endpoints.label("open")).add_cte(*parts)
 
 
 def _ready_and_supersede(conn: Connection, view: AttemptView, now: datetime) -> None:
