@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from bench.verify import Check
-from records.jobs import ATTEMPTS, CUSTOMERS, JOBS
+from records.jobs import ATTEMPTS, CUSTOMER_USAGE, JOBS
 
 SETTLED = frozenset({"ready", "failed", "needs_review"})
 
@@ -29,7 +29,7 @@ def read_recorded(engine: Engine) -> Recorded:
         jobs = [dict(row) for row in conn.execute(select(JOBS)).mappings()]
         attempts = [dict(row) for row in conn.execute(select(ATTEMPTS)).mappings()]
         counted = sum(
-            int(c or 0) for c in conn.execute(select(CUSTOMERS.c.credits_spent)).scalars()
+            int(c or 0) for c in conn.execute(select(CUSTOMER_USAGE.c.credits_spent)).scalars()
         )
     return Recorded(jobs, attempts, counted)
 

@@ -54,9 +54,20 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(settings: DatabaseSettings, *, pool_size: int = 5) -> Engine:
+# Pooled PostgreSQL connections older than this are replaced at their next checkout, before
+# a server's or a proxy's idle time-out (commonly 30 min and more) can cut them.
+POOL_RECYCLE_SECONDS = 600
+
+
+def make_engine(settings: DatabaseSettings, *, pool_size: int = 5, pre_ping: bool = True) -> Engine:
     """Build the engine for `DATABASE_URL`, creating the SQLite file's own folder when needed
-    (never the folders above it: a mistyped path is an error, not a new tree)."""
+    (never the folders above it: a mistyped path is an error, not a new tree).
+
+    `pre_ping=False` skips PostgreSQL's `SELECT 1` at each checkout (a round trip per
+    transaction): a connection the server has dropped then fails its first statement with
+    an OperationalError, which `database_busy` counts as busy (the work is tried again a
+    few seconds later), and SQLAlchemy replaces every connection of the pool opened before
+    it; connections are recycled after `POOL_RECYCLE_SECONDS` in any case."""
     url = make_url(settings.database_url)
     timeout = settings.database_timeout_seconds
     if url.get_backend_name() == "sqlite":
@@ -66,7 +77,8 @@ def make_engine(settings: DatabaseSettings, *, pool_size: int = 5) -> Engine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
+        pool_recycle=POOL_RECYCLE_SECONDS,
         pool_timeout=timeout,
         connect_args={
             "connect_timeout": max(1, int(timeout)),
@@ -169,6 +181,18 @@ def transaction(
                 connection.info.pop(AFTER_COMMIT, None)  # `info` outlives this checkout
     for callback in callbacks:
         callback()
+
+
+@contextmanager
+def single_statements(engine: Engine) -> Iterator[Connection]:
+    """A PostgreSQL connection on which each statement commits by itself, as durably as a
+    `transaction`: for a change made in one statement, which then costs one round trip
+    instead of three (`BEGIN`, the statement, `COMMIT`). Not for SQLite, whose writes must
+    start with `BEGIN IMMEDIATE` (see above)."""
+    if is_sqlite(engine):
+        raise ValueError("single_statements is for PostgreSQL only")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection
 
 
 @contextmanager

@@ -5,8 +5,9 @@ through `records.claims` and loads neither)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, func, select
 
 from config.database import transaction
 from records.jobs import ATTEMPTS, JOBS
@@ -60,8 +61,24 @@ def find_attempt(engine: Engine, generation_id: str) -> AttemptView | None:
 
 def find_attempt_on(conn: Connection, generation_id: str) -> AttemptView | None:
     """The attempt that recorded this generation, if any, read in `conn`'s transaction."""
+    row = (
+        conn.execute(
+            select(*attempt_columns())
+            .join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id)
+            .where(ATTEMPTS.c.generation_id == generation_id)
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else _view(row)
+
+
+def attempt_columns() -> list[ColumnElement[Any]]:
+    """What `view_of` reads: an attempt's columns and its job's (a query over ATTEMPTS
+    joined to JOBS)."""
     later = ATTEMPTS.alias("later")
-    job_columns = [
+    return [
+        *ATTEMPTS.c,
         JOBS.c.status.label("job_status"),
         JOBS.c.tracked.label("job_tracked"),
         JOBS.c.format.label("job_format"),
@@ -73,13 +90,8 @@ def find_attempt_on(conn: Connection, generation_id: str) -> AttemptView | None:
         .scalar_subquery()
         .label("latest_number"),
     ]
-    row = (
-        conn.execute(
-            select(ATTEMPTS, *job_columns)
-            .join(JOBS, JOBS.c.id == ATTEMPTS.c.job_id)
-            .where(ATTEMPTS.c.generation_id == generation_id)
-        )
-        .mappings()
-        .first()
-    )
-    return None if row is None else _view(row)
+
+
+def view_of(row: RowMapping) -> AttemptView | None:
+    """The attempt of a row of `attempt_columns`, outer-joined (None: no attempt)."""
+    return None if row["id"] is None or row["job_status"] is None else _view(row)

@@ -1,16 +1,16 @@
-"""Customers: created once per external reference, read, and their usage counted."""
+"""Customers: created once per external reference, and read with their usage
+(counted by `records.customer_usage`)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import IntegrityError
 
 from config.database import transaction
+from records.customer_usage import customer_of, customer_query, customer_row
 from records.documents import customer_document_on, customer_summary
 from records.jobs import CUSTOMERS, Customer
 from records.keyset import Page, Position, cut, page_query
@@ -40,7 +40,7 @@ def upsert_customer_on(conn: Connection, external_ref: str, name: str) -> tuple[
     customer = Customer(
         id=str(uuid4()), external_ref=external_ref, name=name, created_at=now, updated_at=now
     )
-    conn.execute(insert(CUSTOMERS).values(asdict(customer)))
+    conn.execute(insert(CUSTOMERS).values(customer_row(customer)))
     return customer, True
 
 
@@ -52,63 +52,23 @@ def find_customer(
         condition = CUSTOMERS.c.id == customer_id
     else:
         condition = CUSTOMERS.c.external_ref == external_ref
-    row = conn.execute(select(CUSTOMERS).where(condition)).mappings().first()
-    return None if row is None else Customer(**row)
+    row = conn.execute(customer_query().where(condition)).mappings().first()
+    return None if row is None else customer_of(row)
 
 
 def list_customers(engine: Engine) -> list[Customer]:
     """Every customer, oldest first."""
     with engine.connect() as conn:
-        rows = conn.execute(select(CUSTOMERS).order_by(CUSTOMERS.c.created_at)).mappings()
-        return [Customer(**row) for row in rows]
+        rows = conn.execute(customer_query().order_by(CUSTOMERS.c.created_at)).mappings()
+        return [customer_of(row) for row in rows]
 
 
 def page_customers(engine: Engine, after: Position | None, limit: int) -> Page:
     """A page of customers with their usage, newest first."""
     with engine.connect() as conn:
-        rows = conn.execute(page_query(CUSTOMERS, select(CUSTOMERS), after, limit)).mappings()
-        customers = [Customer(**row) for row in rows]
+        rows = conn.execute(page_query(CUSTOMERS, customer_query(), after, limit)).mappings()
+        customers = [customer_of(row) for row in rows]
     return cut(customers, [customer_summary(c) for c in customers], limit)
-
-
-def count_ready(
-    conn: Connection, customer_id: str | None, seconds: float, credits: int, now: datetime
-) -> None:
-    """A job of the customer became ready: its audio seconds and credits are counted."""
-    if customer_id is None:
-        return
-    conn.execute(
-        update(CUSTOMERS)
-        .where(CUSTOMERS.c.id == customer_id)
-        .values(
-            audio_seconds=CUSTOMERS.c.audio_seconds + seconds,
-            credits_spent=CUSTOMERS.c.credits_spent + credits,
-            jobs_ready=CUSTOMERS.c.jobs_ready + 1,
-            updated_at=now,
-        )
-    )
-
-
-def count_failed(conn: Connection, customer_id: str | None, now: datetime) -> None:
-    """A job of the customer failed for good."""
-    if customer_id is None:
-        return
-    conn.execute(
-        update(CUSTOMERS)
-        .where(CUSTOMERS.c.id == customer_id)
-        .values(jobs_failed=CUSTOMERS.c.jobs_failed + 1, updated_at=now)
-    )
-
-
-def uncount_failed_job(conn: Connection, customer_id: str | None, now: datetime) -> None:
-    """A failed job of the customer is being retried: it no longer counts as failed."""
-    if customer_id is None:
-        return
-    conn.execute(
-        update(CUSTOMERS)
-        .where(CUSTOMERS.c.id == customer_id, CUSTOMERS.c.jobs_failed > 0)
-        .values(jobs_failed=CUSTOMERS.c.jobs_failed - 1, updated_at=now)
-    )
 
 
 def customer_document(engine: Engine, customer_id: str) -> dict[str, Any] | None:

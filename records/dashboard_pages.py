@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Select, Table, select
 
+from records.customer_usage import customer_query
 from records.event_reads import stored_body
 from records.events import DELIVERIES, EVENTS
 from records.jobs import ATTEMPTS, CUSTOMERS, JOBS, VOICES
@@ -109,7 +110,7 @@ def jobs_page(engine: Engine, query: JobQuery, after: Position | None, limit: in
 
 def customers_page(engine: Engine, after: Position | None, limit: int) -> Page:
     """Customers newest first, with their usage."""
-    return _page(engine, CUSTOMERS, select(CUSTOMERS), after, limit)
+    return _page(engine, CUSTOMERS, customer_query(), after, limit)
 
 
 def voices_page(engine: Engine, after: Position | None, limit: int) -> Page:

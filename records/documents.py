@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from records.customer_usage import customer_of, customer_query
 from records.jobs import ATTEMPTS, CUSTOMERS, JOBS, VOICES, Attempt, Customer, Job, Voice
 
 
@@ -97,8 +98,9 @@ def voice_summary(voice: Voice) -> dict[str, Any]:
 
 def customer_document_on(conn: Connection, customer_id: str) -> dict[str, Any] | None:
     """A customer with its usage."""
-    row = conn.execute(select(CUSTOMERS).where(CUSTOMERS.c.id == customer_id)).mappings().first()
-    return None if row is None else customer_summary(Customer(**row))
+    query = customer_query().where(CUSTOMERS.c.id == customer_id)
+    row = conn.execute(query).mappings().first()
+    return None if row is None else customer_summary(customer_of(row))
 
 
 def customer_summary(customer: Customer) -> dict[str, Any]:

@@ -52,8 +52,9 @@ def stored_body() -> ColumnElement[Any]:
     return func.coalesce(DELIVERIES.c.body, referred)
 
 
-def first_body_query(event_id: str) -> Select[Any]:
-    """The body of the event's first delivery that still has one (pruned bodies are NULL)."""
+def first_body_query(event_id: Any) -> Select[Any]:
+    """The body of the event's first delivery that still has one (pruned bodies are NULL);
+    `event_id`: a value, or a bound parameter of one."""
     return (
         select(DELIVERIES.c.body)
         .where(DELIVERIES.c.event_id == event_id, DELIVERIES.c.body.is_not(None))

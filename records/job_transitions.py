@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from config.database import transaction
-from records.customer_repo import uncount_failed_job
+from records.customer_usage import uncount_failed_job
 from records.jobs import JOBS, JobStatus
 from records.outbox import notify
 from records.outbox_tables import EventType
@@ -76,7 +76,7 @@ def _transition(
                 continue
             moved.append(job_id)
             if uncount_failed:
-                uncount_failed_job(conn, customer_id, now)
+                uncount_failed_job(conn, customer_id, job_id, now)
                 if customer_id is not None:
                     notify(conn, EventType.CUSTOMER_USAGE_UPDATED, customer_id)
         rest = [job_id for job_id in named if job_id not in moved]

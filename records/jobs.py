@@ -75,13 +75,23 @@ CUSTOMERS = Table(
     Column("id", String(36), primary_key=True),
     Column("external_ref", String(255), nullable=False, unique=True),
     Column("name", String(255), nullable=False),
-    Column("audio_seconds", Float, nullable=False),
-    Column("credits_spent", Integer, nullable=False, default=0),
-    Column("jobs_ready", Integer, nullable=False, default=0),
-    Column("jobs_failed", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_customers_created_at_id", "created_at", "id"),
+)
+
+# A customer's usage, counted in a few rows per customer (`records.customer_usage`): the sum
+# of its rows is the customer's usage.
+CUSTOMER_USAGE = Table(
+    "customer_usage",
+    metadata,
+    Column("customer_id", String(36), ForeignKey("customers.id"), primary_key=True),
+    Column("shard", Integer, primary_key=True),
+    Column("audio_seconds", Float, nullable=False),
+    Column("credits_spent", Integer, nullable=False),
+    Column("jobs_ready", Integer, nullable=False),
+    Column("jobs_failed", Integer, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 JOBS = Table(
@@ -162,6 +172,8 @@ VOICES = Table(
 # The rows, as plain values: `Job(**row)` reads one, `asdict(job)` is what inserting it writes.
 @dataclass(slots=True, kw_only=True)
 class Customer:
+    """A customer with its usage (summed from `CUSTOMER_USAGE`; not columns of its row)."""
+
     id: str
     external_ref: str
     name: str

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from records.customer_repo import count_ready
+from records.customer_usage import count_ready
 from records.jobs import ATTEMPTS, JOBS, Job, JobStatus
 from records.outbox import notify_job
 from records.outbox_tables import EventType
@@ -58,7 +58,10 @@ def move_stray_attempt(
             "ready_at": orphan.ready_at,
             "credits": estimated_credits or 0,
         }
-        count_ready(conn, job.customer_id, orphan.audio_duration_sec or 0.0, values["credits"], now)
+        seconds = orphan.audio_duration_sec or 0.0
+        count_ready(
+            conn, job.customer_id, job.id, seconds=seconds, credits=values["credits"], now=now
+        )
     elif orphan.status == JobStatus.FAILED:
         retry = number < job.max_attempts
         values |= {

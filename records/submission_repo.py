@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config.database import transaction
-from records.customer_repo import count_failed
+from records.customer_usage import count_failed
 from records.jobs import (
     ATTEMPTS,
     JOBS,
@@ -221,7 +221,7 @@ def submission_refused(
             updated_at=now,
         )
         if status is JobStatus.FAILED:
-            count_failed(conn, submission.customer_id, now)
+            count_failed(conn, submission.customer_id, submission.job_id, now)
         usage_of = submission.customer_id if status is JobStatus.FAILED else None
         event = EventType.JOB_FAILED if status is JobStatus.FAILED else EventType.JOB_BLOCKED
         notify_job(conn, event, submission.job_id, usage_of=usage_of)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from urllib.parse import urlsplit
 
 import structlog
@@ -16,8 +15,7 @@ from processors.policy import ReadyAction, on_ready
 from processors.stored_audio import audio_lost, fetch_verified_audio
 from processors.worker import ProcessorContext
 from records.audio_records import restore_audio
-from records.claims import ClaimedEvent, settle_on
-from records.events import EventStatus
+from records.claims import ClaimedEvent
 from records.job_outcomes import complete_job, record_attempt
 from records.jobs import AttemptStatus
 from records.types import utcnow
@@ -55,9 +53,8 @@ def handle_generation_ready(ctx: ProcessorContext, event: ClaimedEvent) -> str |
         restore_audio(ctx.engine, view.job_id, audio)
         return f"audio fetched again: the store had lost it ({audio.size} bytes)"
     audio = fetch_verified_audio(ctx, view, url, expected)
-    settle = partial(settle_on, event_id=event.id, status=EventStatus.PROCESSED, error=None)
     with span("job.complete", **{"voicehook.job_id": view.job_id}):
-        completed = complete_job(ctx.engine, view, audio, also=settle)
+        completed = complete_job(ctx.engine, view, audio, settles=event.id)
     if completed:
         if event.received_at is not None:
             metrics.WEBHOOK_TO_READY.observe(

@@ -1,5 +1,6 @@
 """`transaction`: commits that do not wait for the disk when asked, and SQLite's writers of
-one process taking turns instead of racing for the database's lock."""
+one process taking turns instead of racing for the database's lock; PostgreSQL's
+`single_statements`, and its engine without the pre-ping."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from config.database import database_busy, is_sqlite, make_engine, transaction
+from config.database import (
+    database_busy,
+    is_sqlite,
+    make_engine,
+    single_statements,
+    transaction,
+)
 from config.settings import Settings
 
 SQLITE_FULL, SQLITE_NORMAL = 2, 1
@@ -112,3 +119,64 @@ def test_a_writer_kept_out_past_the_busy_timeout_is_told_the_database_is_busy(
         holder.join(60)
     with quick_sqlite.connect() as conn:
         assert conn.execute(text("SELECT n FROM marks")).scalars().all() == [1]
+
+
+@pytest.fixture
+def unpinged_postgres(postgres_url: str) -> Iterator[Engine]:
+    """PostgreSQL through an engine without the pre-ping (as a worker's), one pooled
+    connection, with the `marks` table."""
+    settings = Settings(database_url=postgres_url)
+    engine = make_engine(settings, pool_size=1, pre_ping=False)
+    with transaction(engine) as conn:
+        conn.execute(text("CREATE TABLE marks (n INTEGER NOT NULL)"))
+    yield engine
+    engine.dispose()
+
+
+def _marks(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM marks")).scalar_one())
+
+
+def test_single_statements_commit_each_and_leave_the_pool_transactional(
+    unpinged_postgres: Engine,
+) -> None:
+    """Each statement on `single_statements` commits alone (a failing one undoes only
+    itself); the same pooled connection then runs a `transaction` that rolls back whole."""
+    engine = unpinged_postgres
+    with single_statements(engine) as conn:
+        conn.execute(text("INSERT INTO marks (n) VALUES (1)"))
+        with pytest.raises(IntegrityError):
+            conn.execute(text("INSERT INTO marks (n) VALUES (NULL)"))
+        conn.execute(text("INSERT INTO marks (n) VALUES (2)"))
+    assert _marks(engine) == 2
+    with pytest.raises(IntegrityError):
+        _two_inserts(engine, 3, None)
+    assert _marks(engine) == 2
+
+
+def _two_inserts(engine: Engine, first: int, second: int | None) -> None:
+    with transaction(engine) as conn:
+        for n in (first, second):
+            conn.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": n})
+
+
+def test_a_dropped_connection_without_the_ping_is_busy_once_then_replaced(
+    unpinged_postgres: Engine,
+) -> None:
+    """Without the pre-ping, a pooled connection the server has ended fails its next use
+    with an error `database_busy` recognises; the transaction after it gets a new one."""
+    engine = unpinged_postgres
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    killer = make_engine(Settings(database_url=engine.url.render_as_string(hide_password=False)))
+    with killer.connect() as other:
+        assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    with pytest.raises(OperationalError) as dropped, transaction(engine) as conn:
+        conn.execute(text("INSERT INTO marks (n) VALUES (1)"))
+    killer.dispose()
+    assert database_busy(dropped.value)
+    with transaction(engine) as conn:
+        conn.execute(text("INSERT INTO marks (n) VALUES (2)"))
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+    assert _marks(engine) == 1

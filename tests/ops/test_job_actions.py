@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from config.broker import EnqueueIds, build_broker, enqueue_submissions
-from records.jobs import ATTEMPTS, CUSTOMERS, JOBS, JobStatus
+from records.customer_usage import customer_query
+from records.jobs import ATTEMPTS, JOBS, JobStatus
 from records.submission_repo import start_submission, submission_refused
 from tests.conftest import make_settings
 from tests.processors.flow import new_job
@@ -43,7 +44,8 @@ def job_row(engine: Engine, job_id: str) -> dict[str, object]:
 
 def jobs_failed(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(select(CUSTOMERS.c.jobs_failed)).scalar_one())
+        [customer] = conn.execute(customer_query()).mappings().all()
+        return int(customer["jobs_failed"])
 
 
 class TestRetry:

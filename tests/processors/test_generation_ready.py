@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection, update
+from sqlalchemy import Engine, update
+from sqlalchemy import event as sqlalchemy_event
 
 from processors.handlers.submit import submit_job
 from processors.stored_audio import fetch_verified_audio
 from processors.worker import ProcessorContext
-from records.claims import ClaimedEvent, claim_event, settle_on
+from records.claims import ClaimedEvent, claim_event
 from records.event_queue import requeue_stalled
-from records.events import EVENTS, EventStatus
+from records.events import EVENTS
 from records.job_outcomes import complete_job
 from records.types import utcnow
 from tests.processors.flow import (
@@ -41,6 +45,19 @@ def submitted_and_ready(
 
 class WorkerDiedError(Exception):
     """Stands for the worker's death between the completion's statements and its commit."""
+
+
+USAGE_COUNT = "INSERT INTO customer_usage"  # the statement (or part of one) counting usage
+
+
+@contextmanager
+def listening(engine: Engine, name: str, listener: Callable[..., None]) -> Iterator[None]:
+    """`listener` hears the engine's event `name` (SQLAlchemy's) while the block runs."""
+    sqlalchemy_event.listen(engine, name, listener)
+    try:
+        yield
+    finally:
+        sqlalchemy_event.remove(engine, name, listener)
 
 
 class TestReady:
@@ -82,12 +99,17 @@ class TestReady:
         assert claimed.attempt is not None  # looked up by the claim
         audio = fetch_verified_audio(ctx, claimed.attempt, str(generation["downloadUrl"]), None)
 
-        def dies_before_the_commit(conn: Connection) -> None:
-            settle_on(conn, event_id, EventStatus.PROCESSED, None)
-            raise WorkerDiedError
+        def dies_before_the_commit(*args: Any) -> None:
+            # The usage count is the last statement of the completion's transaction (SQLite),
+            # or part of its one statement (PostgreSQL): dying there, nothing has committed.
+            if USAGE_COUNT in args[2]:
+                raise WorkerDiedError
 
-        with pytest.raises(WorkerDiedError):
-            complete_job(ctx.engine, claimed.attempt, audio, also=dies_before_the_commit)
+        with (
+            listening(ctx.engine, "before_cursor_execute", dies_before_the_commit),
+            pytest.raises(WorkerDiedError),
+        ):
+            complete_job(ctx.engine, claimed.attempt, audio, settles=event_id)
         assert job(ctx.engine, job_id).status == "submitted"
         assert event(ctx.engine, event_id).status == "processing"
         expired = utcnow() - timedelta(seconds=ctx.event_lease_seconds + 1)
