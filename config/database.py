@@ -189,8 +189,7 @@ def single_statements(engine: Engine) -> Iterator[Connection]:
     `transaction`: for a change made in one statement, which then costs one round trip
     instead of three (`BEGIN`, the statement, `COMMIT`). Not for SQLite, whose writes must
     start with `BEGIN IMMEDIATE` (see above)."""
-    if is_sqlite(engine):
-        raise ValueError("single_statements is for PostgreSQL only")
+    assert not is_sqlite(engine), "single_statements is for PostgreSQL only"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         yield connection
 
