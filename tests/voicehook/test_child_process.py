@@ -27,9 +27,15 @@ IGNORES_SIGTERM = (
 )
 
 
+# SIGINT stops both, whatever they inherited: a shell's background job starts with SIGINT
+# ignored, and Python then installs no KeyboardInterrupt handler of its own. The grandchild
+# inherits the default action (which a signal keeps across exec); the child raises
+# KeyboardInterrupt from then on.
 STARTS_A_GRANDCHILD = (
-    "import subprocess, sys, time\n"
+    "import signal, subprocess, sys, time\n"
+    "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
     "grandchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
     "print(grandchild.pid, flush=True)\n"
     "time.sleep(600)\n"
 )
