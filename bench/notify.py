@@ -35,7 +35,8 @@ from config.database import make_engine
 from config.settings import Settings
 from processors.notify_message import new_secret
 from records.attempt_views import AttemptView
-from records.job_outcomes import StoredAudio, attempt_for_generation, complete_job
+from records.job_outcomes import attempt_for_generation, complete_job
+from records.job_readying import StoredAudio
 from records.notify_endpoints import sync_env_endpoints
 from records.outbox import publish_committed
 from storage.keys import LOCAL_STORE

@@ -34,7 +34,8 @@ from processors.errors import (
 from processors.worker import ProcessorContext
 from records.attempt_views import AttemptView
 from records.audio_records import job_audio
-from records.job_outcomes import StoredAudio, fail_job, note_download_failure
+from records.job_outcomes import fail_job, note_download_failure
+from records.job_readying import StoredAudio
 from storage.errors import ObjectStoreError
 from storage.keys import job_audio_key, media_type
 from storage.local import file_sha256

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Engine, func, literal, select, update
 
 from config.database import transaction
-from records.job_outcomes import StoredAudio
+from records.job_readying import StoredAudio
 from records.jobs import JOBS, JobStatus
 from records.types import utcnow
 

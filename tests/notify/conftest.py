@@ -13,7 +13,8 @@ from processors.notify_delivery import Notifier, build_notifier, deliver
 from processors.notify_message import new_secret
 from records.customer_repo import upsert_customer
 from records.ids import new_id
-from records.job_outcomes import StoredAudio, attempt_for_generation, complete_job
+from records.job_outcomes import attempt_for_generation, complete_job
+from records.job_readying import StoredAudio
 from records.job_repo import NewJob, create_job
 from records.notify_endpoints import sync_env_endpoints
 from records.outbox import publish_committed

@@ -7,7 +7,8 @@ from sqlalchemy import Engine, func, insert, select, update
 
 from records.attempt_views import AttemptView, find_attempt
 from records.customer_repo import customer_by_ref, upsert_customer
-from records.job_outcomes import StoredAudio, attempt_for_generation, complete_job
+from records.job_outcomes import attempt_for_generation, complete_job
+from records.job_readying import StoredAudio
 from records.jobs import ATTEMPTS, JOBS, AttemptStatus
 from records.notify_endpoints import add_endpoint
 from records.outbox_tables import NOTIFICATIONS
