@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -83,31 +84,32 @@ def impatient_server(sink: WebhookSink) -> Iterator[RunningSandbox]:
         yield server
 
 
-@pytest.fixture
-def sandbox(fast_server: RunningSandbox, sink: WebhookSink) -> Iterator[Harness]:
-    """The real-time sandbox, reset for this test."""
-    harness = Harness(fast_server, sink, FAST_HOOK)
+@contextmanager
+def _reset_harness(server: RunningSandbox, sink: WebhookSink, hook: str) -> Iterator[Harness]:
+    """A harness on `server`, the sandbox reset before and after the test."""
+    harness = Harness(server, sink, hook)
     harness.reset()
     yield harness
     harness.reset()
     harness.close()
+
+
+@pytest.fixture
+def sandbox(fast_server: RunningSandbox, sink: WebhookSink) -> Iterator[Harness]:
+    """The real-time sandbox, reset for this test."""
+    with _reset_harness(fast_server, sink, FAST_HOOK) as harness:
+        yield harness
 
 
 @pytest.fixture
 def clocked(clocked_server: RunningSandbox, sink: WebhookSink) -> Iterator[Harness]:
     """The slow-clocked sandbox, reset for this test."""
-    harness = Harness(clocked_server, sink, CLOCKED_HOOK)
-    harness.reset()
-    yield harness
-    harness.reset()
-    harness.close()
+    with _reset_harness(clocked_server, sink, CLOCKED_HOOK) as harness:
+        yield harness
 
 
 @pytest.fixture
 def impatient(impatient_server: RunningSandbox, sink: WebhookSink) -> Iterator[Harness]:
     """The real-time sandbox with a short webhook time-out, reset for this test."""
-    harness = Harness(impatient_server, sink, IMPATIENT_HOOK)
-    harness.reset()
-    yield harness
-    harness.reset()
-    harness.close()
+    with _reset_harness(impatient_server, sink, IMPATIENT_HOOK) as harness:
+        yield harness
